@@ -1,0 +1,139 @@
+//! Audit records: who did what to whose record, why, and with what outcome. The spine chains
+//! them by hash; privacy officers read them as FHIR `AuditEvent`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::NhsNumber;
+
+/// Why the user is looking at a record. Sent as the `X-Access-Reason` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessReason {
+    /// The patient gave permission to view.
+    PermissionToView,
+    /// The patient cannot be asked; always raises a privacy-officer alert.
+    Emergency,
+}
+
+impl AccessReason {
+    pub fn header_value(self) -> &'static str {
+        match self {
+            AccessReason::PermissionToView => "permission-to-view",
+            AccessReason::Emergency => "emergency",
+        }
+    }
+
+    pub fn from_header(value: &str) -> Option<Self> {
+        match value.trim() {
+            "permission-to-view" => Some(AccessReason::PermissionToView),
+            "emergency" => Some(AccessReason::Emergency),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditAction {
+    SignIn,
+    SignOut,
+    SelectRole,
+    PatientRead,
+    PatientTrace,
+    SummaryRead,
+    ConsentRead,
+    Upload,
+    AuditRead,
+}
+
+impl AuditAction {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign-in",
+            AuditAction::SignOut => "sign-out",
+            AuditAction::SelectRole => "select-role",
+            AuditAction::PatientRead => "patient-read",
+            AuditAction::PatientTrace => "patient-trace",
+            AuditAction::SummaryRead => "summary-read",
+            AuditAction::ConsentRead => "consent-read",
+            AuditAction::Upload => "upload",
+            AuditAction::AuditRead => "audit-read",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            AuditAction::SignIn,
+            AuditAction::SignOut,
+            AuditAction::SelectRole,
+            AuditAction::PatientRead,
+            AuditAction::PatientTrace,
+            AuditAction::SummaryRead,
+            AuditAction::ConsentRead,
+            AuditAction::Upload,
+            AuditAction::AuditRead,
+        ]
+        .into_iter()
+        .find(|a| a.code() == code)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditOutcome {
+    Success,
+    /// Refused by policy (RBAC, consent, missing reason, bad credential).
+    Refused,
+    /// Asked for something that does not exist.
+    NotFound,
+    /// The request was malformed.
+    Invalid,
+}
+
+impl AuditOutcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditOutcome::Success => "success",
+            AuditOutcome::Refused => "refused",
+            AuditOutcome::NotFound => "not-found",
+            AuditOutcome::Invalid => "invalid",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            AuditOutcome::Success,
+            AuditOutcome::Refused,
+            AuditOutcome::NotFound,
+            AuditOutcome::Invalid,
+        ]
+        .into_iter()
+        .find(|a| a.code() == code)
+    }
+}
+
+/// One entry of the audit trail, as stored and as shown to privacy officers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// SDS user id, or the GP system's id; `None` before sign-in succeeded.
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub role_code: Option<String>,
+    pub org_ods: Option<String>,
+    pub patient: Option<NhsNumber>,
+    pub action: AuditAction,
+    pub reason: Option<AccessReason>,
+    pub outcome: AuditOutcome,
+    /// Short machine-readable detail (an error code), never clinical content.
+    pub detail: Option<String>,
+    /// True for an emergency access: a privacy-officer alert.
+    pub alert: bool,
+    /// Hex SHA-256 of the previous entry (64 zeros for the first).
+    pub prev_hash: String,
+    /// Hex SHA-256 over this entry's canonical form and `prev_hash`.
+    pub hash: String,
+}

@@ -1,0 +1,35 @@
+//! The shared language of SCR Viewer: NHS numbers, demographics, the Summary Care Record's
+//! content, sharing preferences (consent codes), role profiles, audit records, and their
+//! FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
+
+pub mod audit;
+pub mod consent;
+pub mod date;
+pub mod demographics;
+pub mod fhir;
+pub mod nhs_number;
+pub mod roles;
+pub mod summary;
+
+pub use audit::{AccessReason, AuditAction, AuditOutcome, AuditRecord};
+pub use consent::{ConsentRecord, SharingPreference};
+pub use date::ClinicalDate;
+pub use demographics::{Address, Demographics, Gender};
+pub use nhs_number::{NhsNumber, NhsNumberError};
+pub use roles::{Activity, RoleProfile};
+pub use summary::{
+    Allergy, AllergyState, Coding, Criticality, Medication, MedicationKind, MedicationStatus,
+    Problem, ProblemStatus, Provenance, Severity, Summary, Verification,
+};
+
+/// Code systems used across the model and the FHIR mapping.
+pub mod systems {
+    pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
+    pub const ODS_CODE: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+    pub const SDS_ROLE_CODE: &str = "https://fhir.nhs.uk/Id/sds-role-code";
+    pub const SDS_USER_ID: &str = "https://fhir.nhs.uk/Id/sds-user-id";
+    pub const SNOMED: &str = "http://snomed.info/sct";
+    pub const DMD: &str = "https://dmd.nhs.uk";
+    pub const READ_V2: &str = "http://read.info/readv2";
+    pub const LOINC: &str = "http://loinc.org";
+}

@@ -1,0 +1,147 @@
+//! The Summary Care Record's clinical content: allergies first, then medication and problems,
+//! and where and when the data came from.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ClinicalDate;
+
+/// A coded concept: SNOMED CT for allergies, problems and consent; dm+d for medicines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coding {
+    pub system: Option<String>,
+    pub code: Option<String>,
+    /// The human-readable term; what the viewer shows.
+    pub display: String,
+}
+
+/// The allergy section's state. GP systems do not upload negative entries, so an empty list
+/// is never "no known allergies": that must be recorded (SNOMED CT 716186003). The viewer
+/// adds a fourth state of its own, "allergies unavailable", when the fetch itself failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AllergyState {
+    Known { allergies: Vec<Allergy> },
+    NoKnownAllergies { recorded: Option<ClinicalDate> },
+    NotRecorded,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Mild,
+    Moderate,
+    Severe,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Criticality {
+    Low,
+    High,
+    UnableToAssess,
+}
+
+/// FHIR `AllergyIntolerance.verificationStatus`. Anything but `Confirmed` is marked in the UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verification {
+    Confirmed,
+    Unconfirmed,
+    Presumed,
+    Refuted,
+    EnteredInError,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allergy {
+    /// The substance or agent (SNOMED CT).
+    pub substance: Coding,
+    /// The reaction (manifestation), e.g. "Anaphylaxis".
+    pub reaction: Option<String>,
+    pub severity: Option<Severity>,
+    pub criticality: Option<Criticality>,
+    pub verification: Verification,
+    /// When it was recorded (or its onset, where only that is known).
+    pub recorded: Option<ClinicalDate>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MedicationKind {
+    Acute,
+    Repeat,
+    /// Foreign documents rarely say; shown under current medication.
+    Unspecified,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MedicationStatus {
+    Active,
+    Completed,
+    Discontinued,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Medication {
+    /// The medicine (dm+d), generic name first.
+    pub medicine: Coding,
+    pub kind: MedicationKind,
+    pub status: MedicationStatus,
+    /// Dosage instruction as written, e.g. "One tablet twice a day".
+    pub dosage: Option<String>,
+    /// Quantity supplied, e.g. "56 tablet".
+    pub quantity: Option<String>,
+    pub started: Option<ClinicalDate>,
+    pub last_issued: Option<ClinicalDate>,
+    pub discontinued: Option<ClinicalDate>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemStatus {
+    Active,
+    Inactive,
+    Resolved,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub condition: Coding,
+    pub status: ProblemStatus,
+    pub onset: Option<ClinicalDate>,
+    pub recorded: Option<ClinicalDate>,
+}
+
+/// Where and when the summary came from; the viewer shows it with every summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub practice_ods: Option<String>,
+    pub practice_name: Option<String>,
+    /// Who created the summary (a person or the practice system).
+    pub author: Option<String>,
+    /// When the source system last updated it.
+    pub last_updated: Option<DateTime<Utc>>,
+}
+
+/// Section narratives (XHTML as sent) for documents whose sections have text but no coded
+/// entries, as the current NHS SCR API sends them. The viewer must sanitise before showing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Narratives {
+    pub allergies: Option<String>,
+    pub medications: Option<String>,
+    pub problems: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub allergies: AllergyState,
+    pub medications: Vec<Medication>,
+    pub problems: Vec<Problem>,
+    pub provenance: Provenance,
+    #[serde(default)]
+    pub narratives: Narratives,
+}
