@@ -21,7 +21,12 @@ const MONTHS: [&str; 12] = [
 
 /// `12-Mar-1970`.
 pub fn format_day(d: NaiveDate) -> String {
-    format!("{:02}-{}-{:04}", d.day(), MONTHS[d.month0() as usize], d.year())
+    format!(
+        "{:02}-{}-{:04}",
+        d.day(),
+        MONTHS[d.month0() as usize],
+        d.year()
+    )
 }
 
 impl ClinicalDate {

@@ -19,7 +19,7 @@ pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use roles::{Activity, RoleProfile};
 pub use summary::{
     Allergy, AllergyState, Coding, Criticality, Medication, MedicationKind, MedicationStatus,
-    Problem, ProblemStatus, Provenance, Severity, Summary, Verification,
+    Narratives, Problem, ProblemStatus, Provenance, Severity, Summary, Verification,
 };
 
 /// Code systems used across the model and the FHIR mapping.

@@ -1,21 +1,72 @@
-//! FHIR R4 JSON in and out.
+//! FHIR R4 JSON in and out: the spine's responses (IPS `$summary` document, searchsets,
+//! Consent, AuditEvent, OperationOutcome), the GP practice's transaction Bundle, and a
+//! tolerant reader for other vendors' IPS documents.
 //!
-//! CONTRACT (the spine is written against these signatures; keep them):
-//!
-//! ```text
-//! pub const MAX_DOCUMENT_BYTES: usize;                       // refuse larger input with FhirError::TooLarge
-//! pub enum IssueType { Invalid, Structure, Required, Value, Security, Login, Forbidden,
-//!                      Processing, NotFound, Conflict, TooCostly, BusinessRule, Exception,
-//!                      Timeout, Throttled, TooLong, Expired }  // .code() -> "invalid", ...
-//! pub fn operation_outcome(issue: IssueType, error_code: &str, message: &str) -> Value;
-//! pub fn patient_resource(d: &Demographics) -> Value;        // id = NHS number digits
-//! pub fn patient_searchset(matches: &[(Demographics, f64)]) -> Value; // entry.search.score
-//! pub fn summary_document(input: &SummaryDocumentInput) -> Value;     // IPS document Bundle
-//! pub fn consent_searchset(nhs: NhsNumber, record: Option<&ConsentRecord>) -> Value;
-//! pub fn consent_resource(nhs: NhsNumber, record: &ConsentRecord) -> Value;
-//! pub fn audit_event(record: &AuditRecord) -> Value;
-//! pub fn audit_searchset(records: &[AuditRecord]) -> Value;
-//! pub fn upload_bundle(upload: &Upload) -> Value;            // transaction Bundle a GP system sends
-//! pub fn parse_upload(json: &[u8]) -> Result<Upload, FhirError>;            // strict where it must be
-//! pub fn parse_document(json: &[u8]) -> Result<PatientSummaryDocument, FhirError>; // tolerant
-//! ```
+//! A hand-written subset over `serde_json::Value` rather than a generated FHIR model crate:
+//! the complete R4 models take minutes to compile on our 2-core machines and we use eight
+//! resource types. Parsing walks JSON defensively: nothing from outside is indexed or
+//! unwrapped.
+
+mod outcome;
+mod parse;
+mod render;
+mod resolve;
+
+pub use outcome::{operation_outcome, IssueType};
+pub use parse::{parse_document, parse_upload, DocumentPatient, PatientSummaryDocument};
+pub use render::{
+    audit_event, audit_searchset, consent_resource, consent_searchset, patient_resource,
+    patient_searchset, summary_document, upload_bundle, SummaryDocumentInput,
+};
+
+use crate::{ConsentRecord, Demographics, NhsNumberError, Summary};
+
+/// The largest document or upload accepted. Real IPS documents reach 1.7 MB.
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where our own codes and extensions live.
+pub const ERROR_CODE_SYSTEM: &str = "https://fhir.scr-viewer.example/CodeSystem/error-code";
+pub const EXTENSION_BASE: &str = "https://fhir.scr-viewer.example/StructureDefinition/";
+pub const UPLOAD_ID_SYSTEM: &str = "https://fhir.scr-viewer.example/Id/upload";
+pub const AUDIT_ACTION_SYSTEM: &str = "https://fhir.scr-viewer.example/CodeSystem/audit-action";
+pub const ACCESS_REASON_SYSTEM: &str = "https://fhir.scr-viewer.example/CodeSystem/access-reason";
+/// IPS "absent or unknown" codes (`no-allergy-info`, `no-known-allergies`, …).
+pub const IPS_ABSENT_UNKNOWN: &str = "http://hl7.org/fhir/uv/ips/CodeSystem/absent-unknown-uv-ips";
+/// SNOMED CT 716186003 "No known allergy".
+pub const SNOMED_NO_KNOWN_ALLERGY: &str = "716186003";
+
+pub const LOINC_ALLERGIES: &str = "48765-2";
+pub const LOINC_MEDICATIONS: &str = "10160-0";
+pub const LOINC_PROBLEMS: &str = "11450-4";
+
+/// A GP practice's upload: the patient, the summary (absent when only a preference is sent)
+/// and the sharing preference if the practice sent one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    /// `Bundle.identifier.value`: a retry carries the same identifier.
+    pub bundle_id: String,
+    pub patient: Demographics,
+    pub summary: Option<Summary>,
+    pub consent: Option<ConsentRecord>,
+}
+
+/// Why a FHIR document or Bundle was refused. Messages are specific and safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FhirError {
+    #[error("the document is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the document is not valid JSON ({0})")]
+    NotJson(String),
+    #[error("expected a {expected}, found {found}")]
+    WrongResourceType { expected: String, found: String },
+    #[error("the patient has no NHS number (identifier system https://fhir.nhs.uk/Id/nhs-number)")]
+    MissingNhsNumber,
+    #[error("the patient's NHS number is not valid: {0}")]
+    InvalidNhsNumber(NhsNumberError),
+    #[error("the reference {0:?} does not resolve to a resource in the Bundle")]
+    UnresolvedReference(String),
+    #[error("{0} is missing")]
+    Missing(String),
+    #[error("{0}")]
+    Invalid(String),
+}

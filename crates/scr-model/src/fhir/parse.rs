@@ -1,0 +1,705 @@
+//! FHIR R4 JSON → model. Tolerant of what real systems send (`parse_document`), strict
+//! where the spine must be sure (`parse_upload`: NHS number, resolvable references).
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+
+use super::render::{ext_url, EXT_LAST_ISSUED, EXT_MEDICATION_KIND, EXT_QUANTITY};
+use super::resolve::Resolver;
+use super::{
+    FhirError, Upload, IPS_ABSENT_UNKNOWN, LOINC_ALLERGIES, LOINC_MEDICATIONS, LOINC_PROBLEMS,
+    MAX_DOCUMENT_BYTES, SNOMED_NO_KNOWN_ALLERGY,
+};
+use crate::consent::SharingPreference;
+use crate::systems::{NHS_NUMBER, ODS_CODE, SNOMED};
+use crate::{
+    Address, Allergy, AllergyState, ClinicalDate, Coding, ConsentRecord, Criticality, Demographics,
+    Gender, Medication, MedicationKind, MedicationStatus, Narratives, NhsNumber, Problem,
+    ProblemStatus, Provenance, Severity, Summary, Verification,
+};
+
+/// The patient as a document describes them. Foreign documents carry no NHS number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocumentPatient {
+    pub nhs_number: Option<NhsNumber>,
+    /// Other identifiers as (system, value).
+    pub identifiers: Vec<(Option<String>, String)>,
+    pub title: Option<String>,
+    pub given: Vec<String>,
+    pub family: Option<String>,
+    /// `name.text` where the document gives no parts.
+    pub name_text: Option<String>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<ClinicalDate>,
+    pub address: Address,
+}
+
+/// A parsed patient summary document (our `$summary` or another vendor's IPS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatientSummaryDocument {
+    pub patient: DocumentPatient,
+    pub summary: Summary,
+    pub title: Option<String>,
+    pub date: Option<ClinicalDate>,
+    /// What was skipped or could not be read; the viewer shows these.
+    pub warnings: Vec<String>,
+}
+
+fn load(json: &[u8]) -> Result<Value, FhirError> {
+    if json.len() > MAX_DOCUMENT_BYTES {
+        return Err(FhirError::TooLarge {
+            size: json.len(),
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
+    let value: Value =
+        serde_json::from_slice(json).map_err(|e| FhirError::NotJson(e.to_string()))?;
+    let found = value
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("no resourceType");
+    if found != "Bundle" {
+        return Err(FhirError::WrongResourceType {
+            expected: "Bundle".into(),
+            found: found.into(),
+        });
+    }
+    Ok(value)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn codings(cc: &Value) -> &[Value] {
+    array(cc, "coding")
+}
+
+fn has_code(cc: &Value, system: &str, codes: &[&str]) -> bool {
+    codings(cc).iter().any(|c| {
+        text(c, "system") == Some(system)
+            && text(c, "code").is_some_and(|code| codes.contains(&code))
+    })
+}
+
+fn first_code(cc: Option<&Value>) -> Option<&str> {
+    cc.and_then(|cc| codings(cc).iter().find_map(|c| text(c, "code")))
+}
+
+/// A CodeableConcept as one Coding: the clinician's text first, then a coding's display.
+fn coding_of(cc: &Value) -> Option<Coding> {
+    let preferred = codings(cc)
+        .iter()
+        .find(|c| text(c, "display").is_some())
+        .or_else(|| codings(cc).first());
+    let display = text(cc, "text")
+        .or_else(|| preferred.and_then(|c| text(c, "display")))
+        .or_else(|| preferred.and_then(|c| text(c, "code")))?;
+    Some(Coding {
+        system: preferred
+            .and_then(|c| text(c, "system"))
+            .map(str::to_string),
+        code: preferred.and_then(|c| text(c, "code")).map(str::to_string),
+        display: display.to_string(),
+    })
+}
+
+fn date(v: &Value, key: &str) -> Option<ClinicalDate> {
+    text(v, key).and_then(ClinicalDate::parse)
+}
+
+fn to_utc(d: &ClinicalDate) -> Option<DateTime<Utc>> {
+    match d {
+        ClinicalDate::Instant(t) => Some(t.with_timezone(&Utc)),
+        ClinicalDate::Day(day) => day.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t)),
+        _ => None,
+    }
+}
+
+fn extension<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let url = ext_url(name);
+    array(v, "extension")
+        .iter()
+        .find(|e| text(e, "url") == Some(url.as_str()))
+}
+
+fn human_name(name: &Value) -> String {
+    if let Some(t) = text(name, "text") {
+        return t.to_string();
+    }
+    let mut parts: Vec<&str> = array(name, "prefix")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    parts.extend(array(name, "given").iter().filter_map(Value::as_str));
+    parts.extend(text(name, "family"));
+    parts.join(" ")
+}
+
+fn patient_info(p: &Value) -> Result<DocumentPatient, FhirError> {
+    let mut info = DocumentPatient::default();
+    for id in array(p, "identifier") {
+        let Some(value) = text(id, "value") else {
+            continue;
+        };
+        if text(id, "system") == Some(NHS_NUMBER) {
+            info.nhs_number = Some(NhsNumber::parse(value).map_err(FhirError::InvalidNhsNumber)?);
+        } else {
+            info.identifiers
+                .push((text(id, "system").map(str::to_string), value.to_string()));
+        }
+    }
+    let names = array(p, "name");
+    let name = names
+        .iter()
+        .find(|n| text(n, "use") == Some("official"))
+        .or_else(|| names.first());
+    if let Some(n) = name {
+        info.family = text(n, "family").map(str::to_string);
+        info.given = array(n, "given")
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        info.title = array(n, "prefix")
+            .iter()
+            .filter_map(Value::as_str)
+            .next()
+            .map(str::to_string);
+        if info.family.is_none() && info.given.is_empty() {
+            info.name_text = Some(human_name(n)).filter(|s| !s.is_empty());
+        }
+    }
+    info.gender = text(p, "gender").and_then(Gender::from_code);
+    info.birth_date = date(p, "birthDate");
+    if let Some(a) = array(p, "address").first() {
+        info.address = Address {
+            lines: array(a, "line")
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .chain(text(a, "city").map(str::to_string))
+                .collect(),
+            postcode: text(a, "postalCode").map(str::to_string),
+        };
+    }
+    Ok(info)
+}
+
+fn is_restricted(p: &Value) -> bool {
+    p.get("meta")
+        .map(|m| array(m, "security"))
+        .unwrap_or(&[])
+        .iter()
+        .any(|s| text(s, "code") == Some("R"))
+}
+
+/// A Patient from a GP upload: NHS number, family name and birth date are required.
+fn demographics_strict(p: &Value) -> Result<Demographics, FhirError> {
+    let info = patient_info(p)?;
+    let nhs_number = info.nhs_number.ok_or(FhirError::MissingNhsNumber)?;
+    let family = info
+        .family
+        .ok_or_else(|| FhirError::Missing("Patient.name.family".into()))?;
+    let birth_date = info
+        .birth_date
+        .and_then(|d| d.day())
+        .ok_or_else(|| FhirError::Missing("Patient.birthDate (a full date)".into()))?;
+    let gp_ods = array(p, "generalPractitioner")
+        .iter()
+        .find_map(|g| g.get("identifier").and_then(|i| text(i, "value")))
+        .map(str::to_string);
+    Ok(Demographics {
+        nhs_number,
+        title: info.title,
+        given: info.given,
+        family,
+        gender: info.gender.unwrap_or(Gender::Unknown),
+        birth_date,
+        address: info.address,
+        gp_ods,
+        restricted: is_restricted(p),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SectionKind {
+    Allergies,
+    Medications,
+    Problems,
+    Other,
+}
+
+fn section_kind(section: &Value) -> SectionKind {
+    let code = section.get("code");
+    let loinc = |c: &str| code.is_some_and(|cc| has_code(cc, crate::systems::LOINC, &[c]));
+    if loinc(LOINC_ALLERGIES) {
+        return SectionKind::Allergies;
+    }
+    if loinc(LOINC_MEDICATIONS) {
+        return SectionKind::Medications;
+    }
+    if loinc(LOINC_PROBLEMS) {
+        return SectionKind::Problems;
+    }
+    let title = text(section, "title").unwrap_or("").to_lowercase();
+    if title.contains("allerg") {
+        SectionKind::Allergies
+    } else if title.contains("medic") {
+        SectionKind::Medications
+    } else if title.contains("problem") {
+        SectionKind::Problems
+    } else {
+        SectionKind::Other
+    }
+}
+
+enum AllergyEntry {
+    Allergy(Allergy),
+    NoKnownAllergies(Option<ClinicalDate>),
+    NoInformation,
+}
+
+const NO_KNOWN_ALLERGY_CODES: &[&str] = &[
+    "no-known-allergies",
+    "no-known-medication-allergies",
+    "no-known-environmental-allergies",
+    "no-known-food-allergies",
+];
+
+fn read_allergy(r: &Value) -> Option<AllergyEntry> {
+    let code = r.get("code")?;
+    let recorded = date(r, "recordedDate").or_else(|| date(r, "onsetDateTime"));
+    if has_code(code, IPS_ABSENT_UNKNOWN, &["no-allergy-info"]) {
+        return Some(AllergyEntry::NoInformation);
+    }
+    // 716186003 "No known allergy"; 409137002 "No known drug allergy".
+    if has_code(code, IPS_ABSENT_UNKNOWN, NO_KNOWN_ALLERGY_CODES)
+        || has_code(code, SNOMED, &[SNOMED_NO_KNOWN_ALLERGY, "409137002"])
+    {
+        return Some(AllergyEntry::NoKnownAllergies(recorded));
+    }
+    let substance = coding_of(code)?;
+    // No verification status means nobody confirmed it: show it as unconfirmed.
+    let verification = match first_code(r.get("verificationStatus")) {
+        Some("confirmed") => Verification::Confirmed,
+        Some("refuted") => Verification::Refuted,
+        Some("entered-in-error") => Verification::EnteredInError,
+        Some("presumed") => Verification::Presumed,
+        _ => Verification::Unconfirmed,
+    };
+    let reaction = array(r, "reaction").first();
+    let manifestation = reaction
+        .map(|re| array(re, "manifestation"))
+        .and_then(|m| m.first())
+        .and_then(coding_of)
+        .map(|c| c.display);
+    let severity = reaction.and_then(|re| match text(re, "severity") {
+        Some("mild") => Some(Severity::Mild),
+        Some("moderate") => Some(Severity::Moderate),
+        Some("severe") => Some(Severity::Severe),
+        _ => None,
+    });
+    let criticality = match text(r, "criticality") {
+        Some("low") => Some(Criticality::Low),
+        Some("high") => Some(Criticality::High),
+        Some("unable-to-assess") => Some(Criticality::UnableToAssess),
+        _ => None,
+    };
+    Some(AllergyEntry::Allergy(Allergy {
+        substance,
+        reaction: manifestation,
+        severity,
+        criticality,
+        verification,
+        recorded,
+    }))
+}
+
+const ABSENT_MEDICATION: &[&str] = &["no-medication-info", "no-known-medications"];
+const ABSENT_PROBLEM: &[&str] = &["no-problem-info", "no-known-problems"];
+
+fn read_medication(resolver: &Resolver, r: &Value) -> Option<Medication> {
+    let concept = match r.get("medicationCodeableConcept") {
+        Some(cc) => Some(cc),
+        None => r
+            .get("medicationReference")
+            .and_then(|mr| resolver.follow(r, mr).ok())
+            .and_then(|m| m.get("code")),
+    }?;
+    if has_code(concept, IPS_ABSENT_UNKNOWN, ABSENT_MEDICATION) {
+        return None;
+    }
+    let medicine = coding_of(concept)?;
+    let request = text(r, "resourceType") == Some("MedicationRequest");
+    let status = match text(r, "status") {
+        Some("active" | "on-hold" | "intended") => MedicationStatus::Active,
+        Some("completed") => MedicationStatus::Completed,
+        Some("stopped" | "cancelled" | "not-taken") => MedicationStatus::Discontinued,
+        _ => MedicationStatus::Unknown,
+    };
+    let kind = match extension(r, EXT_MEDICATION_KIND).and_then(|e| text(e, "valueCode")) {
+        Some("acute") => MedicationKind::Acute,
+        Some("repeat") => MedicationKind::Repeat,
+        _ => MedicationKind::Unspecified,
+    };
+    let dosages = if request {
+        array(r, "dosageInstruction")
+    } else {
+        array(r, "dosage")
+    };
+    let dosage = dosages
+        .first()
+        .and_then(|d| text(d, "text").or_else(|| text(d, "patientInstruction")))
+        .map(str::to_string);
+    let quantity = extension(r, EXT_QUANTITY)
+        .and_then(|e| text(e, "valueString"))
+        .map(str::to_string)
+        .or_else(|| {
+            let q = r.get("dispenseRequest")?.get("quantity")?;
+            let value = q.get("value")?;
+            Some(
+                format!("{} {}", value, text(q, "unit").unwrap_or(""))
+                    .trim()
+                    .to_string(),
+            )
+        });
+    let period = r.get("effectivePeriod");
+    let started = period
+        .and_then(|p| date(p, "start"))
+        .or_else(|| date(r, "effectiveDateTime"))
+        .or_else(|| date(r, "authoredOn"));
+    let discontinued = period
+        .and_then(|p| date(p, "end"))
+        .filter(|_| status == MedicationStatus::Discontinued);
+    let last_issued = extension(r, EXT_LAST_ISSUED).and_then(|e| date(e, "valueDateTime"));
+    Some(Medication {
+        medicine,
+        kind,
+        status,
+        dosage,
+        quantity,
+        started,
+        last_issued,
+        discontinued,
+    })
+}
+
+fn read_problem(r: &Value) -> Option<Problem> {
+    let code = r.get("code")?;
+    if has_code(code, IPS_ABSENT_UNKNOWN, ABSENT_PROBLEM) {
+        return None;
+    }
+    let condition = coding_of(code)?;
+    let status = match first_code(r.get("clinicalStatus")) {
+        Some("active" | "recurrence" | "relapse") => ProblemStatus::Active,
+        Some("inactive" | "remission") => ProblemStatus::Inactive,
+        Some("resolved") => ProblemStatus::Resolved,
+        _ => ProblemStatus::Unknown,
+    };
+    let onset =
+        date(r, "onsetDateTime").or_else(|| r.get("onsetPeriod").and_then(|p| date(p, "start")));
+    Some(Problem {
+        condition,
+        status,
+        onset,
+        recorded: date(r, "recordedDate"),
+    })
+}
+
+/// How references that do not resolve are treated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    /// A foreign document: skip the entry, say so in the warnings.
+    Tolerant,
+    /// A GP upload: refuse the Bundle.
+    Strict,
+}
+
+fn read_summary(
+    composition: &Value,
+    resolver: &Resolver,
+    strictness: Strictness,
+    warnings: &mut Vec<String>,
+) -> Result<Summary, FhirError> {
+    let mut allergies = Vec::new();
+    let mut no_known: Option<Option<ClinicalDate>> = None;
+    let mut saw_allergy_section = false;
+    let mut medications = Vec::new();
+    let mut problems = Vec::new();
+    let mut narratives = Narratives::default();
+
+    for section in array(composition, "section") {
+        let kind = section_kind(section);
+        if kind == SectionKind::Other {
+            continue;
+        }
+        let mut coded = 0usize;
+        for reference in array(section, "entry") {
+            let resource = match resolver.follow(composition, reference) {
+                Ok(r) => r,
+                Err(unresolved) => match strictness {
+                    Strictness::Strict => return Err(FhirError::UnresolvedReference(unresolved)),
+                    Strictness::Tolerant => {
+                        warnings.push(format!("a section entry ({unresolved}) could not be found in the document and was skipped"));
+                        continue;
+                    }
+                },
+            };
+            let resource_type = text(resource, "resourceType").unwrap_or("");
+            match (kind, resource_type) {
+                (SectionKind::Allergies, "AllergyIntolerance") => match read_allergy(resource) {
+                    Some(AllergyEntry::Allergy(a)) => {
+                        allergies.push(a);
+                        coded += 1;
+                    }
+                    Some(AllergyEntry::NoKnownAllergies(d)) => {
+                        no_known = Some(d);
+                        coded += 1;
+                    }
+                    Some(AllergyEntry::NoInformation) => coded += 1,
+                    None => {
+                        warnings.push("an allergy entry without a substance was skipped".into())
+                    }
+                },
+                (SectionKind::Medications, "MedicationStatement" | "MedicationRequest") => {
+                    coded += 1;
+                    if let Some(m) = read_medication(resolver, resource) {
+                        medications.push(m);
+                    }
+                }
+                (SectionKind::Problems, "Condition") => {
+                    coded += 1;
+                    if let Some(p) = read_problem(resource) {
+                        problems.push(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if kind == SectionKind::Allergies {
+            saw_allergy_section = true;
+        }
+        // Narrative-only sections (the NHS SCR API sends allergies and medication this way).
+        if coded == 0 && section.get("emptyReason").is_none() {
+            let div = section
+                .get("text")
+                .and_then(|t| text(t, "div"))
+                .map(str::to_string);
+            match kind {
+                SectionKind::Allergies => narratives.allergies = div,
+                SectionKind::Medications => narratives.medications = div,
+                SectionKind::Problems => narratives.problems = div,
+                SectionKind::Other => {}
+            }
+        }
+    }
+    if !saw_allergy_section {
+        warnings.push("the document has no allergy section".into());
+    }
+    let allergy_state = if !allergies.is_empty() {
+        AllergyState::Known { allergies }
+    } else if let Some(recorded) = no_known {
+        AllergyState::NoKnownAllergies { recorded }
+    } else {
+        // Nothing sent is never "no known allergies".
+        AllergyState::NotRecorded
+    };
+    Ok(Summary {
+        allergies: allergy_state,
+        medications,
+        problems,
+        provenance: provenance(composition, resolver),
+        narratives,
+    })
+}
+
+fn provenance(composition: &Value, resolver: &Resolver) -> Provenance {
+    let mut p = Provenance {
+        practice_ods: None,
+        practice_name: None,
+        author: None,
+        last_updated: None,
+    };
+    let mut organisations = Vec::new();
+    for author in array(composition, "author") {
+        match resolver.follow(composition, author) {
+            Ok(r) if text(r, "resourceType") == Some("Organization") => organisations.push(r),
+            Ok(r) => {
+                if p.author.is_none() {
+                    p.author = array(r, "name")
+                        .first()
+                        .map(human_name)
+                        .filter(|s| !s.is_empty());
+                }
+            }
+            Err(_) => {
+                if p.author.is_none() {
+                    p.author = text(author, "display").map(str::to_string);
+                }
+            }
+        }
+    }
+    if let Some(custodian) = composition
+        .get("custodian")
+        .and_then(|c| resolver.follow(composition, c).ok())
+    {
+        organisations.push(custodian);
+    }
+    if let Some(org) = organisations.first() {
+        p.practice_name = text(org, "name").map(str::to_string);
+        let ids = array(org, "identifier");
+        p.practice_ods = ids
+            .iter()
+            .find(|i| text(i, "system") == Some(ODS_CODE))
+            .or_else(|| ids.first())
+            .and_then(|i| text(i, "value"))
+            .map(str::to_string);
+    }
+    p.last_updated = date(composition, "date").as_ref().and_then(to_utc);
+    p
+}
+
+fn entries(bundle: &Value) -> &[Value] {
+    array(bundle, "entry")
+}
+
+fn find<'a>(entries: &'a [Value], resource_type: &str) -> Option<&'a Value> {
+    entries
+        .iter()
+        .filter_map(|e| e.get("resource"))
+        .find(|r| text(r, "resourceType") == Some(resource_type))
+}
+
+/// Reads any IPS-style document Bundle. Refuses only what cannot be shown safely: not a
+/// document, no Composition, a subject that is not a Patient in the document, an invalid
+/// NHS number.
+pub fn parse_document(json: &[u8]) -> Result<PatientSummaryDocument, FhirError> {
+    let bundle = load(json)?;
+    let kind = text(&bundle, "type").unwrap_or("(none)");
+    if kind != "document" {
+        return Err(FhirError::Invalid(format!(
+            "the Bundle is of type {kind:?}, not a document"
+        )));
+    }
+    let entries = entries(&bundle);
+    let composition = find(entries, "Composition")
+        .ok_or_else(|| FhirError::Missing("the document's Composition".into()))?;
+    let resolver = Resolver::new(entries);
+    let subject = composition
+        .get("subject")
+        .ok_or_else(|| FhirError::Missing("Composition.subject".into()))?;
+    let patient = resolver
+        .follow(composition, subject)
+        .map_err(FhirError::UnresolvedReference)?;
+    if text(patient, "resourceType") != Some("Patient") {
+        return Err(FhirError::WrongResourceType {
+            expected: "Patient as the Composition's subject".into(),
+            found: text(patient, "resourceType").unwrap_or("nothing").into(),
+        });
+    }
+    let mut warnings = Vec::new();
+    let summary = read_summary(composition, &resolver, Strictness::Tolerant, &mut warnings)?;
+    Ok(PatientSummaryDocument {
+        patient: patient_info(patient)?,
+        summary,
+        title: text(composition, "title").map(str::to_string),
+        date: date(composition, "date"),
+        warnings,
+    })
+}
+
+fn consent_record(c: &Value) -> Result<ConsentRecord, FhirError> {
+    let code = array(c, "category")
+        .iter()
+        .flat_map(codings)
+        .filter_map(|coding| text(coding, "code"))
+        .find_map(|code| SharingPreference::from_code(code).map(|known| (code, known)));
+    let (code, known) = code.ok_or_else(|| {
+        FhirError::Invalid(
+            "the Consent carries no recognised sharing code (9Ndl, 9Ndm, 9Ndn, 9Ndo, 93C2, 93C3)"
+                .into(),
+        )
+    })?;
+    // A SNOMED CT code is recorded as the Read code it pairs with.
+    let code = if known.snomed == Some(code) {
+        known.read
+    } else {
+        code
+    };
+    let recorded = date(c, "dateTime").and_then(|d| d.day()).ok_or_else(|| {
+        FhirError::Missing("Consent.dateTime (the date the preference was recorded)".into())
+    })?;
+    let recorded_by_ods = array(c, "organization")
+        .iter()
+        .find_map(|o| o.get("identifier").and_then(|i| text(i, "value")))
+        .map(str::to_string);
+    Ok(ConsentRecord {
+        preference: known.preference,
+        code: code.to_string(),
+        recorded,
+        recorded_by_ods,
+    })
+}
+
+/// Reads a GP practice's transaction Bundle.
+pub fn parse_upload(json: &[u8]) -> Result<Upload, FhirError> {
+    let bundle = load(json)?;
+    let kind = text(&bundle, "type").unwrap_or("(none)");
+    if kind != "transaction" {
+        return Err(FhirError::Invalid(format!(
+            "the Bundle is of type {kind:?}, not a transaction"
+        )));
+    }
+    let bundle_id = bundle
+        .get("identifier")
+        .and_then(|i| text(i, "value"))
+        .or_else(|| text(&bundle, "id"))
+        .ok_or_else(|| FhirError::Missing("Bundle.identifier (retries are matched by it)".into()))?
+        .to_string();
+    let entries = entries(&bundle);
+    let patient_resource =
+        find(entries, "Patient").ok_or_else(|| FhirError::Missing("the Patient".into()))?;
+    let patient = demographics_strict(patient_resource)?;
+    let resolver = Resolver::new(entries);
+    let summary = match find(entries, "Composition") {
+        None => None,
+        Some(composition) => {
+            let subject = composition
+                .get("subject")
+                .ok_or_else(|| FhirError::Missing("Composition.subject".into()))?;
+            let target = resolver
+                .follow(composition, subject)
+                .map_err(FhirError::UnresolvedReference)?;
+            if !std::ptr::eq(target, patient_resource) {
+                return Err(FhirError::Invalid(
+                    "the Composition is about a different patient than the Bundle's Patient".into(),
+                ));
+            }
+            let mut warnings = Vec::new();
+            Some(read_summary(
+                composition,
+                &resolver,
+                Strictness::Strict,
+                &mut warnings,
+            )?)
+        }
+    };
+    let consent = find(entries, "Consent").map(consent_record).transpose()?;
+    Ok(Upload {
+        bundle_id,
+        patient,
+        summary,
+        consent,
+    })
+}

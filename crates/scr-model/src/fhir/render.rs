@@ -1,0 +1,767 @@
+//! Model → FHIR R4 JSON.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use super::{
+    Upload, ACCESS_REASON_SYSTEM, AUDIT_ACTION_SYSTEM, EXTENSION_BASE, LOINC_ALLERGIES,
+    LOINC_MEDICATIONS, LOINC_PROBLEMS, SNOMED_NO_KNOWN_ALLERGY, UPLOAD_ID_SYSTEM,
+};
+use crate::consent::SharingPreference;
+use crate::systems::{LOINC, NHS_NUMBER, ODS_CODE, READ_V2, SDS_ROLE_CODE, SDS_USER_ID, SNOMED};
+use crate::{
+    AccessReason, Allergy, AllergyState, AuditAction, AuditOutcome, AuditRecord, ClinicalDate,
+    Coding, ConsentRecord, Criticality, Demographics, Medication, MedicationKind, MedicationStatus,
+    NhsNumber, Problem, ProblemStatus, Severity, Summary, Verification,
+};
+
+pub(crate) const EXT_MEDICATION_KIND: &str = "medication-kind";
+pub(crate) const EXT_QUANTITY: &str = "quantity-supplied";
+pub(crate) const EXT_LAST_ISSUED: &str = "last-issued";
+const NHS_VERIFICATION_EXT: &str =
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
+const NHS_VERIFICATION_SYSTEM: &str =
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
+
+pub(crate) fn ext_url(name: &str) -> String {
+    format!("{EXTENSION_BASE}{name}")
+}
+
+/// A deterministic UUID (as `urn:uuid` text) from a seed string: FNV-1a, twice.
+pub(crate) fn uuid_from(seed: &str) -> String {
+    fn fnv(bytes: &[u8], basis: u64) -> u64 {
+        bytes.iter().fold(basis, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+    let a = fnv(seed.as_bytes(), 0xcbf2_9ce4_8422_2325);
+    let b = fnv(seed.as_bytes(), 0x8422_2325_cbf2_9ce4 ^ a);
+    let hex = format!("{a:016x}{b:016x}");
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn narrative(items: &[String], empty: &str) -> Value {
+    let body = if items.is_empty() {
+        format!("<p>{}</p>", escape(empty))
+    } else {
+        let lis: String = items
+            .iter()
+            .map(|i| format!("<li>{}</li>", escape(i)))
+            .collect();
+        format!("<ul>{lis}</ul>")
+    };
+    json!({
+        "status": "generated",
+        "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{body}</div>")
+    })
+}
+
+fn codeable(c: &Coding) -> Value {
+    let mut coding = Map::new();
+    if let Some(s) = &c.system {
+        coding.insert("system".into(), json!(s));
+    }
+    if let Some(code) = &c.code {
+        coding.insert("code".into(), json!(code));
+    }
+    coding.insert("display".into(), json!(c.display));
+    if c.code.is_some() {
+        json!({ "coding": [coding], "text": c.display })
+    } else {
+        json!({ "text": c.display })
+    }
+}
+
+fn loinc_section(code: &str, display: &str) -> Value {
+    json!({ "coding": [{ "system": LOINC, "code": code, "display": display }] })
+}
+
+fn empty_reason(code: &str, display: &str) -> Value {
+    json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": code, "display": display }] })
+}
+
+fn nhs_identifier(nhs: NhsNumber) -> Value {
+    json!({
+        "system": NHS_NUMBER,
+        "value": nhs.as_digits(),
+        "extension": [{
+            "url": NHS_VERIFICATION_EXT,
+            "valueCodeableConcept": { "coding": [{
+                "system": NHS_VERIFICATION_SYSTEM,
+                "code": "01",
+                "display": "Number present and verified"
+            }]}
+        }]
+    })
+}
+
+/// `Patient`, id = NHS number. Restricted patients carry no address or GP.
+pub fn patient_resource(d: &Demographics) -> Value {
+    let mut name = Map::new();
+    name.insert("use".into(), json!("official"));
+    name.insert("family".into(), json!(d.family));
+    if !d.given.is_empty() {
+        name.insert("given".into(), json!(d.given));
+    }
+    if let Some(t) = &d.title {
+        name.insert("prefix".into(), json!([t]));
+    }
+    let mut p = Map::new();
+    p.insert("resourceType".into(), json!("Patient"));
+    p.insert("id".into(), json!(d.nhs_number.as_digits()));
+    if d.restricted {
+        p.insert(
+            "meta".into(),
+            json!({ "security": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R", "display": "restricted" }] }),
+        );
+    }
+    p.insert("identifier".into(), json!([nhs_identifier(d.nhs_number)]));
+    p.insert("name".into(), json!([name]));
+    p.insert("gender".into(), json!(d.gender.code()));
+    p.insert(
+        "birthDate".into(),
+        json!(d.birth_date.format("%Y-%m-%d").to_string()),
+    );
+    if !d.restricted {
+        let mut address = Map::new();
+        address.insert("use".into(), json!("home"));
+        if !d.address.lines.is_empty() {
+            address.insert("line".into(), json!(d.address.lines));
+        }
+        if let Some(pc) = &d.address.postcode {
+            address.insert("postalCode".into(), json!(pc));
+        }
+        if address.len() > 1 {
+            p.insert("address".into(), json!([address]));
+        }
+        if let Some(ods) = &d.gp_ods {
+            p.insert(
+                "generalPractitioner".into(),
+                json!([{ "type": "Organization", "identifier": { "system": ODS_CODE, "value": ods } }]),
+            );
+        }
+    }
+    Value::Object(p)
+}
+
+/// `Bundle` searchset of trace matches, best first, each with its score.
+pub fn patient_searchset(matches: &[(Demographics, f64)]) -> Value {
+    let entries: Vec<Value> = matches
+        .iter()
+        .map(|(d, score)| {
+            json!({
+                "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("patient:{}", d.nhs_number.as_digits()))),
+                "resource": patient_resource(d),
+                "search": { "mode": "match", "score": score }
+            })
+        })
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })
+}
+
+pub struct SummaryDocumentInput<'a> {
+    pub patient: &'a Demographics,
+    pub summary: &'a Summary,
+    pub document_id: &'a str,
+    pub generated_at: DateTime<Utc>,
+}
+
+fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Mild => "mild",
+        Severity::Moderate => "moderate",
+        Severity::Severe => "severe",
+    }
+}
+
+fn criticality_code(c: Criticality) -> &'static str {
+    match c {
+        Criticality::Low => "low",
+        Criticality::High => "high",
+        Criticality::UnableToAssess => "unable-to-assess",
+    }
+}
+
+pub(crate) fn verification_code(v: Verification) -> &'static str {
+    match v {
+        Verification::Confirmed => "confirmed",
+        // R4 has no "presumed"; it is not confirmed, which is what the viewer must mark.
+        Verification::Unconfirmed | Verification::Presumed => "unconfirmed",
+        Verification::Refuted => "refuted",
+        Verification::EnteredInError => "entered-in-error",
+    }
+}
+
+fn allergy_resource(id: &str, patient_ref: &str, a: &Allergy) -> Value {
+    let mut r = Map::new();
+    r.insert("resourceType".into(), json!("AllergyIntolerance"));
+    r.insert("id".into(), json!(id));
+    // ait-1/ait-2: no clinical status on an entry entered in error.
+    if a.verification != Verification::EnteredInError {
+        r.insert(
+            "clinicalStatus".into(),
+            json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active" }] }),
+        );
+    }
+    r.insert(
+        "verificationStatus".into(),
+        json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": verification_code(a.verification) }] }),
+    );
+    if let Some(c) = a.criticality {
+        r.insert("criticality".into(), json!(criticality_code(c)));
+    }
+    r.insert("code".into(), codeable(&a.substance));
+    r.insert("patient".into(), json!({ "reference": patient_ref }));
+    if let Some(d) = &a.recorded {
+        r.insert("recordedDate".into(), json!(d.to_fhir()));
+    }
+    if let Some(reaction) = &a.reaction {
+        let mut re = Map::new();
+        re.insert("manifestation".into(), json!([{ "text": reaction }]));
+        if let Some(s) = a.severity {
+            re.insert("severity".into(), json!(severity_code(s)));
+        }
+        r.insert("reaction".into(), json!([re]));
+    }
+    Value::Object(r)
+}
+
+fn no_known_allergy_resource(
+    id: &str,
+    patient_ref: &str,
+    recorded: Option<&ClinicalDate>,
+) -> Value {
+    let mut r = json!({
+        "resourceType": "AllergyIntolerance",
+        "id": id,
+        "clinicalStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active" }] },
+        "verificationStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed" }] },
+        "code": { "coding": [{ "system": SNOMED, "code": SNOMED_NO_KNOWN_ALLERGY, "display": "No known allergy" }], "text": "No known allergy" },
+        "patient": { "reference": patient_ref }
+    });
+    if let (Some(d), Some(obj)) = (recorded, r.as_object_mut()) {
+        obj.insert("recordedDate".into(), json!(d.to_fhir()));
+    }
+    r
+}
+
+fn medication_status(s: MedicationStatus) -> &'static str {
+    match s {
+        MedicationStatus::Active => "active",
+        MedicationStatus::Completed => "completed",
+        MedicationStatus::Discontinued => "stopped",
+        MedicationStatus::Unknown => "unknown",
+    }
+}
+
+fn medication_resource(id: &str, patient_ref: &str, m: &Medication) -> Value {
+    let mut r = Map::new();
+    r.insert("resourceType".into(), json!("MedicationStatement"));
+    r.insert("id".into(), json!(id));
+    let mut ext = Vec::new();
+    match m.kind {
+        MedicationKind::Acute => {
+            ext.push(json!({ "url": ext_url(EXT_MEDICATION_KIND), "valueCode": "acute" }))
+        }
+        MedicationKind::Repeat => {
+            ext.push(json!({ "url": ext_url(EXT_MEDICATION_KIND), "valueCode": "repeat" }))
+        }
+        MedicationKind::Unspecified => {}
+    }
+    if let Some(q) = &m.quantity {
+        ext.push(json!({ "url": ext_url(EXT_QUANTITY), "valueString": q }));
+    }
+    if let Some(d) = &m.last_issued {
+        ext.push(json!({ "url": ext_url(EXT_LAST_ISSUED), "valueDateTime": d.to_fhir() }));
+    }
+    if !ext.is_empty() {
+        r.insert("extension".into(), json!(ext));
+    }
+    r.insert("status".into(), json!(medication_status(m.status)));
+    r.insert("medicationCodeableConcept".into(), codeable(&m.medicine));
+    r.insert("subject".into(), json!({ "reference": patient_ref }));
+    let mut period = Map::new();
+    if let Some(s) = &m.started {
+        period.insert("start".into(), json!(s.to_fhir()));
+    }
+    if let Some(e) = &m.discontinued {
+        period.insert("end".into(), json!(e.to_fhir()));
+    }
+    if !period.is_empty() {
+        r.insert("effectivePeriod".into(), Value::Object(period));
+    }
+    if let Some(d) = &m.dosage {
+        r.insert("dosage".into(), json!([{ "text": d }]));
+    }
+    Value::Object(r)
+}
+
+fn problem_resource(id: &str, patient_ref: &str, p: &Problem) -> Value {
+    let mut r = Map::new();
+    r.insert("resourceType".into(), json!("Condition"));
+    r.insert("id".into(), json!(id));
+    let status = match p.status {
+        ProblemStatus::Active => Some("active"),
+        ProblemStatus::Inactive => Some("inactive"),
+        ProblemStatus::Resolved => Some("resolved"),
+        ProblemStatus::Unknown => None,
+    };
+    if let Some(s) = status {
+        r.insert(
+            "clinicalStatus".into(),
+            json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": s }] }),
+        );
+    }
+    r.insert(
+        "category".into(),
+        json!([{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item" }] }]),
+    );
+    r.insert("code".into(), codeable(&p.condition));
+    r.insert("subject".into(), json!({ "reference": patient_ref }));
+    if let Some(d) = &p.onset {
+        r.insert("onsetDateTime".into(), json!(d.to_fhir()));
+    }
+    if let Some(d) = &p.recorded {
+        r.insert("recordedDate".into(), json!(d.to_fhir()));
+    }
+    Value::Object(r)
+}
+
+fn allergy_line(a: &Allergy) -> String {
+    let mut s = a.substance.display.clone();
+    if let Some(r) = &a.reaction {
+        s.push_str(&format!(" — {r}"));
+    }
+    if a.verification != Verification::Confirmed {
+        s.push_str(&format!(" ({})", verification_code(a.verification)));
+    }
+    s
+}
+
+/// The summary as Composition + entries, shared by the `$summary` document and the GP
+/// upload. Returns (composition, other entries as (fullUrl, resource)).
+fn summary_entries(
+    seed: &str,
+    patient_url: &str,
+    summary: &Summary,
+    date: DateTime<Utc>,
+) -> (Value, Vec<(String, Value)>) {
+    let mut n = 0usize;
+    let mut next_id = || {
+        n += 1;
+        uuid_from(&format!("{seed}:{n}"))
+    };
+    let mut entries: Vec<(String, Value)> = Vec::new();
+    let composition_id = next_id();
+
+    let practice = &summary.provenance;
+    let org_id = next_id();
+    let org_url = format!("urn:uuid:{org_id}");
+    let mut org = Map::new();
+    org.insert("resourceType".into(), json!("Organization"));
+    org.insert("id".into(), json!(org_id));
+    if let Some(ods) = &practice.practice_ods {
+        org.insert(
+            "identifier".into(),
+            json!([{ "system": ODS_CODE, "value": ods }]),
+        );
+    }
+    org.insert(
+        "name".into(),
+        json!(practice
+            .practice_name
+            .clone()
+            .unwrap_or_else(|| "Not Known".into())),
+    );
+    entries.push((org_url.clone(), Value::Object(org)));
+
+    // Allergies.
+    let mut allergy_refs = Vec::new();
+    let (allergy_lines, allergy_empty) = match &summary.allergies {
+        AllergyState::Known { allergies } => {
+            for a in allergies {
+                let id = next_id();
+                let url = format!("urn:uuid:{id}");
+                entries.push((url.clone(), allergy_resource(&id, patient_url, a)));
+                allergy_refs.push(json!({ "reference": url }));
+            }
+            (allergies.iter().map(allergy_line).collect::<Vec<_>>(), None)
+        }
+        AllergyState::NoKnownAllergies { recorded } => {
+            let id = next_id();
+            let url = format!("urn:uuid:{id}");
+            entries.push((
+                url.clone(),
+                no_known_allergy_resource(&id, patient_url, recorded.as_ref()),
+            ));
+            allergy_refs.push(json!({ "reference": url }));
+            (vec!["No known allergies".to_string()], None)
+        }
+        AllergyState::NotRecorded => (Vec::new(), Some(empty_reason("notasked", "Not Asked"))),
+    };
+    let mut allergy_section = json!({
+        "title": "Allergies and adverse reactions",
+        "code": loinc_section(LOINC_ALLERGIES, "Allergies and adverse reactions Document"),
+        "text": narrative(&allergy_lines, "Allergies not recorded"),
+    });
+    if let Some(obj) = allergy_section.as_object_mut() {
+        match allergy_empty {
+            Some(reason) => obj.insert("emptyReason".into(), reason),
+            None => obj.insert("entry".into(), json!(allergy_refs)),
+        };
+    }
+
+    let mut list_section = |title: &str,
+                            code: &str,
+                            display: &str,
+                            items: Vec<(String, Value)>,
+                            lines: Vec<String>,
+                            empty: &str| {
+        let refs: Vec<Value> = items
+            .iter()
+            .map(|(u, _)| json!({ "reference": u }))
+            .collect();
+        let mut s = json!({
+            "title": title,
+            "code": loinc_section(code, display),
+            "text": narrative(&lines, empty),
+        });
+        if let Some(obj) = s.as_object_mut() {
+            if refs.is_empty() {
+                obj.insert("emptyReason".into(), empty_reason("nilknown", "Nil Known"));
+            } else {
+                obj.insert("entry".into(), json!(refs));
+            }
+        }
+        entries.extend(items);
+        s
+    };
+    let meds: Vec<(String, Value)> = summary
+        .medications
+        .iter()
+        .map(|m| {
+            let id = next_id();
+            (
+                format!("urn:uuid:{id}"),
+                medication_resource(&id, patient_url, m),
+            )
+        })
+        .collect();
+    let med_lines = summary
+        .medications
+        .iter()
+        .map(|m| m.medicine.display.clone())
+        .collect();
+    let medication_section = list_section(
+        "Medication",
+        LOINC_MEDICATIONS,
+        "History of Medication use Narrative",
+        meds,
+        med_lines,
+        "No current medication",
+    );
+    let problems: Vec<(String, Value)> = summary
+        .problems
+        .iter()
+        .map(|p| {
+            let id = next_id();
+            (
+                format!("urn:uuid:{id}"),
+                problem_resource(&id, patient_url, p),
+            )
+        })
+        .collect();
+    let problem_lines = summary
+        .problems
+        .iter()
+        .map(|p| p.condition.display.clone())
+        .collect();
+    let problem_section = list_section(
+        "Problems",
+        LOINC_PROBLEMS,
+        "Problem list - Reported",
+        problems,
+        problem_lines,
+        "No problems recorded",
+    );
+
+    let mut authors = vec![json!({ "reference": org_url })];
+    if let Some(a) = &practice.author {
+        authors.push(json!({ "display": a }));
+    }
+    let composition = json!({
+        "resourceType": "Composition",
+        "id": composition_id,
+        "status": "final",
+        "type": { "coding": [
+            { "system": LOINC, "code": "60591-5", "display": "Patient summary Document" },
+            { "system": SNOMED, "code": "196981000000101", "display": "General Practice Summary" }
+        ]},
+        "subject": { "reference": patient_url },
+        "date": instant(practice.last_updated.unwrap_or(date)),
+        "author": authors,
+        "title": "Summary Care Record",
+        "custodian": { "reference": org_url },
+        "section": [allergy_section, medication_section, problem_section]
+    });
+    (composition, entries)
+}
+
+/// The IPS-style `$summary` document: Composition first, then Patient, the practice, and
+/// the entries.
+pub fn summary_document(input: &SummaryDocumentInput) -> Value {
+    let seed = format!("doc:{}", input.document_id);
+    let patient_id = uuid_from(&format!("{seed}:patient"));
+    let patient_url = format!("urn:uuid:{patient_id}");
+    let (composition, rest) =
+        summary_entries(&seed, &patient_url, input.summary, input.generated_at);
+    let composition_url = format!(
+        "urn:uuid:{}",
+        composition["id"].as_str().unwrap_or_default()
+    );
+    let mut patient = patient_resource(input.patient);
+    if let Some(obj) = patient.as_object_mut() {
+        obj.insert("id".into(), json!(patient_id));
+    }
+    let mut entry = vec![
+        json!({ "fullUrl": composition_url, "resource": composition }),
+        json!({ "fullUrl": patient_url, "resource": patient }),
+    ];
+    entry.extend(
+        rest.into_iter()
+            .map(|(u, r)| json!({ "fullUrl": u, "resource": r })),
+    );
+    json!({
+        "resourceType": "Bundle",
+        "id": input.document_id,
+        "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", uuid_from(&seed)) },
+        "type": "document",
+        "timestamp": instant(input.generated_at),
+        "entry": entry
+    })
+}
+
+fn policy_code(p: SharingPreference) -> &'static str {
+    if p.is_dissent() {
+        "OPTOUT"
+    } else {
+        "OPTIN"
+    }
+}
+
+/// `Consent`: the sharing preference with its Read (and SNOMED CT) code and date.
+pub fn consent_resource(nhs: NhsNumber, record: &ConsentRecord) -> Value {
+    let known = SharingPreference::from_code(&record.code);
+    let mut codings = vec![json!({
+        "system": READ_V2,
+        "code": record.code,
+        "display": known.map(|k| k.term).unwrap_or("Sharing preference")
+    })];
+    if let Some(snomed) = known.and_then(|k| k.snomed) {
+        codings.push(json!({ "system": SNOMED, "code": snomed, "display": known.map(|k| k.term).unwrap_or_default() }));
+    }
+    let mut r = json!({
+        "resourceType": "Consent",
+        "id": format!("scr-consent-{}", nhs.as_digits()),
+        "status": "active",
+        "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy", "display": "Privacy Consent" }] },
+        "category": [
+            { "coding": [{ "system": LOINC, "code": "59284-0", "display": "Patient Consent" }] },
+            { "coding": codings }
+        ],
+        "patient": { "identifier": { "system": NHS_NUMBER, "value": nhs.as_digits() } },
+        "dateTime": record.recorded.format("%Y-%m-%d").to_string(),
+        "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": policy_code(record.preference) }] },
+        "provision": { "type": if record.preference.is_dissent() { "deny" } else { "permit" } }
+    });
+    if let (Some(ods), Some(obj)) = (&record.recorded_by_ods, r.as_object_mut()) {
+        obj.insert(
+            "organization".into(),
+            json!([{ "identifier": { "system": ODS_CODE, "value": ods } }]),
+        );
+    }
+    r
+}
+
+/// `Consent?patient=`: one entry, or none when no preference is recorded (default sharing).
+pub fn consent_searchset(nhs: NhsNumber, record: Option<&ConsentRecord>) -> Value {
+    let entries: Vec<Value> = record
+        .map(|r| {
+            vec![json!({
+                "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("consent:{}", nhs.as_digits()))),
+                "resource": consent_resource(nhs, r),
+                "search": { "mode": "match" }
+            })]
+        })
+        .unwrap_or_default();
+    json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })
+}
+
+/// `AuditEvent` for one audit record, with its place in the hash chain.
+pub fn audit_event(r: &AuditRecord) -> Value {
+    let (type_code, type_display) = match r.action {
+        AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => {
+            ("110114", "User Authentication")
+        }
+        AuditAction::AuditRead => ("110101", "Audit Log Used"),
+        _ => ("110110", "Patient Record"),
+    };
+    let action = match r.action {
+        AuditAction::Upload => "C",
+        AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => "E",
+        _ => "R",
+    };
+    let outcome = match r.outcome {
+        AuditOutcome::Success => "0",
+        AuditOutcome::Refused | AuditOutcome::NotFound | AuditOutcome::Invalid => "4",
+    };
+    let mut agent = Map::new();
+    if let Some(role) = &r.role_code {
+        agent.insert(
+            "role".into(),
+            json!([{ "coding": [{ "system": SDS_ROLE_CODE, "code": role }] }]),
+        );
+    }
+    let mut who = Map::new();
+    if let Some(id) = &r.user_id {
+        who.insert(
+            "identifier".into(),
+            json!({ "system": SDS_USER_ID, "value": id }),
+        );
+    }
+    who.insert(
+        "display".into(),
+        json!(r
+            .user_name
+            .clone()
+            .unwrap_or_else(|| "Not signed in".into())),
+    );
+    agent.insert("who".into(), Value::Object(who));
+    agent.insert("requestor".into(), json!(true));
+    if let Some(ods) = &r.org_ods {
+        agent.insert(
+            "location".into(),
+            json!({ "identifier": { "system": ODS_CODE, "value": ods } }),
+        );
+    }
+    let mut e = Map::new();
+    e.insert("resourceType".into(), json!("AuditEvent"));
+    e.insert("id".into(), json!(format!("audit-{}", r.seq)));
+    e.insert(
+        "extension".into(),
+        json!([
+            { "url": ext_url("audit-chain"), "extension": [
+                { "url": "seq", "valueString": r.seq.to_string() },
+                { "url": "prevHash", "valueString": r.prev_hash },
+                { "url": "hash", "valueString": r.hash }
+            ]},
+            { "url": ext_url("privacy-alert"), "valueBoolean": r.alert }
+        ]),
+    );
+    e.insert("type".into(), json!({ "system": "http://dicom.nema.org/resources/ontology/DCM", "code": type_code, "display": type_display }));
+    e.insert(
+        "subtype".into(),
+        json!([{ "system": AUDIT_ACTION_SYSTEM, "code": r.action.code() }]),
+    );
+    e.insert("action".into(), json!(action));
+    e.insert("recorded".into(), json!(instant(r.at)));
+    e.insert("outcome".into(), json!(outcome));
+    if let Some(d) = &r.detail {
+        e.insert("outcomeDesc".into(), json!(d));
+    }
+    if let Some(reason) = r.reason {
+        let mut codings =
+            vec![json!({ "system": ACCESS_REASON_SYSTEM, "code": reason.header_value() })];
+        if reason == AccessReason::Emergency {
+            codings.push(json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "ETREAT", "display": "Emergency Treatment" }));
+        }
+        e.insert("purposeOfEvent".into(), json!([{ "coding": codings }]));
+    }
+    e.insert("agent".into(), json!([agent]));
+    e.insert(
+        "source".into(),
+        json!({ "site": "scr-spine", "observer": { "display": "scr-spine" } }),
+    );
+    if let Some(p) = r.patient {
+        e.insert(
+            "entity".into(),
+            json!([{
+                "what": { "identifier": { "system": NHS_NUMBER, "value": p.as_digits() } },
+                "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person" }
+            }]),
+        );
+    }
+    Value::Object(e)
+}
+
+pub fn audit_searchset(records: &[AuditRecord]) -> Value {
+    let entries: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            json!({
+                "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("audit:{}:{}", r.seq, r.hash))),
+                "resource": audit_event(r),
+                "search": { "mode": "match" }
+            })
+        })
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })
+}
+
+/// The transaction Bundle a GP practice system sends.
+pub fn upload_bundle(upload: &Upload) -> Value {
+    let seed = format!("upload:{}", upload.bundle_id);
+    let nhs = upload.patient.nhs_number.as_digits();
+    let patient_url = format!("urn:uuid:{}", uuid_from(&format!("{seed}:patient")));
+    let mut entry = vec![json!({
+        "fullUrl": patient_url,
+        "resource": patient_resource(&upload.patient),
+        "request": { "method": "PUT", "url": format!("Patient/{nhs}") }
+    })];
+    if let Some(summary) = &upload.summary {
+        let date = summary.provenance.last_updated.unwrap_or_else(Utc::now);
+        let (composition, rest) = summary_entries(&seed, &patient_url, summary, date);
+        let composition_url = format!(
+            "urn:uuid:{}",
+            composition["id"].as_str().unwrap_or_default()
+        );
+        entry.push(json!({ "fullUrl": composition_url, "resource": composition, "request": { "method": "POST", "url": "Composition" } }));
+        for (url, resource) in rest {
+            let kind = resource["resourceType"]
+                .as_str()
+                .unwrap_or("Basic")
+                .to_string();
+            entry.push(json!({ "fullUrl": url, "resource": resource, "request": { "method": "POST", "url": kind } }));
+        }
+    }
+    if let Some(consent) = &upload.consent {
+        entry.push(json!({
+            "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("{seed}:consent"))),
+            "resource": consent_resource(upload.patient.nhs_number, consent),
+            "request": { "method": "POST", "url": "Consent" }
+        }));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "identifier": { "system": UPLOAD_ID_SYSTEM, "value": upload.bundle_id },
+        "type": "transaction",
+        "entry": entry
+    })
+}

@@ -1,0 +1,532 @@
+//! The FHIR R4 routes. Each handler: authorise (audited), validate, read, audit the access
+//! (awaiting the commit: no entry, no data), then answer.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use scr_model::fhir::{self, IssueType, SummaryDocumentInput};
+use scr_model::{AccessReason, Activity, AuditAction, AuditOutcome, NhsNumber};
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditEntry;
+use crate::auth::{authorise, Caller};
+use crate::error::{fhir_ok, ApiError};
+use crate::store::AuditFilter;
+use crate::trace::{self, TraceResult};
+use crate::upload::{UploadJob, UploadOutcome};
+use crate::AppState;
+
+pub const ACCESS_REASON_HEADER: &str = "x-access-reason";
+
+fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
+    raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// A success answer that carries a message rather than a resource (uploads).
+fn informational_outcome(code: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{
+            "severity": "information",
+            "code": "informational",
+            "details": {
+                "coding": [{ "system": fhir::ERROR_CODE_SYSTEM, "code": code }],
+                "text": message
+            }
+        }]
+    })
+}
+
+fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
+    NhsNumber::parse(raw).map_err(|e| {
+        ApiError::invalid(
+            "INVALID_NHS_NUMBER",
+            format!("Not a valid NHS number: {e}."),
+        )
+    })
+}
+
+/// Audits a refusal by a signed-in caller and returns the error.
+async fn refuse(
+    state: &AppState,
+    caller: &Caller,
+    action: AuditAction,
+    patient: Option<NhsNumber>,
+    reason: Option<AccessReason>,
+    err: ApiError,
+) -> ApiError {
+    let outcome = match err.status {
+        StatusCode::NOT_FOUND => AuditOutcome::NotFound,
+        StatusCode::BAD_REQUEST => AuditOutcome::Invalid,
+        _ => AuditOutcome::Refused,
+    };
+    let mut entry = caller.entry(action, patient, outcome);
+    entry.detail = Some(err.code.to_string());
+    entry.reason = reason;
+    entry.alert = reason == Some(AccessReason::Emergency);
+    match state.audit.append(vec![entry]).await {
+        Ok(()) => err,
+        Err(e) => e.into(),
+    }
+}
+
+/// `GET /FHIR/R4/Patient/{nhs}`
+pub async fn read_patient(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (caller, _) = authorise(
+        &state,
+        &headers,
+        AuditAction::PatientRead,
+        None,
+        &[Activity::B0264],
+    )
+    .await?;
+    let nhs = match parse_nhs(&id) {
+        Ok(n) => n,
+        Err(e) => {
+            return Err(refuse(&state, &caller, AuditAction::PatientRead, None, None, e).await)
+        }
+    };
+    let Some(patient) = state.store.patient(nhs).await? else {
+        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::PatientRead,
+            Some(nhs),
+            None,
+            e,
+        )
+        .await);
+    };
+    state
+        .audit
+        .append(vec![caller.entry(
+            AuditAction::PatientRead,
+            Some(nhs),
+            AuditOutcome::Success,
+        )])
+        .await?;
+    Ok(fhir_ok(
+        StatusCode::OK,
+        &fhir::patient_resource(&patient.redacted_if_restricted()),
+    ))
+}
+
+/// `GET /FHIR/R4/Patient?family=&given=&birthdate=&…`: trace by demographics.
+pub async fn search_patients(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (caller, _) = authorise(
+        &state,
+        &headers,
+        AuditAction::PatientTrace,
+        None,
+        &[Activity::B0264],
+    )
+    .await?;
+    let pairs = query_pairs(raw);
+    let query = match trace::parse_query(&pairs) {
+        Ok(q) => q,
+        Err(e) => {
+            let err = match e {
+                trace::TraceRejected::InvalidParameter(m) => {
+                    ApiError::invalid("INVALID_SEARCH_DATA", m)
+                }
+                trace::TraceRejected::NotEnoughParameters(m) => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    IssueType::Required,
+                    "MISSING_SEARCH_PARAMETERS",
+                    m,
+                ),
+            };
+            return Err(refuse(&state, &caller, AuditAction::PatientTrace, None, None, err).await);
+        }
+    };
+    let plan = trace::candidate_plan(&query);
+    let candidates = state
+        .store
+        .trace_candidates(&plan.birth_dates, plan.range, plan.family, 5_000)
+        .await?;
+    match trace::rank(&query, candidates) {
+        TraceResult::TooManyMatches(n) => {
+            let err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                IssueType::TooCostly,
+                "TOO_MANY_MATCHES",
+                format!("{n} patients match; add details (given name, gender, postcode) to narrow the search."),
+            );
+            Err(refuse(&state, &caller, AuditAction::PatientTrace, None, None, err).await)
+        }
+        TraceResult::Matches(matches) => {
+            // Every match is audited; an empty result is audited once.
+            let mut entries: Vec<AuditEntry> = matches
+                .iter()
+                .map(|(d, _)| {
+                    caller.entry(
+                        AuditAction::PatientTrace,
+                        Some(d.nhs_number),
+                        AuditOutcome::Success,
+                    )
+                })
+                .collect();
+            if entries.is_empty() {
+                entries.push(caller.entry(AuditAction::PatientTrace, None, AuditOutcome::NotFound));
+            }
+            state.audit.append(entries).await?;
+            let shown: Vec<_> = matches
+                .into_iter()
+                .map(|(d, s)| (d.redacted_if_restricted(), s))
+                .collect();
+            Ok(fhir_ok(StatusCode::OK, &fhir::patient_searchset(&shown)))
+        }
+    }
+}
+
+/// `GET /FHIR/R4/Patient/{nhs}/$summary` with `X-Access-Reason`.
+pub async fn summary(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (caller, role) = authorise(
+        &state,
+        &headers,
+        AuditAction::SummaryRead,
+        None,
+        &[Activity::B0370, Activity::B0168],
+    )
+    .await?;
+    let nhs = match parse_nhs(&id) {
+        Ok(n) => n,
+        Err(e) => {
+            return Err(refuse(&state, &caller, AuditAction::SummaryRead, None, None, e).await)
+        }
+    };
+    let reason = headers
+        .get(ACCESS_REASON_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(AccessReason::from_header);
+    let Some(reason) = reason else {
+        let e = ApiError::forbidden(
+            "ACCESS_REASON_REQUIRED",
+            "Say why you are accessing this record: X-Access-Reason permission-to-view or emergency.",
+        );
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::SummaryRead,
+            Some(nhs),
+            None,
+            e,
+        )
+        .await);
+    };
+    let needed = match reason {
+        AccessReason::PermissionToView => Activity::B0370,
+        AccessReason::Emergency => Activity::B0168,
+    };
+    if !role.allows(needed) {
+        let e = ApiError::forbidden(
+            "NOT_PERMITTED_FOR_ROLE",
+            "Your selected role does not allow this kind of access.",
+        );
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::SummaryRead,
+            Some(nhs),
+            Some(reason),
+            e,
+        )
+        .await);
+    }
+    let Some((patient, summary, consent)) = state.store.summary_view(nhs).await? else {
+        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::SummaryRead,
+            Some(nhs),
+            Some(reason),
+            e,
+        )
+        .await);
+    };
+    if consent.as_ref().is_some_and(|c| c.preference.is_dissent()) {
+        let e = ApiError::forbidden(
+            "PATIENT_DISSENTED",
+            "The patient has opted out of sharing their Summary Care Record. This is final: do not retry.",
+        );
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::SummaryRead,
+            Some(nhs),
+            Some(reason),
+            e,
+        )
+        .await);
+    }
+    let Some(summary) = summary else {
+        let e = ApiError::not_found(
+            "NO_SUMMARY_HELD",
+            "No summary has been received from the patient's practice.",
+        );
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::SummaryRead,
+            Some(nhs),
+            Some(reason),
+            e,
+        )
+        .await);
+    };
+    let mut entry = caller.entry(AuditAction::SummaryRead, Some(nhs), AuditOutcome::Success);
+    entry.reason = Some(reason);
+    // Emergency access is allowed and always raises an alert for the privacy officer.
+    entry.alert = reason == AccessReason::Emergency;
+    state.audit.append(vec![entry]).await?;
+    let document_id = document_id();
+    let doc = fhir::summary_document(&SummaryDocumentInput {
+        patient: &patient.redacted_if_restricted(),
+        summary: &summary,
+        document_id: &document_id,
+        generated_at: Utc::now(),
+    });
+    Ok(fhir_ok(StatusCode::OK, &doc))
+}
+
+fn document_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+/// `GET /FHIR/R4/Consent?patient={nhs}`
+pub async fn consent(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (caller, _) = authorise(
+        &state,
+        &headers,
+        AuditAction::ConsentRead,
+        None,
+        &[Activity::B0020, Activity::B0370],
+    )
+    .await?;
+    let pairs = query_pairs(raw);
+    let patient = pairs
+        .iter()
+        .find(|(k, _)| k == "patient")
+        .map(|(_, v)| v.trim_start_matches("Patient/").to_string());
+    let Some(patient) = patient else {
+        let e = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueType::Required,
+            "MISSING_SEARCH_PARAMETERS",
+            "Give the patient's NHS number: Consent?patient=…",
+        );
+        return Err(refuse(&state, &caller, AuditAction::ConsentRead, None, None, e).await);
+    };
+    let nhs = match parse_nhs(&patient) {
+        Ok(n) => n,
+        Err(e) => {
+            return Err(refuse(&state, &caller, AuditAction::ConsentRead, None, None, e).await)
+        }
+    };
+    let Some(record) = state.store.consent(nhs).await? else {
+        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
+        return Err(refuse(
+            &state,
+            &caller,
+            AuditAction::ConsentRead,
+            Some(nhs),
+            None,
+            e,
+        )
+        .await);
+    };
+    state
+        .audit
+        .append(vec![caller.entry(
+            AuditAction::ConsentRead,
+            Some(nhs),
+            AuditOutcome::Success,
+        )])
+        .await?;
+    Ok(fhir_ok(
+        StatusCode::OK,
+        &fhir::consent_searchset(nhs, record.as_ref()),
+    ))
+}
+
+/// `POST /FHIR/R4`: a GP practice system's transaction Bundle.
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (caller, role) = authorise(
+        &state,
+        &headers,
+        AuditAction::Upload,
+        None,
+        &[Activity::GpSystemUpload],
+    )
+    .await?;
+    let body = match body {
+        Ok(b) => b,
+        Err(_) => {
+            let e = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                IssueType::TooLong,
+                "BUNDLE_TOO_LARGE",
+                "The upload is larger than this service accepts.",
+            );
+            return Err(refuse(&state, &caller, AuditAction::Upload, None, None, e).await);
+        }
+    };
+    let upload = match fhir::parse_upload(&body) {
+        Ok(u) => u,
+        Err(e) => {
+            let (status, issue, code) = match &e {
+                fhir::FhirError::TooLarge { .. } => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    IssueType::TooLong,
+                    "BUNDLE_TOO_LARGE",
+                ),
+                fhir::FhirError::InvalidNhsNumber(_) => (
+                    StatusCode::BAD_REQUEST,
+                    IssueType::Value,
+                    "INVALID_NHS_NUMBER",
+                ),
+                fhir::FhirError::MissingNhsNumber => (
+                    StatusCode::BAD_REQUEST,
+                    IssueType::Required,
+                    "MISSING_NHS_NUMBER",
+                ),
+                _ => (
+                    StatusCode::BAD_REQUEST,
+                    IssueType::Invalid,
+                    "INVALID_BUNDLE",
+                ),
+            };
+            let err = ApiError::new(status, issue, code, e.to_string());
+            return Err(refuse(&state, &caller, AuditAction::Upload, None, None, err).await);
+        }
+    };
+    let nhs = upload.patient.nhs_number;
+    let job = UploadJob {
+        upload,
+        body_sha256: hex::encode(Sha256::digest(&body)),
+        uploader_ods: role.org_ods.clone(),
+    };
+    let entry = caller.entry(AuditAction::Upload, Some(nhs), AuditOutcome::Success);
+    let outcome = state.audit.upload(job, entry).await?;
+    let (status, issue, message): (StatusCode, IssueType, &str) = match outcome {
+        UploadOutcome::Stored => (StatusCode::OK, IssueType::Processing, "The summary was stored."),
+        UploadOutcome::DissentRecorded => (StatusCode::OK, IssueType::Processing, "The patient's dissent was recorded; no summary is held for them and any previous summary was withdrawn."),
+        UploadOutcome::AlreadyApplied => (StatusCode::OK, IssueType::Processing, "This upload was already applied; nothing changed."),
+        UploadOutcome::RefusedDissented => (StatusCode::FORBIDDEN, IssueType::BusinessRule, "The patient has opted out of sharing; nothing was stored."),
+        UploadOutcome::RefusedNotRegisteredHere => (StatusCode::FORBIDDEN, IssueType::Forbidden, "The patient is not registered at your practice."),
+        UploadOutcome::RefusedUnknownPatient => (StatusCode::NOT_FOUND, IssueType::NotFound, "No patient has this NHS number."),
+        UploadOutcome::RefusedIdentifierReused => (StatusCode::CONFLICT, IssueType::Conflict, "This Bundle identifier was already used for a different upload."),
+        UploadOutcome::RefusedNothingToApply => (StatusCode::BAD_REQUEST, IssueType::Required, "The Bundle has neither a summary nor a sharing preference."),
+    };
+    if status.is_success() {
+        let body = informational_outcome(outcome.code(), message);
+        Ok(fhir_ok(status, &body))
+    } else {
+        Err(ApiError::new(status, issue, outcome.code(), message))
+    }
+}
+
+/// `GET /FHIR/R4/AuditEvent?patient=&agent=&action=&alert=true&since=&_count=`
+pub async fn audit_events(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (caller, _) = authorise(
+        &state,
+        &headers,
+        AuditAction::AuditRead,
+        None,
+        &[Activity::B0015],
+    )
+    .await?;
+    let mut filter = AuditFilter {
+        limit: 100,
+        ..AuditFilter::default()
+    };
+    for (k, v) in query_pairs(raw) {
+        let bad = |m: &str| ApiError::invalid("INVALID_SEARCH_DATA", m.to_string());
+        let result: Result<(), ApiError> = match k.as_str() {
+            "patient" => {
+                parse_nhs(v.trim_start_matches("Patient/")).map(|n| filter.patient = Some(n))
+            }
+            "agent" => {
+                filter.user_id = Some(v);
+                Ok(())
+            }
+            "action" => AuditAction::from_code(&v)
+                .map(|a| filter.action = Some(a))
+                .ok_or_else(|| bad("unknown action")),
+            "alert" => match v.as_str() {
+                "true" => {
+                    filter.alerts_only = true;
+                    Ok(())
+                }
+                "false" => Ok(()),
+                _ => Err(bad("alert must be true or false")),
+            },
+            "since" | "date" => chrono::DateTime::parse_from_rfc3339(v.trim_start_matches("ge"))
+                .map(|t| filter.since_ms = Some(t.timestamp_millis()))
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(v.trim_start_matches("ge"), "%Y-%m-%d").map(
+                        |d| {
+                            filter.since_ms = d
+                                .and_hms_opt(0, 0, 0)
+                                .map(|t| t.and_utc().timestamp_millis())
+                        },
+                    )
+                })
+                .map_err(|_| bad("since must be a date or date-time")),
+            "_count" => match v.parse::<i64>() {
+                Ok(n) if (1..=1000).contains(&n) => {
+                    filter.limit = n;
+                    Ok(())
+                }
+                _ => Err(bad("_count must be between 1 and 1000")),
+            },
+            _ => Err(bad("unsupported search parameter")),
+        };
+        if let Err(e) = result {
+            return Err(refuse(&state, &caller, AuditAction::AuditRead, None, None, e).await);
+        }
+    }
+    let records = state.store.audit_records(&filter).await?;
+    state
+        .audit
+        .append(vec![caller.entry(
+            AuditAction::AuditRead,
+            filter.patient,
+            AuditOutcome::Success,
+        )])
+        .await?;
+    Ok(fhir_ok(StatusCode::OK, &fhir::audit_searchset(&records)))
+}

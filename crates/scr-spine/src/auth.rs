@@ -1,0 +1,407 @@
+//! Smartcard sign-in (certificate + signature over a fresh nonce; no passwords), sessions
+//! held only as token hashes with idle and absolute expiry, and the per-request check of
+//! session and role activity. Every refusal is audited.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{TimeZone, Utc};
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::Signature;
+use rand::RngCore;
+use scr_model::fhir::IssueType;
+use scr_model::{Activity, AuditAction, AuditOutcome, NhsNumber, RoleProfile};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditEntry;
+use crate::error::ApiError;
+use crate::store::{now_ms, Challenge};
+use crate::AppState;
+
+/// Refresh `last_seen` at most this often: idle expiry needs minutes, not milliseconds, and
+/// each refresh is a write.
+const TOUCH_INTERVAL_MS: i64 = 30_000;
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_b64(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+fn iso(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ApiError::invalid(
+            "INVALID_REQUEST",
+            "The request body is not the JSON this call expects.",
+        )
+    })
+}
+
+/// An anonymous refusal during sign-in, audited without a user.
+async fn refuse_sign_in(
+    state: &AppState,
+    user: Option<(&str, &str)>,
+    code: &'static str,
+    err: ApiError,
+) -> ApiError {
+    let entry = AuditEntry {
+        user_id: user.map(|u| u.0.to_string()),
+        user_name: user.map(|u| u.1.to_string()),
+        role_code: None,
+        org_ods: None,
+        patient: None,
+        action: AuditAction::SignIn,
+        reason: None,
+        outcome: AuditOutcome::Refused,
+        detail: Some(code.to_string()),
+        alert: false,
+    };
+    match state.audit.append(vec![entry]).await {
+        Ok(()) => err,
+        Err(e) => ApiError::from(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChallengeRequest {
+    certificate: String,
+}
+
+/// `POST /auth/challenge`: a fresh single-use nonce bound to the presented certificate.
+pub async fn challenge(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: ChallengeRequest = parse_body(&body)?;
+    let der = STANDARD
+        .decode(req.certificate.trim())
+        .map_err(|_| ApiError::invalid("INVALID_CERTIFICATE", "certificate must be base64 DER"))?;
+    if let Err(rejected) = state.trust.verify(&der, Utc::now()) {
+        let err = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            IssueType::Security,
+            "CERTIFICATE_NOT_ACCEPTED",
+            rejected.to_string(),
+        );
+        return Err(refuse_sign_in(&state, None, "CERTIFICATE_NOT_ACCEPTED", err).await);
+    }
+    let mut nonce = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let expires_at = now_ms() + state.config.challenge_secs * 1000;
+    let challenge = Challenge {
+        id: random_b64(18),
+        certificate: der,
+        nonce: nonce.clone(),
+        expires_at,
+    };
+    state.store.insert_challenge(&challenge).await?;
+    Ok(Json(json!({
+        "challenge_id": challenge.id,
+        "nonce": STANDARD.encode(nonce),
+        "expires_at": iso(expires_at),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SessionRequest {
+    challenge_id: String,
+    signature: String,
+}
+
+/// `POST /auth/session`: checks the certificate again (chain, dates, revocation) and the
+/// ECDSA P-256 signature over SHA-256(nonce), then opens a session.
+pub async fn create_session(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: SessionRequest = parse_body(&body)?;
+    let refused = |code: &'static str, msg: &str| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            IssueType::Security,
+            code,
+            msg.to_string(),
+        )
+    };
+    let Some(challenge) = state.store.take_challenge(&req.challenge_id).await? else {
+        let err = refused(
+            "CHALLENGE_INVALID",
+            "The challenge is unknown or has already been used. Start sign-in again.",
+        );
+        return Err(refuse_sign_in(&state, None, "CHALLENGE_INVALID", err).await);
+    };
+    if challenge.expires_at < now_ms() {
+        let err = refused(
+            "CHALLENGE_EXPIRED",
+            "The challenge has expired. Start sign-in again.",
+        );
+        return Err(refuse_sign_in(&state, None, "CHALLENGE_EXPIRED", err).await);
+    }
+    let verified = match state.trust.verify(&challenge.certificate, Utc::now()) {
+        Ok(v) => v,
+        Err(rejected) => {
+            let err = refused("CERTIFICATE_NOT_ACCEPTED", &rejected.to_string());
+            return Err(refuse_sign_in(&state, None, "CERTIFICATE_NOT_ACCEPTED", err).await);
+        }
+    };
+    let Some(identity) = state
+        .store
+        .identity_for_certificate(&verified.serial_hex)
+        .await?
+    else {
+        let err = refused(
+            "CERTIFICATE_NOT_ACCEPTED",
+            "The certificate is not registered to any user.",
+        );
+        return Err(refuse_sign_in(&state, None, "CERTIFICATE_UNREGISTERED", err).await);
+    };
+    let who = Some((identity.user_id.as_str(), identity.name.as_str()));
+    if identity.revoked {
+        let err = refused("CERTIFICATE_REVOKED", "The certificate has been revoked.");
+        return Err(refuse_sign_in(&state, who, "CERTIFICATE_REVOKED", err).await);
+    }
+    let signature = STANDARD
+        .decode(req.signature.trim())
+        .ok()
+        .and_then(|b| Signature::from_der(&b).ok());
+    let good = signature.is_some_and(|s| verified.key.verify(&challenge.nonce, &s).is_ok());
+    if !good {
+        let err = refused(
+            "SIGNATURE_INVALID",
+            "The signature over the challenge is not valid for this certificate.",
+        );
+        return Err(refuse_sign_in(&state, who, "SIGNATURE_INVALID", err).await);
+    }
+
+    let profiles = state.store.role_profiles(&identity.user_id).await?;
+    let token = random_b64(32);
+    let now = now_ms();
+    let expires_at = now + state.config.session_absolute_secs * 1000;
+    state
+        .store
+        .insert_session(&token_hash(&token), &identity.user_id, now, expires_at)
+        .await?;
+    state
+        .audit
+        .append(vec![AuditEntry {
+            user_id: Some(identity.user_id.clone()),
+            user_name: Some(identity.name.clone()),
+            role_code: None,
+            org_ods: None,
+            patient: None,
+            action: AuditAction::SignIn,
+            reason: None,
+            outcome: AuditOutcome::Success,
+            detail: None,
+            alert: false,
+        }])
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "session_token": token,
+            "user": { "user_id": identity.user_id, "name": identity.name },
+            "role_profiles": profiles,
+            "expires_at": iso(expires_at),
+            "idle_timeout_secs": state.config.session_idle_secs,
+        })),
+    )
+        .into_response())
+}
+
+/// The signed-in caller of a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub token_hash: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub role: Option<RoleProfile>,
+}
+
+impl Caller {
+    pub fn entry(
+        &self,
+        action: AuditAction,
+        patient: Option<NhsNumber>,
+        outcome: AuditOutcome,
+    ) -> AuditEntry {
+        AuditEntry {
+            user_id: Some(self.user_id.clone()),
+            user_name: Some(self.user_name.clone()),
+            role_code: self.role.as_ref().map(|r| r.role_code.clone()),
+            org_ods: self.role.as_ref().map(|r| r.org_ods.clone()),
+            patient,
+            action,
+            reason: None,
+            outcome,
+            detail: None,
+            alert: false,
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Resolves the session behind the request's bearer token, enforcing revocation and the idle
+/// and absolute expiry.
+pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = bearer(headers)
+        .ok_or_else(|| ApiError::unauthenticated("Sign in with your smartcard first."))?;
+    let hash = token_hash(token);
+    let Some(session) = state.store.session(&hash).await? else {
+        return Err(ApiError::unauthenticated(
+            "The session is not known. Sign in again.",
+        ));
+    };
+    let now = now_ms();
+    if session.revoked {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            IssueType::Expired,
+            "SESSION_ENDED",
+            "The session has ended. Sign in again.",
+        ));
+    }
+    let idle_expired = now - session.last_seen > state.config.session_idle_secs * 1000;
+    if now > session.expires_at || idle_expired {
+        state.store.revoke_session(&hash).await?;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            IssueType::Expired,
+            "SESSION_EXPIRED",
+            "The session has expired. Sign in again.",
+        ));
+    }
+    if now - session.last_seen > TOUCH_INTERVAL_MS {
+        state.store.touch_session(&hash, now).await?;
+    }
+    Ok(Caller {
+        token_hash: hash,
+        user_id: session.user_id,
+        user_name: session.user_name,
+        role: session.role,
+    })
+}
+
+/// The caller, in a role that has one of `activities`; refusals are audited as `action`.
+pub async fn authorise(
+    state: &AppState,
+    headers: &HeaderMap,
+    action: AuditAction,
+    patient: Option<NhsNumber>,
+    activities: &[Activity],
+) -> Result<(Caller, RoleProfile), ApiError> {
+    let caller = match caller(state, headers).await {
+        Ok(c) => c,
+        Err(err) => {
+            let entry = AuditEntry {
+                user_id: None,
+                user_name: None,
+                role_code: None,
+                org_ods: None,
+                patient,
+                action,
+                reason: None,
+                outcome: AuditOutcome::Refused,
+                detail: Some(err.code.to_string()),
+                alert: false,
+            };
+            state.audit.append(vec![entry]).await?;
+            return Err(err);
+        }
+    };
+    let err = match &caller.role {
+        None => ApiError::forbidden("ROLE_NOT_SELECTED", "Choose a role for this session first."),
+        Some(role) if activities.iter().any(|a| role.allows(*a)) => {
+            let role = role.clone();
+            return Ok((caller, role));
+        }
+        Some(_) => ApiError::forbidden(
+            "NOT_PERMITTED_FOR_ROLE",
+            "Your selected role does not allow this.",
+        ),
+    };
+    let mut entry = caller.entry(action, patient, AuditOutcome::Refused);
+    entry.detail = Some(err.code.to_string());
+    state.audit.append(vec![entry]).await?;
+    Err(err)
+}
+
+#[derive(Deserialize)]
+struct RoleRequest {
+    role_profile_id: String,
+}
+
+/// `PUT /auth/session/role`: every later call acts in this role.
+pub async fn select_role(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller(&state, &headers).await?;
+    let req: RoleRequest = parse_body(&body)?;
+    let profiles = state.store.role_profiles(&caller.user_id).await?;
+    let Some(profile) = profiles.into_iter().find(|p| p.id == req.role_profile_id) else {
+        let mut entry = caller.entry(AuditAction::SelectRole, None, AuditOutcome::Refused);
+        entry.detail = Some("ROLE_NOT_HELD".into());
+        state.audit.append(vec![entry]).await?;
+        return Err(ApiError::forbidden(
+            "ROLE_NOT_HELD",
+            "That role profile is not one of yours.",
+        ));
+    };
+    state
+        .store
+        .set_session_role(&caller.token_hash, &profile.id)
+        .await?;
+    let mut entry = caller.entry(AuditAction::SelectRole, None, AuditOutcome::Success);
+    entry.role_code = Some(profile.role_code.clone());
+    entry.org_ods = Some(profile.org_ods.clone());
+    state.audit.append(vec![entry]).await?;
+    Ok(Json(json!({ "role_profile": profile })).into_response())
+}
+
+/// `DELETE /auth/session`: ends the session (the app also calls this when the card is pulled).
+pub async fn end_session(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller(&state, &headers).await?;
+    state.store.revoke_session(&caller.token_hash).await?;
+    state
+        .audit
+        .append(vec![caller.entry(
+            AuditAction::SignOut,
+            None,
+            AuditOutcome::Success,
+        )])
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,199 @@
+//! Demo staff and system identities: a key and certificate issued by the CA (what a
+//! smartcard holds), their role profiles, and the folder a virtual card is provisioned from:
+//! `DIR/identities/<name>/{key.pem, cert.pem, km-key.pem, km-cert.pem, profile.json}`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, Utc};
+use scr_model::{Activity, RoleProfile};
+use serde::{Deserialize, Serialize};
+
+use crate::pki::{restrict_permissions, write_file, CertificateAuthority, PkiError};
+use crate::store::{StaffIdentity, Store, StoreError};
+
+/// `profile.json`: what a person (or the virtual card) needs to sign in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdentityProfile {
+    pub name: String,
+    pub user_id: String,
+    /// The card passcode (synthetic identities only).
+    pub passcode: String,
+    pub role_profiles: Vec<RoleProfile>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub const HOSPITAL_ODS: &str = "RX901";
+pub const HOSPITAL_NAME: &str = "Synthetic General Hospital";
+
+struct Template {
+    folder: &'static str,
+    name: &'static str,
+    user_id: &'static str,
+    passcode: &'static str,
+    profiles: Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        String,
+        String,
+        Vec<Activity>,
+    )>,
+}
+
+/// The demo identities. `practice` is the GP practice whose staff and system they are.
+fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
+    use Activity::*;
+    let p = |s: &str| s.to_string();
+    vec![
+        Template {
+            folder: "doctor",
+            name: "Dr Amara Okafor",
+            user_id: "555000000101",
+            passcode: "246810",
+            profiles: vec![
+                (
+                    "doctor-ed",
+                    "R8000",
+                    "Clinical Practitioner Access Role",
+                    p(HOSPITAL_ODS),
+                    format!("{HOSPITAL_NAME} Emergency Department"),
+                    vec![B0264, B0370, B0168, B0020],
+                ),
+                (
+                    "doctor-ooh",
+                    "R8003",
+                    "Health Professional Access Role",
+                    p("NX901"),
+                    p("Synthetic Out of Hours Service"),
+                    vec![B0264, B0370, B0168, B0020],
+                ),
+            ],
+        },
+        Template {
+            folder: "receptionist",
+            name: "Sam Patel",
+            user_id: "555000000202",
+            passcode: "135790",
+            profiles: vec![(
+                "receptionist",
+                "R8008",
+                "Admin/Clinical Support Access Role",
+                p(practice_ods),
+                p(practice_name),
+                vec![B0264, B0020],
+            )],
+        },
+        Template {
+            folder: "privacy-officer",
+            name: "Priya Shah",
+            user_id: "555000000303",
+            passcode: "975310",
+            profiles: vec![(
+                "privacy-officer",
+                "R0001",
+                "Privacy Officer Access Role",
+                p(HOSPITAL_ODS),
+                p(HOSPITAL_NAME),
+                vec![B0015, B0016],
+            )],
+        },
+        Template {
+            folder: "gp-system",
+            name: "Clinical system of the practice",
+            user_id: "555000000404",
+            passcode: "864200",
+            profiles: vec![(
+                "gp-system",
+                "R8008",
+                "GP practice clinical system",
+                p(practice_ods),
+                p(practice_name),
+                vec![GpSystemUpload, B0264],
+            )],
+        },
+    ]
+}
+
+/// Issues every demo identity, registers it in the store and writes its folder.
+pub async fn create_demo_identities(
+    data_dir: &Path,
+    ca: &CertificateAuthority,
+    store: &Store,
+    practice_ods: &str,
+    practice_name: &str,
+) -> Result<Vec<PathBuf>, IdentityError> {
+    let mut folders = Vec::new();
+    for t in templates(practice_ods, practice_name) {
+        let profiles: Vec<RoleProfile> = t
+            .profiles
+            .iter()
+            .map(|(id, code, role_name, ods, org, acts)| RoleProfile {
+                id: (*id).to_string(),
+                role_code: (*code).to_string(),
+                role_name: (*role_name).to_string(),
+                org_ods: ods.clone(),
+                org_name: org.clone(),
+                activities: acts.clone(),
+            })
+            .collect();
+        let profile = IdentityProfile {
+            name: t.name.to_string(),
+            user_id: t.user_id.to_string(),
+            passcode: t.passcode.to_string(),
+            role_profiles: profiles,
+        };
+        let dir = data_dir.join("identities").join(t.folder);
+        issue_identity(
+            ca,
+            store,
+            &dir,
+            &profile,
+            Utc::now() - Duration::days(1),
+            Utc::now() + Duration::days(1095),
+        )
+        .await?;
+        folders.push(dir);
+    }
+    Ok(folders)
+}
+
+/// Issues a certificate for `profile`, registers it and writes the identity folder.
+pub async fn issue_identity(
+    ca: &CertificateAuthority,
+    store: &Store,
+    dir: &Path,
+    profile: &IdentityProfile,
+    not_before: chrono::DateTime<Utc>,
+    not_after: chrono::DateTime<Utc>,
+) -> Result<String, IdentityError> {
+    let auth = ca.issue_identity(&profile.name, not_before, not_after)?;
+    let km = ca.issue_key_management(&profile.name)?;
+    store
+        .insert_identity(
+            &StaffIdentity {
+                user_id: profile.user_id.clone(),
+                name: profile.name.clone(),
+                revoked: false,
+            },
+            &auth.serial_hex,
+            &profile.role_profiles,
+        )
+        .await?;
+    write_file(&dir.join("cert.pem"), &auth.cert_pem)?;
+    write_file(&dir.join("key.pem"), &auth.key_pem)?;
+    restrict_permissions(&dir.join("key.pem"));
+    write_file(&dir.join("km-cert.pem"), &km.cert_pem)?;
+    write_file(&dir.join("km-key.pem"), &km.key_pem)?;
+    restrict_permissions(&dir.join("km-key.pem"));
+    let json = serde_json::to_string_pretty(profile).unwrap_or_default();
+    write_file(&dir.join("profile.json"), &json)?;
+    restrict_permissions(&dir.join("profile.json"));
+    Ok(auth.serial_hex)
+}

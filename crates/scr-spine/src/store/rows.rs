@@ -1,0 +1,192 @@
+//! Row types and the conversions between stored columns and model types.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use scr_model::{
+    AccessReason, Activity, AuditAction, AuditOutcome, AuditRecord, ConsentRecord, Demographics,
+    NhsNumber, RoleProfile, SharingPreference, Summary,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{StoreError, StoreResult};
+
+/// A patient to bulk-load: demographics, an optional current summary, an optional preference.
+pub struct PatientRow {
+    pub demographics: Demographics,
+    pub summary: Option<Summary>,
+    pub consent: Option<ConsentRecord>,
+}
+
+pub struct Challenge {
+    pub id: String,
+    /// The DER certificate the challenge was issued for.
+    pub certificate: Vec<u8>,
+    pub nonce: Vec<u8>,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaffIdentity {
+    pub user_id: String,
+    pub name: String,
+    pub revoked: bool,
+}
+
+/// A session as the request path needs it: who, in which role, and its clocks.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub user_id: String,
+    pub user_name: String,
+    pub role: Option<RoleProfile>,
+    pub last_seen: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+pub enum FamilyFilter {
+    Exact(String),
+    Prefix(String),
+    SoundexOrPrefix { soundex: String, prefix: String },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub patient: Option<NhsNumber>,
+    pub user_id: Option<String>,
+    pub action: Option<AuditAction>,
+    pub alerts_only: bool,
+    pub since_ms: Option<i64>,
+    pub after_seq: Option<i64>,
+    pub ascending: bool,
+    pub limit: i64,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub fn demographics(json: &str) -> StoreResult<Demographics> {
+    serde_json::from_str(json).map_err(corrupt)
+}
+
+pub fn preference_code(p: SharingPreference) -> &'static str {
+    match p {
+        SharingPreference::ImpliedConsentCore => "implied-consent-core",
+        SharingPreference::ExpressConsentCore => "express-consent-core",
+        SharingPreference::ExpressConsentCoreAndAdditional => "express-consent-core-additional",
+        SharingPreference::Dissent => "dissent",
+    }
+}
+
+fn preference_from_code(code: &str) -> StoreResult<SharingPreference> {
+    [
+        SharingPreference::ImpliedConsentCore,
+        SharingPreference::ExpressConsentCore,
+        SharingPreference::ExpressConsentCoreAndAdditional,
+        SharingPreference::Dissent,
+    ]
+    .into_iter()
+    .find(|p| preference_code(*p) == code)
+    .ok_or_else(|| corrupt(format!("unknown preference {code:?}")))
+}
+
+/// The consent columns of a row (`preference`, `code`, `recorded`, `recorded_by_ods`).
+pub fn consent(row: &AnyRow) -> StoreResult<Option<ConsentRecord>> {
+    let Some(preference) = row.try_get::<Option<String>, _>("preference")? else {
+        return Ok(None);
+    };
+    let recorded: String = row
+        .try_get::<Option<String>, _>("recorded")?
+        .unwrap_or_default();
+    Ok(Some(ConsentRecord {
+        preference: preference_from_code(&preference)?,
+        code: row
+            .try_get::<Option<String>, _>("code")?
+            .unwrap_or_default(),
+        recorded: NaiveDate::parse_from_str(&recorded, "%Y-%m-%d").map_err(corrupt)?,
+        recorded_by_ods: row.try_get("recorded_by_ods")?,
+    }))
+}
+
+pub fn role_profile(row: &AnyRow) -> StoreResult<RoleProfile> {
+    let activities: String = row.try_get("activities")?;
+    Ok(RoleProfile {
+        id: row.try_get("id")?,
+        role_code: row.try_get("role_code")?,
+        role_name: row.try_get("role_name")?,
+        org_ods: row.try_get("org_ods")?,
+        org_name: row.try_get("org_name")?,
+        activities: serde_json::from_str::<Vec<Activity>>(&activities).map_err(corrupt)?,
+    })
+}
+
+pub fn session(row: &AnyRow) -> StoreResult<SessionRow> {
+    let role = match row.try_get::<Option<String>, _>("role_profile_id")? {
+        Some(id) => match row.try_get::<Option<String>, _>("role_code")? {
+            Some(role_code) => {
+                let activities: String = row
+                    .try_get::<Option<String>, _>("activities")?
+                    .unwrap_or_default();
+                Some(RoleProfile {
+                    id,
+                    role_code,
+                    role_name: row
+                        .try_get::<Option<String>, _>("role_name")?
+                        .unwrap_or_default(),
+                    org_ods: row
+                        .try_get::<Option<String>, _>("org_ods")?
+                        .unwrap_or_default(),
+                    org_name: row
+                        .try_get::<Option<String>, _>("org_name")?
+                        .unwrap_or_default(),
+                    activities: serde_json::from_str(&activities).map_err(corrupt)?,
+                })
+            }
+            None => None,
+        },
+        None => None,
+    };
+    Ok(SessionRow {
+        user_id: row.try_get("user_id")?,
+        user_name: row.try_get("name")?,
+        role,
+        last_seen: row.try_get("last_seen")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked: row.try_get::<i64, _>("revoked")? != 0,
+    })
+}
+
+pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
+    let at_ms: i64 = row.try_get("at")?;
+    let action: String = row.try_get("action")?;
+    let outcome: String = row.try_get("outcome")?;
+    let patient = row
+        .try_get::<Option<String>, _>("patient")?
+        .map(|p| NhsNumber::parse(&p).map_err(corrupt))
+        .transpose()?;
+    let reason = row
+        .try_get::<Option<String>, _>("reason")?
+        .map(|r| AccessReason::from_header(&r).ok_or_else(|| corrupt(format!("reason {r:?}"))))
+        .transpose()?;
+    Ok(AuditRecord {
+        seq: row.try_get("seq")?,
+        at: Utc
+            .timestamp_millis_opt(at_ms)
+            .single()
+            .ok_or_else(|| corrupt("timestamp"))?,
+        user_id: row.try_get("user_id")?,
+        user_name: row.try_get("user_name")?,
+        role_code: row.try_get("role_code")?,
+        org_ods: row.try_get("org_ods")?,
+        patient,
+        action: AuditAction::from_code(&action)
+            .ok_or_else(|| corrupt(format!("action {action:?}")))?,
+        reason,
+        outcome: AuditOutcome::from_code(&outcome)
+            .ok_or_else(|| corrupt(format!("outcome {outcome:?}")))?,
+        detail: row.try_get("detail")?,
+        alert: row.try_get::<i64, _>("alert")? != 0,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}

@@ -1,0 +1,312 @@
+//! GP practice uploads: create, replace, retry, dissent — and nothing stored for a dissenter.
+
+use chrono::NaiveDate;
+use reqwest::{Method, StatusCode};
+use scr_model::fhir::{upload_bundle, Upload};
+use scr_model::{
+    Allergy, AllergyState, Coding, ConsentRecord, Provenance, SharingPreference, Summary,
+    Verification,
+};
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::harness::{error_code, TestSpine};
+
+backend_tests!(upload_rules, dissent_withdraws_the_summary);
+
+fn summary_with_allergy(substance: &str) -> Summary {
+    Summary {
+        allergies: AllergyState::Known {
+            allergies: vec![Allergy {
+                substance: Coding {
+                    system: Some(scr_model::systems::SNOMED.into()),
+                    code: Some("764146007".into()),
+                    display: substance.into(),
+                },
+                reaction: Some("Anaphylaxis".into()),
+                severity: None,
+                criticality: None,
+                verification: Verification::Confirmed,
+                recorded: None,
+            }],
+        },
+        medications: vec![],
+        problems: vec![],
+        provenance: Provenance {
+            practice_ods: Some("A81001".into()),
+            practice_name: Some("The Surgery".into()),
+            author: None,
+            last_updated: None,
+        },
+        narratives: Default::default(),
+    }
+}
+
+/// A seeded patient registered at the GP system's practice (A81001), with no dissent.
+async fn patient_at_a81001(spine: &TestSpine, dissented: bool) -> scr_model::Demographics {
+    for nhs in spine
+        .store()
+        .sample_patients(false, 1_500)
+        .await
+        .expect("sample")
+    {
+        let (d, _, consent) = spine
+            .store()
+            .summary_view(nhs)
+            .await
+            .expect("view")
+            .expect("patient");
+        let is_dissent = consent.is_some_and(|c| c.preference.is_dissent());
+        if d.gp_ods.as_deref() == Some("A81001") && is_dissent == dissented && !d.restricted {
+            return d;
+        }
+    }
+    panic!("no suitable patient at A81001 in the seeded population");
+}
+
+async fn post(spine: &TestSpine, token: &str, upload: &Upload) -> (StatusCode, Value) {
+    let body = serde_json::to_vec(&upload_bundle(upload)).expect("json");
+    spine
+        .call(Method::POST, "/FHIR/R4", Some(token), &[], Some(body))
+        .await
+}
+
+async fn upload_rules(spine: &TestSpine) {
+    let gp = spine.sign_in(&spine.identity("gp-system"), None).await;
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let patient = patient_at_a81001(spine, false).await;
+    let nhs = patient.nhs_number.as_digits();
+    let upload = Upload {
+        bundle_id: "upload-1".into(),
+        patient: patient.clone(),
+        summary: Some(summary_with_allergy("Penicillin")),
+        consent: None,
+    };
+    let (status, body) = post(spine, &gp, &upload).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::OK, "STORED"),
+        "{body}"
+    );
+    let (status, doc) = spine
+        .summary(&nhs, &doctor, Some("permission-to-view"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let parsed =
+        scr_model::fhir::parse_document(&serde_json::to_vec(&doc).expect("json")).expect("parse");
+    assert_eq!(
+        parsed.summary.allergies,
+        summary_with_allergy("Penicillin").allergies
+    );
+
+    // A retry of the same upload changes nothing and says so.
+    let (status, body) = post(spine, &gp, &upload).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::OK, "ALREADY_APPLIED")
+    );
+    // The same identifier with other content is a conflict, and nothing changes.
+    let other = Upload {
+        summary: Some(summary_with_allergy("Latex")),
+        ..upload.clone()
+    };
+    let (status, body) = post(spine, &gp, &other).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::CONFLICT, "BUNDLE_IDENTIFIER_REUSED")
+    );
+    // A new upload replaces the summary.
+    let replace = Upload {
+        bundle_id: "upload-2".into(),
+        ..other
+    };
+    let (status, _) = post(spine, &gp, &replace).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, doc) = spine
+        .summary(&nhs, &doctor, Some("permission-to-view"))
+        .await;
+    let parsed =
+        scr_model::fhir::parse_document(&serde_json::to_vec(&doc).expect("json")).expect("parse");
+    assert_eq!(
+        parsed.summary.allergies,
+        summary_with_allergy("Latex").allergies
+    );
+
+    // A patient registered elsewhere is not this practice's to upload.
+    let mut elsewhere = None;
+    for n in spine
+        .store()
+        .sample_patients(false, 200)
+        .await
+        .expect("sample")
+    {
+        let d = spine
+            .store()
+            .patient(n)
+            .await
+            .expect("read")
+            .expect("patient");
+        if d.gp_ods.as_deref() != Some("A81001") {
+            elsewhere = Some(d);
+            break;
+        }
+    }
+    let elsewhere = elsewhere.expect("a patient at another practice");
+    let (status, body) = post(
+        spine,
+        &gp,
+        &Upload {
+            bundle_id: "upload-3".into(),
+            patient: elsewhere,
+            summary: Some(summary_with_allergy("Latex")),
+            consent: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "NOT_REGISTERED_AT_PRACTICE")
+    );
+
+    // Malformed and oversized bodies are clear refusals.
+    let (status, body) = spine
+        .call(
+            Method::POST,
+            "/FHIR/R4",
+            Some(&gp),
+            &[],
+            Some(b"{not json".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "INVALID_BUNDLE")
+    );
+    let huge = vec![b' '; scr_model::fhir::MAX_DOCUMENT_BYTES + 200 * 1024];
+    let (status, _) = spine
+        .call(Method::POST, "/FHIR/R4", Some(&gp), &[], Some(huge))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn dissent_withdraws_the_summary(spine: &TestSpine) {
+    let gp = spine.sign_in(&spine.identity("gp-system"), None).await;
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let reception = spine.sign_in(&spine.identity("receptionist"), None).await;
+    let patient = patient_at_a81001(spine, false).await;
+    let nhs = patient.nhs_number.as_digits();
+    let (status, _) = post(
+        spine,
+        &gp,
+        &Upload {
+            bundle_id: "d-1".into(),
+            patient: patient.clone(),
+            summary: Some(summary_with_allergy("Penicillin")),
+            consent: None,
+        },
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let dissent = ConsentRecord {
+        preference: SharingPreference::Dissent,
+        code: "9Ndo".into(),
+        recorded: NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
+        recorded_by_ods: Some("A81001".into()),
+    };
+    let (status, body) = post(
+        spine,
+        &gp,
+        &Upload {
+            bundle_id: "d-2".into(),
+            patient: patient.clone(),
+            summary: None,
+            consent: Some(dissent.clone()),
+        },
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::OK, "DISSENT_RECORDED"),
+        "{body}"
+    );
+
+    // Nothing clinical is held any more; the summary is refused with a final answer.
+    let (_, stored, consent) = spine
+        .store()
+        .summary_view(patient.nhs_number)
+        .await
+        .expect("view")
+        .expect("patient");
+    assert!(stored.is_none(), "the central summary must be deleted");
+    assert_eq!(
+        consent.as_ref().map(|c| c.preference),
+        Some(SharingPreference::Dissent)
+    );
+    let (status, body) = spine.summary(&nhs, &doctor, Some("emergency")).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "PATIENT_DISSENTED")
+    );
+
+    // Reception can still confirm the opt-out, with its code and date.
+    let (status, bundle) = spine
+        .get(&format!("/FHIR/R4/Consent?patient={nhs}"), &reception)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = bundle.to_string();
+    assert!(
+        text.contains("9Ndo") && text.contains("2026-11-20"),
+        "{bundle}"
+    );
+
+    // A later summary upload without a new preference is refused; nothing is stored.
+    let (status, body) = post(
+        spine,
+        &gp,
+        &Upload {
+            bundle_id: "d-3".into(),
+            patient: patient.clone(),
+            summary: Some(summary_with_allergy("Latex")),
+            consent: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "PATIENT_DISSENTED")
+    );
+    let (_, stored, _) = spine
+        .store()
+        .summary_view(patient.nhs_number)
+        .await
+        .expect("view")
+        .expect("patient");
+    assert!(stored.is_none());
+
+    // An upload that itself carries the dissent code (93C3) and a summary stores nothing clinical.
+    let other = patient_at_a81001(spine, false).await;
+    let with_code = ConsentRecord {
+        code: "93C3".into(),
+        ..dissent
+    };
+    let (status, _) = post(
+        spine,
+        &gp,
+        &Upload {
+            bundle_id: "d-4".into(),
+            patient: other.clone(),
+            summary: Some(summary_with_allergy("Latex")),
+            consent: Some(with_code),
+        },
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, stored, _) = spine
+        .store()
+        .summary_view(other.nhs_number)
+        .await
+        .expect("view")
+        .expect("patient");
+    assert!(stored.is_none());
+}
