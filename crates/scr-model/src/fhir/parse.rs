@@ -587,12 +587,26 @@ fn find<'a>(entries: &'a [Value], resource_type: &str) -> Option<&'a Value> {
 pub fn parse_document(json: &[u8]) -> Result<PatientSummaryDocument, FhirError> {
     let bundle = load(json)?;
     let kind = text(&bundle, "type").unwrap_or("(none)");
-    if kind != "document" {
-        return Err(FhirError::Invalid(format!(
-            "the Bundle is of type {kind:?}, not a document"
-        )));
-    }
     let entries = entries(&bundle);
+    let compositions = entries
+        .iter()
+        .filter_map(|e| e.get("resource"))
+        .filter(|r| text(r, "resourceType") == Some("Composition"))
+        .count();
+    let mut warnings = Vec::new();
+    match kind {
+        "document" => {}
+        // Some systems export a summary as a search result holding one Composition and its
+        // entries; that reads the same way, and the viewer says so.
+        "searchset" | "collection" if compositions == 1 => warnings.push(format!(
+            "the Bundle is of type {kind}, not a document; it was read as one because it holds one Composition"
+        )),
+        _ => {
+            return Err(FhirError::Invalid(format!(
+                "the Bundle is of type {kind:?}, not a patient summary document"
+            )))
+        }
+    }
     let composition = find(entries, "Composition")
         .ok_or_else(|| FhirError::Missing("the document's Composition".into()))?;
     let resolver = Resolver::new(entries);
@@ -608,7 +622,6 @@ pub fn parse_document(json: &[u8]) -> Result<PatientSummaryDocument, FhirError> 
             found: text(patient, "resourceType").unwrap_or("nothing").into(),
         });
     }
-    let mut warnings = Vec::new();
     let summary = read_summary(composition, &resolver, Strictness::Tolerant, &mut warnings)?;
     Ok(PatientSummaryDocument {
         patient: patient_info(patient)?,

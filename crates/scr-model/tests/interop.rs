@@ -1,0 +1,170 @@
+//! Every real-world IPS document in `../shared/interop/ips` loads through the parser without a
+//! panic, and either renders or is refused for a specific reason.
+
+use std::path::PathBuf;
+
+use scr_model::fhir::{parse_document, FhirError};
+use scr_model::AllergyState;
+
+fn samples_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/interop/ips"
+    ))
+}
+
+fn samples() -> Vec<(String, Vec<u8>)> {
+    let dir = samples_dir();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} must exist beside the repository (CI puts ../shared there): {e}",
+                dir.display()
+            )
+        })
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, std::fs::read(&p).expect("readable sample"))
+        })
+        .collect()
+}
+
+fn state(s: &AllergyState) -> String {
+    match s {
+        AllergyState::Known { allergies } => format!("known({})", allergies.len()),
+        AllergyState::NoKnownAllergies { .. } => "no-known".into(),
+        AllergyState::NotRecorded => "not-recorded".into(),
+    }
+}
+
+#[test]
+fn every_sample_parses_or_is_refused_for_a_reason() {
+    let samples = samples();
+    assert_eq!(samples.len(), 60, "the interop set has 60 documents");
+    let mut refused = Vec::new();
+    for (name, bytes) in &samples {
+        match parse_document(bytes) {
+            Ok(doc) => {
+                let p = &doc.patient;
+                assert!(
+                    p.family.is_some()
+                        || !p.given.is_empty()
+                        || p.name_text.is_some()
+                        || !p.identifiers.is_empty(),
+                    "{name}: a patient with neither name nor identifier"
+                );
+                println!(
+                    "{name:<80} {:<14} meds={:<3} problems={:<3} warnings={}",
+                    state(&doc.summary.allergies),
+                    doc.summary.medications.len(),
+                    doc.summary.problems.len(),
+                    doc.warnings.len()
+                );
+            }
+            Err(e) => {
+                println!("{name:<80} REFUSED: {e}");
+                refused.push((name.clone(), e));
+            }
+        }
+    }
+    let refused_names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        refused_names,
+        EXPECTED_REFUSED.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "refused set changed"
+    );
+    for ((_, err), (_, why)) in refused.iter().zip(EXPECTED_REFUSED) {
+        assert!(matches!(
+            err,
+            FhirError::UnresolvedReference(_)
+                | FhirError::Invalid(_)
+                | FhirError::Missing(_)
+                | FhirError::WrongResourceType { .. }
+        ));
+        assert!(err.to_string().contains(why), "{err} should mention {why}");
+    }
+}
+
+/// Documents refused, and a word their reason must contain. None today: all 60 render.
+const EXPECTED_REFUSED: &[(&str, &str)] = &[];
+
+fn parse(name: &str) -> scr_model::fhir::PatientSummaryDocument {
+    let bytes = std::fs::read(samples_dir().join(name)).expect("sample");
+    parse_document(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn absent_and_unknown_codes_give_the_right_allergy_state() {
+    // "no-allergy-info" is not "no known allergies".
+    assert_eq!(
+        parse("validated_samples__IPS_IG_bundle-no-info-required-sections.json")
+            .summary
+            .allergies,
+        AllergyState::NotRecorded
+    );
+    assert_eq!(
+        parse("connectathon_samples__NZ_Peter_Jordan_AAA1234.json")
+            .summary
+            .allergies,
+        AllergyState::NotRecorded
+    );
+    // An empty section with emptyReason is "not recorded" too.
+    assert_eq!(
+        parse("connectathon_Jan2025__US_Epic_Jan_emptyReason.json")
+            .summary
+            .allergies,
+        AllergyState::NotRecorded
+    );
+    assert!(matches!(
+        parse("validated_samples__NZ_Peter_Jordan_AAA1234.json")
+            .summary
+            .allergies,
+        AllergyState::NoKnownAllergies { .. }
+    ));
+}
+
+#[test]
+fn known_allergies_come_through_with_their_substances() {
+    let doc = parse("validated_samples__IPS_IG-bundle-01.json");
+    let AllergyState::Known { allergies } = &doc.summary.allergies else {
+        panic!("expected known allergies")
+    };
+    assert_eq!(allergies.len(), 2);
+    assert!(allergies.iter().all(|a| !a.substance.display.is_empty()));
+    // Epic's relative references (idrefs) resolve.
+    let epic = parse("connectathon_Jan2025__US_Epic_Jan_idrefs.json");
+    assert!(
+        matches!(&epic.summary.allergies, AllergyState::Known { allergies } if allergies.len() == 3)
+    );
+}
+
+#[test]
+fn a_search_result_holding_one_summary_is_read_and_flagged() {
+    let doc = parse("connectathon_Sept2024__US_MEDITECH_ips_1.json");
+    assert!(
+        doc.warnings.iter().any(|w| w.contains("searchset")),
+        "{:?}",
+        doc.warnings
+    );
+    assert!(matches!(doc.summary.allergies, AllergyState::Known { .. }));
+}
+
+#[test]
+fn the_largest_document_parses() {
+    let (name, bytes) = samples()
+        .into_iter()
+        .max_by_key(|(_, b)| b.len())
+        .expect("samples");
+    assert!(bytes.len() > 1_000_000, "{name} is the 1.7 MB one");
+    parse_document(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+}
