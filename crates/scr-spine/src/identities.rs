@@ -32,19 +32,21 @@ pub enum IdentityError {
 pub const HOSPITAL_ODS: &str = "RX901";
 pub const HOSPITAL_NAME: &str = "Synthetic General Hospital";
 
+struct ProfileTemplate {
+    id: &'static str,
+    role_code: &'static str,
+    role_name: &'static str,
+    org_ods: String,
+    org_name: String,
+    activities: Vec<Activity>,
+}
+
 struct Template {
     folder: &'static str,
     name: &'static str,
     user_id: &'static str,
     passcode: &'static str,
-    profiles: Vec<(
-        &'static str,
-        &'static str,
-        &'static str,
-        String,
-        String,
-        Vec<Activity>,
-    )>,
+    profiles: Vec<ProfileTemplate>,
 }
 
 /// The demo identities. `practice` is the GP practice whose staff and system they are.
@@ -58,22 +60,22 @@ fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
             user_id: "555000000101",
             passcode: "246810",
             profiles: vec![
-                (
-                    "doctor-ed",
-                    "R8000",
-                    "Clinical Practitioner Access Role",
-                    p(HOSPITAL_ODS),
-                    format!("{HOSPITAL_NAME} Emergency Department"),
-                    vec![B0264, B0370, B0168, B0020],
-                ),
-                (
-                    "doctor-ooh",
-                    "R8003",
-                    "Health Professional Access Role",
-                    p("NX901"),
-                    p("Synthetic Out of Hours Service"),
-                    vec![B0264, B0370, B0168, B0020],
-                ),
+                ProfileTemplate {
+                    id: "doctor-ed",
+                    role_code: "R8000",
+                    role_name: "Clinical Practitioner Access Role",
+                    org_ods: p(HOSPITAL_ODS),
+                    org_name: format!("{HOSPITAL_NAME} Emergency Department"),
+                    activities: vec![B0264, B0370, B0168, B0020],
+                },
+                ProfileTemplate {
+                    id: "doctor-ooh",
+                    role_code: "R8003",
+                    role_name: "Health Professional Access Role",
+                    org_ods: p("NX901"),
+                    org_name: p("Synthetic Out of Hours Service"),
+                    activities: vec![B0264, B0370, B0168, B0020],
+                },
             ],
         },
         Template {
@@ -81,42 +83,42 @@ fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
             name: "Sam Patel",
             user_id: "555000000202",
             passcode: "135790",
-            profiles: vec![(
-                "receptionist",
-                "R8008",
-                "Admin/Clinical Support Access Role",
-                p(practice_ods),
-                p(practice_name),
-                vec![B0264, B0020],
-            )],
+            profiles: vec![ProfileTemplate {
+                id: "receptionist",
+                role_code: "R8008",
+                role_name: "Admin/Clinical Support Access Role",
+                org_ods: p(practice_ods),
+                org_name: p(practice_name),
+                activities: vec![B0264, B0020],
+            }],
         },
         Template {
             folder: "privacy-officer",
             name: "Priya Shah",
             user_id: "555000000303",
             passcode: "975310",
-            profiles: vec![(
-                "privacy-officer",
-                "R0001",
-                "Privacy Officer Access Role",
-                p(HOSPITAL_ODS),
-                p(HOSPITAL_NAME),
-                vec![B0015, B0016],
-            )],
+            profiles: vec![ProfileTemplate {
+                id: "privacy-officer",
+                role_code: "R0001",
+                role_name: "Privacy Officer Access Role",
+                org_ods: p(HOSPITAL_ODS),
+                org_name: p(HOSPITAL_NAME),
+                activities: vec![B0015, B0016],
+            }],
         },
         Template {
             folder: "gp-system",
             name: "Clinical system of the practice",
             user_id: "555000000404",
             passcode: "864200",
-            profiles: vec![(
-                "gp-system",
-                "R8008",
-                "GP practice clinical system",
-                p(practice_ods),
-                p(practice_name),
-                vec![GpSystemUpload, B0264],
-            )],
+            profiles: vec![ProfileTemplate {
+                id: "gp-system",
+                role_code: "R8008",
+                role_name: "GP practice clinical system",
+                org_ods: p(practice_ods),
+                org_name: p(practice_name),
+                activities: vec![GpSystemUpload, B0264],
+            }],
         },
     ]
 }
@@ -134,13 +136,13 @@ pub async fn create_demo_identities(
         let profiles: Vec<RoleProfile> = t
             .profiles
             .iter()
-            .map(|(id, code, role_name, ods, org, acts)| RoleProfile {
-                id: (*id).to_string(),
-                role_code: (*code).to_string(),
-                role_name: (*role_name).to_string(),
-                org_ods: ods.clone(),
-                org_name: org.clone(),
-                activities: acts.clone(),
+            .map(|p| RoleProfile {
+                id: p.id.to_string(),
+                role_code: p.role_code.to_string(),
+                role_name: p.role_name.to_string(),
+                org_ods: p.org_ods.clone(),
+                org_name: p.org_name.clone(),
+                activities: p.activities.clone(),
             })
             .collect();
         let profile = IdentityProfile {

@@ -82,7 +82,11 @@ impl Population {
     }
 }
 
-async fn sign_in(http: &reqwest::Client, base: &str, identity: &PathBuf) -> anyhow::Result<String> {
+async fn sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    identity: &std::path::Path,
+) -> anyhow::Result<String> {
     let cert_pem = std::fs::read_to_string(identity.join("cert.pem"))?;
     let key = SigningKey::from_pkcs8_pem(&std::fs::read_to_string(identity.join("key.pem"))?)?;
     let profile: IdentityProfile =

@@ -121,6 +121,7 @@ async fn finds_the_right_patient_despite_typos(spine: &TestSpine) {
         let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
         assert!(!entries.is_empty(), "{query}: no match");
         let top = &entries[0];
+        spine.keep_sample("patient-searchset", &bundle);
         assert_eq!(
             top["resource"]["id"].as_str(),
             Some(expected),

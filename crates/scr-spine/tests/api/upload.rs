@@ -36,7 +36,9 @@ fn summary_with_allergy(substance: &str) -> Summary {
             practice_ods: Some("A81001".into()),
             practice_name: Some("The Surgery".into()),
             author: None,
-            last_updated: None,
+            // Fixed, so a retry of the same upload is byte-identical.
+            last_updated: chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 3, 9, 0, 0)
+                .single(),
         },
         narratives: Default::default(),
     }
@@ -82,12 +84,14 @@ async fn upload_rules(spine: &TestSpine) {
         summary: Some(summary_with_allergy("Penicillin")),
         consent: None,
     };
+    spine.keep_sample("upload-bundle", &upload_bundle(&upload));
     let (status, body) = post(spine, &gp, &upload).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (StatusCode::OK, "STORED"),
         "{body}"
     );
+    spine.keep_sample("upload-outcome", &body);
     let (status, doc) = spine
         .summary(&nhs, &doctor, Some("permission-to-view"))
         .await;
