@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{now_ms, AuditFilter, Backend, Store, StoreError};
+use crate::store::{now_ms, AuditFilter, Store, StoreError};
 use crate::upload::{self, UploadJob, UploadOutcome};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -239,7 +239,7 @@ async fn writer_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
 
 async fn append_batch(store: &Store, entries: &[AuditEntry]) -> Result<(), AuditError> {
     let mut tx = store.write_pool().begin().await?;
-    append_in_tx(&mut tx, store.backend(), entries).await?;
+    append_in_tx(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -252,42 +252,32 @@ async fn run_upload(
     let mut tx = store.write_pool().begin().await?;
     // Take the chain lock first: on SQLite the first statement must write, so the
     // transaction never has to upgrade a read lock (which could fail with SQLITE_BUSY).
-    lock_head(&mut tx, store.backend()).await?;
+    // Appending below locks the (already held) head again, which is harmless.
+    lock_head(&mut tx).await?;
     let outcome = upload::apply(&mut tx, job).await?;
     let mut entry = entry;
     entry.outcome = outcome.audit_outcome();
     entry.detail = Some(outcome.code().to_string());
-    append_in_tx(&mut tx, store.backend(), std::slice::from_ref(&entry)).await?;
+    append_in_tx(&mut tx, std::slice::from_ref(&entry)).await?;
     tx.commit().await?;
     Ok(outcome)
 }
 
-async fn lock_head(
-    conn: &mut AnyConnection,
-    backend: Backend,
-) -> Result<(i64, String), AuditError> {
-    if backend == Backend::Sqlite {
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-            .execute(&mut *conn)
-            .await?;
-    }
-    let sql = match backend {
-        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
-        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-    };
-    let row = sqlx::query(sql).fetch_one(&mut *conn).await?;
+/// Locks the chain head and returns it. One statement on both backends: an UPDATE takes the
+/// row lock (PostgreSQL) or the write lock (SQLite) before anything is read, so concurrent
+/// appenders queue here and the chain stays linear.
+async fn lock_head(conn: &mut AnyConnection) -> Result<(i64, String), AuditError> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok((row.try_get("seq")?, row.try_get("hash")?))
 }
 
-async fn append_in_tx(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    entries: &[AuditEntry],
-) -> Result<(), AuditError> {
+async fn append_in_tx(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Result<(), AuditError> {
     if entries.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut prev) = lock_head(conn, backend).await?;
+    let (mut seq, mut prev) = lock_head(conn).await?;
     let at = now_ms();
     const COLS: usize = 14;
     for chunk in entries.chunks(256) {

@@ -142,6 +142,7 @@ async fn run(
     work: Work,
     clients: usize,
     seconds: u64,
+    report: bool,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let errors = Arc::new(AtomicU64::new(0));
@@ -205,6 +206,9 @@ async fn run(
         total.add(t.await?)?;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if !report {
+        return Ok(());
+    }
     println!(
         "clients={clients:<3} requests={:<7} rps={:<8.0} p50_ms={:<7.2} p99_ms={:<7.2} max_ms={:<8.2} errors={}",
         total.len(),
@@ -322,17 +326,19 @@ async fn main() -> anyhow::Result<()> {
         other => bail!("unknown scenario {other}"),
     };
     let token = Arc::new(sign_in(&http, &base, &identities.join(identity)).await?);
-    // Warm the connection pool and the store's caches.
-    run(
-        http.clone(),
-        base.clone(),
-        token.clone(),
-        work.clone(),
-        max_clients,
-        1,
-    )
-    .await
-    .ok();
+    // Warm the connection pool and the store's caches (not for uploads: each is used once).
+    if matches!(work, Work::Get { .. }) {
+        let warm = run(
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            work.clone(),
+            max_clients,
+            1,
+            false,
+        );
+        warm.await.ok();
+    }
     println!("scenario={}", args.scenario);
     for c in &args.clients {
         run(
@@ -342,6 +348,7 @@ async fn main() -> anyhow::Result<()> {
             work.clone(),
             *c,
             args.seconds,
+            true,
         )
         .await?;
     }
