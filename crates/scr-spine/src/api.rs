@@ -75,50 +75,62 @@ async fn refuse(
     }
 }
 
+/// A signed-in caller's request under one audited action: refusals and the success are
+/// recorded the same way by every handler.
+struct Audited<'a> {
+    state: &'a AppState,
+    caller: Caller,
+    action: AuditAction,
+}
+
+impl Audited<'_> {
+    async fn refuse(&self, patient: Option<NhsNumber>, err: ApiError) -> ApiError {
+        refuse(self.state, &self.caller, self.action, patient, None, err).await
+    }
+
+    /// The NHS number in `raw`, or an audited `INVALID_NHS_NUMBER` refusal.
+    async fn nhs_number(&self, raw: &str) -> Result<NhsNumber, ApiError> {
+        match parse_nhs(raw) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.refuse(None, e).await),
+        }
+    }
+
+    /// An audited `PATIENT_NOT_FOUND`.
+    async fn unknown_patient(&self, nhs: NhsNumber) -> ApiError {
+        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
+        self.refuse(Some(nhs), e).await
+    }
+
+    /// Records the access; data may leave only after this returns `Ok`.
+    async fn succeeded(&self, patient: NhsNumber) -> Result<(), ApiError> {
+        let entry = self
+            .caller
+            .entry(self.action, Some(patient), AuditOutcome::Success);
+        Ok(self.state.audit.append(vec![entry]).await?)
+    }
+}
+
 /// `GET /FHIR/R4/Patient/{nhs}`
 pub async fn read_patient(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (caller, _) = authorise(
-        &state,
-        &headers,
-        AuditAction::PatientRead,
-        None,
-        &[Activity::B0264],
-    )
-    .await?;
-    let nhs = match parse_nhs(&id) {
-        Ok(n) => n,
-        Err(e) => {
-            return Err(refuse(&state, &caller, AuditAction::PatientRead, None, None, e).await)
-        }
+    let action = AuditAction::PatientRead;
+    let (caller, _) = authorise(&state, &headers, action, None, &[Activity::B0264]).await?;
+    let request = Audited {
+        state: &state,
+        caller,
+        action,
     };
+    let nhs = request.nhs_number(&id).await?;
     let Some(patient) = state.store.patient(nhs).await? else {
-        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::PatientRead,
-            Some(nhs),
-            None,
-            e,
-        )
-        .await);
+        return Err(request.unknown_patient(nhs).await);
     };
-    state
-        .audit
-        .append(vec![caller.entry(
-            AuditAction::PatientRead,
-            Some(nhs),
-            AuditOutcome::Success,
-        )])
-        .await?;
-    Ok(fhir_ok(
-        StatusCode::OK,
-        &fhir::patient_resource(&patient.redacted_if_restricted()),
-    ))
+    request.succeeded(nhs).await?;
+    let shown = patient.redacted_if_restricted();
+    Ok(fhir_ok(StatusCode::OK, &fhir::patient_resource(&shown)))
 }
 
 /// `GET /FHIR/R4/Patient?family=&given=&birthdate=&…`: trace by demographics.
@@ -342,32 +354,16 @@ pub async fn consent(
         );
         return Err(refuse(&state, &caller, AuditAction::ConsentRead, None, None, e).await);
     };
-    let nhs = match parse_nhs(&patient) {
-        Ok(n) => n,
-        Err(e) => {
-            return Err(refuse(&state, &caller, AuditAction::ConsentRead, None, None, e).await)
-        }
+    let request = Audited {
+        state: &state,
+        caller,
+        action: AuditAction::ConsentRead,
     };
+    let nhs = request.nhs_number(&patient).await?;
     let Some(record) = state.store.consent(nhs).await? else {
-        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::ConsentRead,
-            Some(nhs),
-            None,
-            e,
-        )
-        .await);
+        return Err(request.unknown_patient(nhs).await);
     };
-    state
-        .audit
-        .append(vec![caller.entry(
-            AuditAction::ConsentRead,
-            Some(nhs),
-            AuditOutcome::Success,
-        )])
-        .await?;
+    request.succeeded(nhs).await?;
     Ok(fhir_ok(
         StatusCode::OK,
         &fhir::consent_searchset(nhs, record.as_ref()),
