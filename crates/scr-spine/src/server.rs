@@ -34,9 +34,14 @@ pub struct RunningSpine {
 }
 
 impl RunningSpine {
+    /// Stops accepting new connections; requests in flight get up to `GRACE` to finish.
+    pub fn begin_shutdown(&self) {
+        self.handle.graceful_shutdown(Some(GRACE));
+    }
+
     /// Stops accepting, waits for in-flight requests, then returns.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        self.handle.graceful_shutdown(Some(GRACE));
+        self.begin_shutdown();
         let result = self.task.await.context("server task")?;
         self.store.close().await;
         result

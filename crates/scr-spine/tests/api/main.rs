@@ -6,6 +6,7 @@ mod harness;
 
 mod audit_chain;
 mod rbac;
+mod shutdown_and_deadlines;
 mod sign_in;
 mod summary_and_consent;
 mod trace;
