@@ -22,7 +22,7 @@ async fn hold_write_lock(spine: &TestSpine) -> sqlx::SqliteConnection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_store_times_out_and_shutdown_finishes_in_flight_requests() {
-    let spine = TestSpine::start_configured(Backend::Sqlite, |c| c.request_timeout_secs = 2)
+    let spine = TestSpine::start_configured(Backend::Sqlite, |c| c.request_timeout_secs = 4)
         .await
         .expect("sqlite spine");
     let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
