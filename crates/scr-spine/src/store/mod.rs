@@ -484,7 +484,8 @@ impl Store {
              outcome, detail, alert, prev_hash, hash FROM audit WHERE 1 = 1",
         );
         let mut text_binds: Vec<String> = Vec::new();
-        let mut int_binds: Vec<(usize, i64)> = Vec::new();
+        // Placeholders are numbered in order; every text filter comes before every number.
+        let mut int_binds: Vec<i64> = Vec::new();
         let mut n = 0usize;
         let mut placeholder = || {
             n += 1;
@@ -505,15 +506,14 @@ impl Store {
         if filter.alerts_only {
             sql.push_str(" AND alert = 1");
         }
-        // Text binds first, then integer binds, in placeholder order.
         if let Some(since) = filter.since_ms {
             let p = placeholder();
-            int_binds.push((text_binds.len() + int_binds.len(), since));
+            int_binds.push(since);
             sql.push_str(&format!(" AND at >= {p}"));
         }
         if let Some(after) = filter.after_seq {
             let p = placeholder();
-            int_binds.push((text_binds.len() + int_binds.len(), after));
+            int_binds.push(after);
             sql.push_str(&format!(" AND seq > {p}"));
         }
         sql.push_str(if filter.ascending {
@@ -526,7 +526,7 @@ impl Store {
         for t in text_binds {
             query = query.bind(t);
         }
-        for (_, i) in int_binds {
+        for i in int_binds {
             query = query.bind(i);
         }
         let rows = query.fetch_all(&self.read).await?;
