@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{now_ms, AuditFilter, Store, StoreError};
+use crate::store::{now_ms, values_clause, AuditFilter, Store, StoreError};
 use crate::upload::{self, UploadJob, UploadOutcome};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -285,21 +285,7 @@ async fn append_in_tx(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Resul
             "INSERT INTO audit (seq, at, user_id, user_name, role_code, org_ods, patient, action, \
              reason, outcome, detail, alert, prev_hash, hash) VALUES ",
         );
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..COLS {
-                n += 1;
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${n}"));
-            }
-            sql.push(')');
-        }
+        values_clause(&mut sql, chunk.len(), COLS);
         let mut q = sqlx::query(&sql);
         for e in chunk {
             seq += 1;

@@ -661,7 +661,7 @@ impl Store {
 }
 
 /// `($1, $2, …), ($n+1, …)` for a multi-row insert.
-fn values_clause(sql: &mut String, rows: usize, cols: usize) {
+pub(crate) fn values_clause(sql: &mut String, rows: usize, cols: usize) {
     let mut n = 0;
     for r in 0..rows {
         if r > 0 {
