@@ -1,0 +1,12 @@
+//! The viewer's client of the spine: smartcard sign-in over PC/SC, a session that lives
+//! only in memory and dies with the card, and the HTTPS calls (trusting one configured CA).
+
+pub mod error;
+pub mod session;
+pub mod sign_in;
+pub mod spine;
+
+pub use error::ClientError;
+pub use session::{CardSession, EndReason, ReaderView, SessionEvent};
+pub use sign_in::{sign_in, SignedIn, CARD_STEP_TIMEOUT};
+pub use spine::{SessionToken, SpineClient, Timeouts, User};

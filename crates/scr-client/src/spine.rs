@@ -1,0 +1,404 @@
+//! HTTPS calls to the spine's sign-in API, trusting only the configured CA, with timeouts
+//! and bounded, jittered retries when the spine says it is busy (429/503).
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::Rng;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use scr_model::RoleProfile;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::error::ClientError;
+
+/// The largest response body read (a `$summary` is capped at 4 MiB by the spine).
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The session token. In memory only; `Debug` does not show it; wiped when the last copy goes.
+#[derive(Clone)]
+pub struct SessionToken(std::sync::Arc<Zeroizing<String>>);
+
+impl SessionToken {
+    pub fn new(token: String) -> SessionToken {
+        SessionToken(std::sync::Arc::new(Zeroizing::new(token)))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<hidden>)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+    /// Retries after 429/503 (so at most this + 1 attempts).
+    pub retries: u32,
+    /// First back-off; doubled each retry, with full jitter.
+    pub backoff: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            request: Duration::from_secs(10),
+            retries: 3,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct User {
+    pub user_id: String,
+    pub name: String,
+}
+
+pub struct Challenge {
+    pub challenge_id: String,
+    pub nonce: Vec<u8>,
+}
+
+pub struct NewSession {
+    pub token: SessionToken,
+    pub user: User,
+    pub role_profiles: Vec<RoleProfile>,
+    pub expires_at: String,
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Clone)]
+pub struct SpineClient {
+    http: reqwest::Client,
+    base: String,
+    timeouts: Timeouts,
+}
+
+impl SpineClient {
+    /// A client of the spine at `base_url` that trusts `ca_pem` and nothing else.
+    pub fn new(
+        base_url: &str,
+        ca_pem: &[u8],
+        timeouts: Timeouts,
+    ) -> Result<SpineClient, ClientError> {
+        let base = base_url.trim_end_matches('/').to_string();
+        if !base.starts_with("https://") {
+            return Err(ClientError::Config(format!(
+                "the spine URL must be https:// (got {base})"
+            )));
+        }
+        let ca = reqwest::Certificate::from_pem(ca_pem)
+            .map_err(|_| ClientError::Config("the CA file is not a PEM certificate".into()))?;
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .https_only(true)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;
+        Ok(SpineClient {
+            http,
+            base,
+            timeouts,
+        })
+    }
+
+    /// As [`SpineClient::new`], reading the CA from a file.
+    pub fn with_ca_file(
+        base_url: &str,
+        ca_file: &std::path::Path,
+        timeouts: Timeouts,
+    ) -> Result<SpineClient, ClientError> {
+        let pem = std::fs::read(ca_file).map_err(|e| {
+            ClientError::Config(format!(
+                "cannot read the CA file {}: {e}",
+                ca_file.display()
+            ))
+        })?;
+        SpineClient::new(base_url, &pem, timeouts)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&SessionToken>) -> RequestBuilder {
+        let mut builder = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            builder = builder.bearer_auth(token.expose());
+        }
+        builder
+    }
+
+    /// Sends a request built by `make`, retrying (at most `timeouts.retries` times) while
+    /// the spine answers 429, or 503 when `retry_unavailable` is set. Connection failures
+    /// are not retried here: the caller reports them at once.
+    async fn execute(
+        &self,
+        make: impl Fn() -> RequestBuilder,
+        retry_unavailable: bool,
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
+        let mut attempt = 0;
+        loop {
+            let response = make().send().await.map_err(|e| self.classify(e))?;
+            let status = response.status();
+            let busy = status == StatusCode::TOO_MANY_REQUESTS
+                || (retry_unavailable && status == StatusCode::SERVICE_UNAVAILABLE);
+            if busy && attempt < self.timeouts.retries {
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|s| Duration::from_secs(s.min(2)));
+                let ceiling = self.timeouts.backoff * 2u32.pow(attempt);
+                let jittered = rand::thread_rng().gen_range(Duration::ZERO..=ceiling);
+                tokio::time::sleep(retry_after.unwrap_or(jittered)).await;
+                attempt += 1;
+                continue;
+            }
+            let body = read_capped(response).await.map_err(|e| self.classify(e))?;
+            return Ok((status, body));
+        }
+    }
+
+    fn classify(&self, error: reqwest::Error) -> ClientError {
+        if error.is_timeout() {
+            return ClientError::Timeout;
+        }
+        if let Some(tls) = tls_cause(&error) {
+            return ClientError::Tls(tls);
+        }
+        if error.is_connect() || error.is_request() {
+            return ClientError::SpineUnreachable(self.base.clone());
+        }
+        ClientError::Protocol(error.to_string())
+    }
+
+    /// `POST /auth/challenge` with the card's authentication certificate.
+    pub async fn challenge(&self, certificate_der: &[u8]) -> Result<Challenge, ClientError> {
+        let body = json!({ "certificate": STANDARD.encode(certificate_der) });
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.request(Method::POST, "/auth/challenge", None)
+                        .json(&body)
+                },
+                true,
+            )
+            .await?;
+        let value = expect_status(status, &bytes, StatusCode::OK)?;
+        let challenge_id = string_field(&value, "challenge_id")?;
+        let nonce = STANDARD
+            .decode(string_field(&value, "nonce")?)
+            .map_err(|_| ClientError::Protocol("the nonce is not base64".into()))?;
+        if nonce.len() < 16 || nonce.len() > 1024 {
+            return Err(ClientError::Protocol(
+                "a nonce of an implausible size".into(),
+            ));
+        }
+        Ok(Challenge {
+            challenge_id,
+            nonce,
+        })
+    }
+
+    /// `POST /auth/session` with the card's signature over the nonce. A 503 is not retried:
+    /// the challenge may already be spent, and a new one needs the card again.
+    pub async fn create_session(
+        &self,
+        challenge_id: &str,
+        signature_der: &[u8],
+    ) -> Result<NewSession, ClientError> {
+        let body =
+            json!({ "challenge_id": challenge_id, "signature": STANDARD.encode(signature_der) });
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.request(Method::POST, "/auth/session", None)
+                        .json(&body)
+                },
+                false,
+            )
+            .await?;
+        let value = expect_status(status, &bytes, StatusCode::CREATED)?;
+        let token = SessionToken::new(string_field(&value, "session_token")?);
+        let user: User = serde_json::from_value(value["user"].clone())
+            .map_err(|_| ClientError::Protocol("no user in the session".into()))?;
+        let role_profiles: Vec<RoleProfile> =
+            serde_json::from_value(value["role_profiles"].clone())
+                .map_err(|_| ClientError::Protocol("role profiles not understood".into()))?;
+        Ok(NewSession {
+            token,
+            user,
+            role_profiles,
+            expires_at: string_field(&value, "expires_at")?,
+            idle_timeout_secs: value["idle_timeout_secs"].as_u64().unwrap_or(900),
+        })
+    }
+
+    /// `PUT /auth/session/role`: every later call acts in this role.
+    pub async fn select_role(
+        &self,
+        token: &SessionToken,
+        role_profile_id: &str,
+    ) -> Result<RoleProfile, ClientError> {
+        let body = json!({ "role_profile_id": role_profile_id });
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.request(Method::PUT, "/auth/session/role", Some(token))
+                        .json(&body)
+                },
+                true,
+            )
+            .await?;
+        let value = expect_status(status, &bytes, StatusCode::OK)?;
+        serde_json::from_value(value["role_profile"].clone())
+            .map_err(|_| ClientError::Protocol("role profile not understood".into()))
+    }
+
+    /// `DELETE /auth/session`. Uses a short deadline: it runs when a card is pulled, and
+    /// the local session is already over by then.
+    pub async fn end_session(&self, token: &SessionToken) -> Result<(), ClientError> {
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.request(Method::DELETE, "/auth/session", Some(token))
+                        .timeout(Duration::from_secs(3))
+                },
+                true,
+            )
+            .await?;
+        match status {
+            StatusCode::NO_CONTENT => Ok(()),
+            _ => expect_status(status, &bytes, StatusCode::NO_CONTENT).map(|_| ()),
+        }
+    }
+
+    /// A FHIR read (`GET /FHIR/R4/...`) with the session token; returns the JSON resource.
+    pub async fn fhir_get(
+        &self,
+        token: &SessionToken,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, ClientError> {
+        let path = format!("/FHIR/R4/{}", path_and_query.trim_start_matches('/'));
+        let (status, bytes) = self
+            .execute(
+                || {
+                    let mut b = self
+                        .request(Method::GET, &path, Some(token))
+                        .header(reqwest::header::ACCEPT, "application/fhir+json");
+                    for (k, v) in headers {
+                        b = b.header(*k, *v);
+                    }
+                    b
+                },
+                true,
+            )
+            .await?;
+        expect_status(status, &bytes, StatusCode::OK)
+    }
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_RESPONSE_BYTES {
+            // Stop reading; the caller sees a truncated body that will not parse.
+            body.truncate(MAX_RESPONSE_BYTES + 1);
+            break;
+        }
+    }
+    Ok(body)
+}
+
+fn string_field(value: &Value, name: &str) -> Result<String, ClientError> {
+    value[name]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ClientError::Protocol(format!("no {name} in the answer")))
+}
+
+/// The JSON body if `status` is the expected one; otherwise the spine's OperationOutcome
+/// turned into a typed error.
+fn expect_status(
+    status: StatusCode,
+    body: &[u8],
+    expected: StatusCode,
+) -> Result<Value, ClientError> {
+    if body.len() > MAX_RESPONSE_BYTES {
+        return Err(ClientError::Protocol("the answer is too large".into()));
+    }
+    let value: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).map_err(|_| {
+            ClientError::Protocol(format!(
+                "HTTP {} with a body that is not JSON",
+                status.as_u16()
+            ))
+        })?
+    };
+    if status == expected {
+        return Ok(value);
+    }
+    let issue = &value["issue"][0];
+    let code = issue["details"]["coding"][0]["code"]
+        .as_str()
+        .unwrap_or("HTTP_ERROR")
+        .to_string();
+    let message = issue["details"]["text"]
+        .as_str()
+        .or_else(|| issue["diagnostics"].as_str())
+        .unwrap_or("no detail given")
+        .to_string();
+    Err(match code.as_str() {
+        "CERTIFICATE_NOT_ACCEPTED" | "INVALID_CERTIFICATE" => ClientError::CertificateNotAccepted,
+        "CERTIFICATE_REVOKED" => ClientError::CertificateRevoked,
+        "SESSION_ENDED" | "SESSION_EXPIRED" => ClientError::SessionEnded,
+        _ if status == StatusCode::SERVICE_UNAVAILABLE && code == "HTTP_ERROR" => {
+            ClientError::SpineUnreachable("the spine is unavailable".into())
+        }
+        _ => ClientError::Spine {
+            status: status.as_u16(),
+            code,
+            message,
+        },
+    })
+}
+
+/// The TLS failure in an error's causes, if there is one. rustls errors reach us wrapped
+/// in `io::Error`s (sometimes two deep), whose `source()` skips the wrapped error, so
+/// step into those by hand.
+fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}

@@ -1,0 +1,57 @@
+//! Cards that misbehave give clear errors, never a hang or a panic.
+
+use std::time::{Duration, Instant};
+
+use scr_card::CardError;
+use scr_client::ClientError;
+use scr_vcard::Fault;
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_answering_garbage_is_reported_as_not_valid_piv() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    let _card = rig.insert_with("doctor", 0, Fault::Garbage);
+    let w = rig.session();
+    let reader = w.card_in(0).await;
+    match w.session.sign_in(&reader, passcode(DOCTOR_PASSCODE)).await {
+        Err(ClientError::Card(CardError::Malformed(why))) => {
+            assert!(!why.is_empty());
+        }
+        other => panic!("garbage must be Malformed, got {other:?}"),
+    }
+    assert!(w.session.token().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_that_answers_slowly_times_out() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    let _card = rig.insert_with("doctor", 0, Fault::Slow(7_000));
+    let w = rig.session();
+    let reader = w.card_in(0).await;
+    let started = Instant::now();
+    match w.session.sign_in(&reader, passcode(DOCTOR_PASSCODE)).await {
+        Err(ClientError::Card(CardError::Timeout)) => {}
+        other => panic!("a slow card must time out, got {other:?}"),
+    }
+    // The caller is released at the card step deadline, not when the card finally answers.
+    assert!(started.elapsed() < Duration::from_secs(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_pulled_mid_signature_is_card_removed() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    let _card = rig.insert_with("doctor", 0, Fault::DropOn(0x87));
+    let w = rig.session();
+    let reader = w.card_in(0).await;
+    match w.session.sign_in(&reader, passcode(DOCTOR_PASSCODE)).await {
+        Err(ClientError::Card(CardError::CardRemoved)) => {}
+        other => panic!("a card gone mid-command must be CardRemoved, got {other:?}"),
+    }
+}
