@@ -345,19 +345,31 @@ fn expect_status(
     if body.len() > MAX_RESPONSE_BYTES {
         return Err(ClientError::Protocol("the answer is too large".into()));
     }
-    let value: Value = if body.is_empty() {
-        Value::Null
+    let parsed: Option<Value> = if body.is_empty() {
+        Some(Value::Null)
     } else {
-        serde_json::from_slice(body).map_err(|_| {
+        serde_json::from_slice(body).ok()
+    };
+    if status == expected {
+        return parsed.ok_or_else(|| {
             ClientError::Protocol(format!(
                 "HTTP {} with a body that is not JSON",
                 status.as_u16()
             ))
-        })?
-    };
-    if status == expected {
-        return Ok(value);
+        });
     }
+    let Some(value) = parsed.filter(|v| v["resourceType"] == "OperationOutcome") else {
+        // Not the spine's own error: a proxy or load balancer in the way, or the spine down
+        // behind it.
+        return Err(match status.as_u16() {
+            502..=504 => ClientError::SpineUnreachable(format!("HTTP {}", status.as_u16())),
+            n => ClientError::Spine {
+                status: n,
+                code: format!("HTTP_{n}"),
+                message: format!("HTTP {n} without an explanation"),
+            },
+        });
+    };
     let issue = &value["issue"][0];
     let code = issue["details"]["coding"][0]["code"]
         .as_str()
@@ -372,9 +384,6 @@ fn expect_status(
         "CERTIFICATE_NOT_ACCEPTED" | "INVALID_CERTIFICATE" => ClientError::CertificateNotAccepted,
         "CERTIFICATE_REVOKED" => ClientError::CertificateRevoked,
         "SESSION_ENDED" | "SESSION_EXPIRED" => ClientError::SessionEnded,
-        _ if status == StatusCode::SERVICE_UNAVAILABLE && code == "HTTP_ERROR" => {
-            ClientError::SpineUnreachable("the spine is unavailable".into())
-        }
         _ => ClientError::Spine {
             status: status.as_u16(),
             code,

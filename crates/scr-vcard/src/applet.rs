@@ -152,6 +152,8 @@ pub enum Fault {
     Slow(u64),
     /// The card disappears on receiving this instruction (0x87: mid-signature).
     DropOn(u8),
+    /// A smartcard without the PIV application (a bank card in the reader, say).
+    NotPiv,
 }
 
 /// The PIV application state for one power-on of the card.
@@ -201,6 +203,12 @@ impl PivApplet {
         };
         if apdu.cla & !0x10 != 0x00 {
             return SW_CLA_NOT_SUPPORTED.to_vec();
+        }
+        if self.fault == Fault::NotPiv {
+            return match apdu.ins {
+                0xA4 => SW_NOT_FOUND.to_vec(),
+                _ => SW_INS_NOT_SUPPORTED.to_vec(),
+            };
         }
         if self.fault == Fault::Garbage && apdu.ins != 0xA4 {
             return vec![0xDE, 0xAD, 0xBE, 0xEF, 0x90, 0x00];

@@ -31,6 +31,8 @@ enum FaultArg {
     Slow,
     /// Disappear on the first GENERAL AUTHENTICATE (mid-signature).
     Drop,
+    /// Be a card without the PIV application.
+    NotPiv,
 }
 
 #[derive(clap::Args)]
@@ -120,6 +122,7 @@ fn main() -> anyhow::Result<()> {
                     Some(FaultArg::Garbage) => Fault::Garbage,
                     Some(FaultArg::Slow) => Fault::Slow(slow_ms),
                     Some(FaultArg::Drop) => Fault::DropOn(0x87),
+                    Some(FaultArg::NotPiv) => Fault::NotPiv,
                 },
             };
             let card = scr_vcard::insert(&config)?;

@@ -3,5 +3,6 @@
 
 mod faults;
 mod harness;
+mod restart;
 mod session_end;
 mod sign_in;
