@@ -19,7 +19,10 @@ mod tests {
     use serde_json::Value;
 
     fn json(path: &str) -> Value {
-        let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+        // Where cargo runs the test, not where it was compiled (clones share a target dir).
+        let dir = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let text = std::fs::read_to_string(format!("{dir}/{path}"))
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }

@@ -7,10 +7,13 @@ use scr_model::fhir::{parse_document, FhirError};
 use scr_model::AllergyState;
 
 fn samples_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/ips"
-    ))
+    // The directory cargo runs the test from, not the one it was compiled in: checkouts on
+    // one machine share a target directory, and a test binary built in another clone is
+    // reused as fresh.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../../shared/interop/ips")
 }
 
 fn samples() -> Vec<(String, Vec<u8>)> {
