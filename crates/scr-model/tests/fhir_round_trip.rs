@@ -215,3 +215,37 @@ proptest! {
         prop_assert_eq!(back, upload);
     }
 }
+
+#[test]
+fn patient_searchset_and_consent_read_back_what_the_spine_renders() {
+    use scr_model::fhir::{parse_consent_searchset, parse_patient, parse_patient_searchset};
+    let nhs = scr_model::NhsNumber::nth_test_number(3).expect("test number");
+    let d = scr_model::Demographics {
+        nhs_number: nhs,
+        title: Some("Mrs".into()),
+        given: vec!["Ada".into()],
+        family: "Lovelace".into(),
+        gender: scr_model::Gender::Female,
+        birth_date: chrono::NaiveDate::from_ymd_opt(1970, 3, 12).expect("date"),
+        address: scr_model::Address {
+            lines: vec!["1 High Street".into(), "Leeds".into()],
+            postcode: Some("LS1 1AA".into()),
+        },
+        gp_ods: Some("A81001".into()),
+        restricted: false,
+    };
+    let patient = serde_json::to_vec(&scr_model::fhir::patient_resource(&d)).expect("json");
+    let read = parse_patient(&patient).expect("patient");
+    assert_eq!(read.nhs_number, Some(nhs));
+    assert_eq!(read.family.as_deref(), Some("Lovelace"));
+    assert_eq!(read.gp_ods.as_deref(), Some("A81001"));
+    assert!(!read.restricted);
+    let set = serde_json::to_vec(&scr_model::fhir::patient_searchset(&[(d.clone(), 0.93)]))
+        .expect("json");
+    let matches = parse_patient_searchset(&set).expect("searchset");
+    assert_eq!(matches.len(), 1);
+    assert_eq!(matches[0].1, Some(0.93));
+    assert!(parse_patient(b"{\"resourceType\":\"Bundle\"}").is_err());
+    let empty = br#"{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}"#;
+    assert_eq!(parse_consent_searchset(empty).expect("empty"), None);
+}

@@ -13,7 +13,10 @@ mod render;
 mod resolve;
 
 pub use outcome::{operation_outcome, IssueType};
-pub use parse::{parse_document, parse_upload, DocumentPatient, PatientSummaryDocument};
+pub use parse::{
+    parse_consent_searchset, parse_document, parse_patient, parse_patient_searchset, parse_upload,
+    DocumentPatient, PatientSummaryDocument,
+};
 pub use render::{
     audit_event, audit_searchset, consent_resource, consent_searchset, patient_resource,
     patient_searchset, summary_document, upload_bundle, SummaryDocumentInput,

@@ -32,6 +32,10 @@ pub struct DocumentPatient {
     pub gender: Option<Gender>,
     pub birth_date: Option<ClinicalDate>,
     pub address: Address,
+    /// The registered GP practice's ODS code (`generalPractitioner`), if given.
+    pub gp_ods: Option<String>,
+    /// Marked restricted (`meta.security` R): address and practice are withheld.
+    pub restricted: bool,
 }
 
 /// A parsed patient summary document (our `$summary` or another vendor's IPS).
@@ -46,6 +50,11 @@ pub struct PatientSummaryDocument {
 }
 
 fn load(json: &[u8]) -> Result<Value, FhirError> {
+    load_as(json, "Bundle")
+}
+
+/// Size check, JSON parse and resource type check, before anything else is read.
+fn load_as(json: &[u8], expected: &str) -> Result<Value, FhirError> {
     if json.len() > MAX_DOCUMENT_BYTES {
         return Err(FhirError::TooLarge {
             size: json.len(),
@@ -58,9 +67,9 @@ fn load(json: &[u8]) -> Result<Value, FhirError> {
         .get("resourceType")
         .and_then(Value::as_str)
         .unwrap_or("no resourceType");
-    if found != "Bundle" {
+    if found != expected {
         return Err(FhirError::WrongResourceType {
-            expected: "Bundle".into(),
+            expected: expected.into(),
             found: found.into(),
         });
     }
@@ -193,7 +202,47 @@ fn patient_info(p: &Value) -> Result<DocumentPatient, FhirError> {
             postcode: text(a, "postalCode").map(str::to_string),
         };
     }
+    info.gp_ods = array(p, "generalPractitioner")
+        .iter()
+        .find_map(|g| g.get("identifier").and_then(|i| text(i, "value")))
+        .map(str::to_string);
+    info.restricted = is_restricted(p);
     Ok(info)
+}
+
+/// Reads a `Patient` resource (the spine's `GET /Patient/{nhs}`).
+pub fn parse_patient(json: &[u8]) -> Result<DocumentPatient, FhirError> {
+    patient_info(&load_as(json, "Patient")?)
+}
+
+/// Reads a trace answer: a searchset `Bundle` of `Patient`s, each with its match score,
+/// best first as the spine sent them.
+pub fn parse_patient_searchset(
+    json: &[u8],
+) -> Result<Vec<(DocumentPatient, Option<f64>)>, FhirError> {
+    let bundle = load(json)?;
+    entries(&bundle)
+        .iter()
+        .filter(|e| e.get("resource").and_then(|r| text(r, "resourceType")) == Some("Patient"))
+        .map(|e| {
+            let score = e
+                .get("search")
+                .and_then(|s| s.get("score"))
+                .and_then(Value::as_f64);
+            patient_info(&e["resource"]).map(|p| (p, score))
+        })
+        .collect()
+}
+
+/// Reads a `Consent` searchset: the patient's recorded sharing preference, if any.
+pub fn parse_consent_searchset(json: &[u8]) -> Result<Option<ConsentRecord>, FhirError> {
+    let bundle = load(json)?;
+    entries(&bundle)
+        .iter()
+        .filter_map(|e| e.get("resource"))
+        .find(|r| text(r, "resourceType") == Some("Consent"))
+        .map(consent_record)
+        .transpose()
 }
 
 fn is_restricted(p: &Value) -> bool {
