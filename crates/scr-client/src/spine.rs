@@ -296,6 +296,18 @@ impl SpineClient {
         path_and_query: &str,
         headers: &[(&str, &str)],
     ) -> Result<Value, ClientError> {
+        let bytes = self.fhir_get_raw(token, path_and_query, headers).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| ClientError::Protocol("the resource is not JSON".into()))
+    }
+
+    /// As [`SpineClient::fhir_get`], returning the body as received (for the FHIR parser).
+    pub async fn fhir_get_raw(
+        &self,
+        token: &SessionToken,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Vec<u8>, ClientError> {
         let path = format!("/FHIR/R4/{}", path_and_query.trim_start_matches('/'));
         let (status, bytes) = self
             .execute(
@@ -311,7 +323,13 @@ impl SpineClient {
                 true,
             )
             .await?;
-        expect_status(status, &bytes, StatusCode::OK)
+        if status == StatusCode::OK {
+            if bytes.len() > MAX_RESPONSE_BYTES {
+                return Err(ClientError::Protocol("the answer is too large".into()));
+            }
+            return Ok(bytes);
+        }
+        expect_status(status, &bytes, StatusCode::OK).map(|_| Vec::new())
     }
 }
 

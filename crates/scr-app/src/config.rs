@@ -1,0 +1,175 @@
+//! The app's settings: a TOML file (`--config FILE` or `SCR_CONFIG`), then `SCR_*`
+//! environment variables over it. A missing or wrong setting is a message for the person
+//! installing the app, never a crash.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppConfig {
+    /// The spine's base URL (`https://…`).
+    pub spine_url: String,
+    /// The only CA the app trusts for the spine's certificate.
+    pub ca_file: PathBuf,
+    /// Where the app keeps its local files.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("No settings file was given. Start the app with --config FILE or set SCR_CONFIG.")]
+    NoFile,
+    #[error("The settings file {0} cannot be read: {1}")]
+    Unreadable(PathBuf, String),
+    #[error("The settings file {0} is not valid TOML: {1}")]
+    NotToml(PathBuf, String),
+    #[error("The setting {0} is missing (in the settings file or as {1}).")]
+    Missing(&'static str, &'static str),
+    #[error("The setting spine_url must start with https:// (it is {0}).")]
+    NotHttps(String),
+    #[error("The CA file {0} cannot be read: {1}")]
+    CaUnreadable(PathBuf, String),
+    #[error("The data directory {0} cannot be created: {1}")]
+    DataDir(PathBuf, String),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    spine_url: Option<String>,
+    ca_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+}
+
+impl AppConfig {
+    /// Loads `file` (or `SCR_CONFIG`), applies `SCR_SPINE_URL`, `SCR_CA_FILE`,
+    /// `SCR_DATA_DIR`, and checks that the CA can be read and the data directory made.
+    pub fn load(file: Option<&Path>) -> Result<AppConfig, ConfigError> {
+        Self::load_with(file, |k| std::env::var(k).ok())
+    }
+
+    /// As [`AppConfig::load`] with the environment given (for tests).
+    pub fn load_with(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<AppConfig, ConfigError> {
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("SCR_CONFIG").map(PathBuf::from))
+            .ok_or(ConfigError::NoFile)?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::Unreadable(path.clone(), e.to_string()))?;
+        let parsed: FileConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::NotToml(path.clone(), e.message().to_string()))?;
+        // Relative paths in the file are relative to the file.
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let spine_url = env("SCR_SPINE_URL")
+            .or(parsed.spine_url)
+            .ok_or(ConfigError::Missing("spine_url", "SCR_SPINE_URL"))?;
+        let ca_file = env("SCR_CA_FILE")
+            .map(PathBuf::from)
+            .or(parsed.ca_file.map(resolve))
+            .ok_or(ConfigError::Missing("ca_file", "SCR_CA_FILE"))?;
+        let data_dir = env("SCR_DATA_DIR")
+            .map(PathBuf::from)
+            .or(parsed
+                .data_dir
+                .map(|p| if p.is_absolute() { p } else { base.join(p) }))
+            .ok_or(ConfigError::Missing("data_dir", "SCR_DATA_DIR"))?;
+        if !spine_url.starts_with("https://") {
+            return Err(ConfigError::NotHttps(spine_url));
+        }
+        std::fs::read(&ca_file)
+            .map_err(|e| ConfigError::CaUnreadable(ca_file.clone(), e.to_string()))?;
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| ConfigError::DataDir(data_dir.clone(), e.to_string()))?;
+        Ok(AppConfig {
+            spine_url,
+            ca_file,
+            data_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("viewer.toml");
+        std::fs::write(&p, text).expect("write");
+        std::fs::write(dir.join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").expect("write");
+        p
+    }
+
+    #[test]
+    fn a_complete_file_loads_and_relative_paths_follow_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = write(
+            dir.path(),
+            "spine_url = \"https://localhost:8443\"\nca_file = \"ca.pem\"\ndata_dir = \"data\"\n",
+        );
+        let c = AppConfig::load_with(Some(&p), |_| None).expect("loads");
+        assert_eq!(c.ca_file, dir.path().join("ca.pem"));
+        assert!(c.data_dir.is_dir());
+    }
+
+    #[test]
+    fn each_problem_has_its_own_message() {
+        let dir = tempfile::tempdir().expect("dir");
+        assert_eq!(
+            AppConfig::load_with(None, |_| None),
+            Err(ConfigError::NoFile)
+        );
+        let p = write(dir.path(), "spine_url = \"https://x\"\n");
+        assert_eq!(
+            AppConfig::load_with(Some(&p), |_| None),
+            Err(ConfigError::Missing("ca_file", "SCR_CA_FILE"))
+        );
+        let p = write(
+            dir.path(),
+            "spine_url = \"http://x\"\nca_file=\"ca.pem\"\ndata_dir=\"d\"\n",
+        );
+        assert!(matches!(
+            AppConfig::load_with(Some(&p), |_| None),
+            Err(ConfigError::NotHttps(_))
+        ));
+        let p = write(dir.path(), "spine_url = [\n");
+        assert!(matches!(
+            AppConfig::load_with(Some(&p), |_| None),
+            Err(ConfigError::NotToml(..))
+        ));
+        let p = write(
+            dir.path(),
+            "spine_url = \"https://x\"\nca_file=\"nope.pem\"\ndata_dir=\"d\"\n",
+        );
+        assert!(matches!(
+            AppConfig::load_with(Some(&p), |_| None),
+            Err(ConfigError::CaUnreadable(..))
+        ));
+        let p = write(
+            dir.path(),
+            "spine_url = \"https://x\"\nca_file=\"ca.pem\"\ndata_dir=\"d\"\nextra=1\n",
+        );
+        assert!(matches!(
+            AppConfig::load_with(Some(&p), |_| None),
+            Err(ConfigError::NotToml(..))
+        ));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = write(
+            dir.path(),
+            "spine_url = \"https://file\"\nca_file=\"ca.pem\"\ndata_dir=\"d\"\n",
+        );
+        let c = AppConfig::load_with(Some(&p), |k| {
+            (k == "SCR_SPINE_URL").then(|| "https://env".to_string())
+        })
+        .expect("loads");
+        assert_eq!(c.spine_url, "https://env");
+    }
+}

@@ -1,0 +1,317 @@
+//! What the screens show, shaped for the UI. The TypeScript mirror (`ui/src/generated/
+//! types.ts`) is generated from these types; a test fails when it drifts.
+//!
+//! Dates travel as FHIR text (`1970`, `1970-03`, `1970-03-12`, or an instant) so the UI
+//! shows exactly the precision the record has; it formats them (`12-Mar-1970`).
+
+use chrono::{DateTime, Duration, Utc};
+use scr_model::fhir::{DocumentPatient, PatientSummaryDocument};
+use scr_model::{
+    AllergyState, ConsentRecord, Criticality, MedicationKind, MedicationStatus, ProblemStatus,
+    RoleProfile, Severity, SharingPreference, Verification,
+};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// An error as it crosses into the UI: a code the UI branches on, words for the user.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppError {
+    pub code: String,
+    pub message: String,
+    /// For `WRONG_PASSCODE`: tries left before the card blocks.
+    pub tries_left: Option<u8>,
+}
+
+/// The smartcard state the first screen shows.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum CardStatus {
+    /// pcscd is not running: no reader can be seen.
+    ServiceUnavailable,
+    NoReader,
+    NoCard {
+        readers: Vec<String>,
+    },
+    CardPresent {
+        reader: String,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleView {
+    pub id: String,
+    pub role_name: String,
+    pub role_code: String,
+    pub org_name: String,
+    pub org_ods: String,
+    /// The role may open summaries (B0370 permission or B0168 emergency).
+    pub clinical: bool,
+}
+
+impl From<&RoleProfile> for RoleView {
+    fn from(p: &RoleProfile) -> Self {
+        use scr_model::Activity::*;
+        RoleView {
+            id: p.id.clone(),
+            role_name: p.role_name.clone(),
+            role_code: p.role_code.clone(),
+            org_name: p.org_name.clone(),
+            org_ods: p.org_ods.clone(),
+            clinical: p.allows(B0370) || p.allows(B0168),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedInView {
+    pub user_name: String,
+    pub user_id: String,
+    pub roles: Vec<RoleView>,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientView {
+    /// Ten digits; the UI groups them 3-3-4.
+    pub nhs_number: Option<String>,
+    pub title: Option<String>,
+    pub given: Vec<String>,
+    pub family: Option<String>,
+    pub name_text: Option<String>,
+    pub gender: Option<String>,
+    pub birth_date: Option<String>,
+    pub address_lines: Vec<String>,
+    pub postcode: Option<String>,
+    pub gp_ods: Option<String>,
+    pub restricted: bool,
+    /// Trace match score (0–1), for search results.
+    pub score: Option<f64>,
+}
+
+impl PatientView {
+    pub fn from_model(p: &DocumentPatient, score: Option<f64>) -> PatientView {
+        PatientView {
+            nhs_number: p.nhs_number.map(|n| n.as_digits()),
+            title: p.title.clone(),
+            given: p.given.clone(),
+            family: p.family.clone(),
+            name_text: p.name_text.clone(),
+            gender: p.gender.map(|g| g.code().to_string()),
+            birth_date: p.birth_date.as_ref().map(|d| d.to_fhir()),
+            address_lines: p.address.lines.clone(),
+            postcode: p.address.postcode.clone(),
+            gp_ods: p.gp_ods.clone(),
+            restricted: p.restricted,
+            score,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AllergyView {
+    pub substance: String,
+    pub reaction: Option<String>,
+    pub severity: Option<String>,
+    pub high_criticality: bool,
+    /// Not confirmed (unconfirmed or presumed): the UI marks it.
+    pub unconfirmed: bool,
+    pub recorded: Option<String>,
+}
+
+/// The allergy section: three states from the record, never confused with each other.
+/// (The fourth, "allergies unavailable", is the UI's when the fetch itself failed.)
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum AllergySection {
+    Known { allergies: Vec<AllergyView> },
+    NoKnownAllergies { recorded: Option<String> },
+    NotRecorded,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MedicationView {
+    pub medicine: String,
+    pub dosage: Option<String>,
+    pub quantity: Option<String>,
+    pub started: Option<String>,
+    pub last_issued: Option<String>,
+    pub discontinued: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProblemView {
+    pub condition: String,
+    pub status: String,
+    pub onset: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvenanceView {
+    pub practice_name: Option<String>,
+    pub practice_ods: Option<String>,
+    pub last_updated: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryView {
+    pub patient: PatientView,
+    pub allergies: AllergySection,
+    pub repeat_medication: Vec<MedicationView>,
+    /// Acute medication started or issued in the last 12 months.
+    pub acute_medication: Vec<MedicationView>,
+    pub discontinued_medication: Vec<MedicationView>,
+    pub problems: Vec<ProblemView>,
+    pub provenance: ProvenanceView,
+    /// Parts of the document that could not be read (shown, never silently dropped).
+    pub warnings: Vec<String>,
+    /// When this copy was fetched from the spine (RFC 3339).
+    pub fetched_at: String,
+    /// Opened with emergency access (reported to the privacy officer).
+    pub emergency: bool,
+}
+
+/// The sharing preference a receptionist confirms.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum SharingView {
+    OptedOut { code: String, recorded: String },
+    SharesCore { code: String, recorded: String },
+    SharesCoreAndAdditional { code: String, recorded: String },
+    NoPreference,
+}
+
+impl SharingView {
+    pub fn from_model(c: Option<&ConsentRecord>) -> SharingView {
+        let Some(c) = c else {
+            return SharingView::NoPreference;
+        };
+        let code = c.code.clone();
+        let recorded = c.recorded.format("%Y-%m-%d").to_string();
+        match c.preference {
+            SharingPreference::Dissent => SharingView::OptedOut { code, recorded },
+            SharingPreference::ImpliedConsentCore | SharingPreference::ExpressConsentCore => {
+                SharingView::SharesCore { code, recorded }
+            }
+            SharingPreference::ExpressConsentCoreAndAdditional => {
+                SharingView::SharesCoreAndAdditional { code, recorded }
+            }
+        }
+    }
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Mild => "mild",
+        Severity::Moderate => "moderate",
+        Severity::Severe => "severe",
+    }
+}
+
+fn problem_status(s: ProblemStatus) -> &'static str {
+    match s {
+        ProblemStatus::Active => "active",
+        ProblemStatus::Inactive => "inactive",
+        ProblemStatus::Resolved => "resolved",
+        ProblemStatus::Unknown => "unknown",
+    }
+}
+
+impl SummaryView {
+    /// Shapes a parsed `$summary` for the screen. `now` decides what "the last 12 months" is.
+    pub fn from_document(
+        doc: &PatientSummaryDocument,
+        fetched_at: DateTime<Utc>,
+        emergency: bool,
+        now: DateTime<Utc>,
+    ) -> SummaryView {
+        let s = &doc.summary;
+        let allergies = match &s.allergies {
+            AllergyState::Known { allergies } => AllergySection::Known {
+                allergies: allergies
+                    .iter()
+                    .filter(|a| {
+                        !matches!(
+                            a.verification,
+                            Verification::Refuted | Verification::EnteredInError
+                        )
+                    })
+                    .map(|a| AllergyView {
+                        substance: a.substance.display.clone(),
+                        reaction: a.reaction.clone(),
+                        severity: a.severity.map(|s| severity(s).to_string()),
+                        high_criticality: a.criticality == Some(Criticality::High),
+                        unconfirmed: matches!(
+                            a.verification,
+                            Verification::Unconfirmed | Verification::Presumed
+                        ),
+                        recorded: a.recorded.as_ref().map(|d| d.to_fhir()),
+                    })
+                    .collect(),
+            },
+            AllergyState::NoKnownAllergies { recorded } => AllergySection::NoKnownAllergies {
+                recorded: recorded.as_ref().map(|d| d.to_fhir()),
+            },
+            AllergyState::NotRecorded => AllergySection::NotRecorded,
+        };
+        let year_ago = (now - Duration::days(365)).date_naive();
+        let recent = |d: &Option<scr_model::ClinicalDate>| {
+            d.as_ref()
+                .and_then(|d| d.day())
+                .is_some_and(|day| day >= year_ago)
+        };
+        let med = |m: &scr_model::Medication| MedicationView {
+            medicine: m.medicine.display.clone(),
+            dosage: m.dosage.clone(),
+            quantity: m.quantity.clone(),
+            started: m.started.as_ref().map(|d| d.to_fhir()),
+            last_issued: m.last_issued.as_ref().map(|d| d.to_fhir()),
+            discontinued: m.discontinued.as_ref().map(|d| d.to_fhir()),
+        };
+        let mut repeat = Vec::new();
+        let mut acute = Vec::new();
+        let mut discontinued = Vec::new();
+        for m in &s.medications {
+            if m.status == MedicationStatus::Discontinued {
+                discontinued.push(med(m));
+            } else if m.kind == MedicationKind::Acute {
+                if recent(&m.last_issued) || recent(&m.started) {
+                    acute.push(med(m));
+                }
+            } else {
+                repeat.push(med(m));
+            }
+        }
+        SummaryView {
+            patient: PatientView::from_model(&doc.patient, None),
+            allergies,
+            repeat_medication: repeat,
+            acute_medication: acute,
+            discontinued_medication: discontinued,
+            problems: s
+                .problems
+                .iter()
+                .map(|p| ProblemView {
+                    condition: p.condition.display.clone(),
+                    status: problem_status(p.status).to_string(),
+                    onset: p.onset.as_ref().map(|d| d.to_fhir()),
+                })
+                .collect(),
+            provenance: ProvenanceView {
+                practice_name: s.provenance.practice_name.clone(),
+                practice_ods: s.provenance.practice_ods.clone(),
+                last_updated: s.provenance.last_updated.map(|t| t.to_rfc3339()),
+            },
+            warnings: doc.warnings.clone(),
+            fetched_at: fetched_at.to_rfc3339(),
+            emergency,
+        }
+    }
+}
