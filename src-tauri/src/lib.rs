@@ -1,11 +1,107 @@
-//! The SCR Viewer desktop app. For now a window with the app's page; sign-in, search and the
-//! summary arrive with the viewer issue, as thin commands over the `crates/` libraries.
+//! The SCR Viewer desktop app: one window, thin commands over `scr_app::Viewer`, and two
+//! events to the page: `card-status` (reader and card changes) and `session-ended` (card
+//! pulled, reader gone, pcscd stopped, spine ended it). All logic is in `crates/`.
 
+mod commands;
+mod state;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use scr_app::{AppConfig, Viewer};
+use scr_client::SessionEvent;
+use serde::Serialize;
+use tauri::{Emitter, Manager};
+
+use crate::state::AppState;
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionEnded {
+    reason: String,
+    message: String,
+}
+
+/// `--config FILE` from the command line (else `SCR_CONFIG`, read by `AppConfig::load`).
+fn config_arg() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.strip_prefix("--config=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    None
+}
+
+/// Loads settings and starts the viewer and card watcher; on a settings problem the app
+/// still opens and explains it.
+fn start(app: &tauri::AppHandle) -> AppState {
+    let config = match AppConfig::load(config_arg().as_deref()) {
+        Ok(c) => c,
+        Err(e) => return AppState::unconfigured(e.to_string()),
+    };
+    let started = tauri::async_runtime::block_on(async { Viewer::new(&config) });
+    let (viewer, mut events) = match started {
+        Ok(v) => v,
+        Err(e) => return AppState::unconfigured(e.message),
+    };
+    let watcher = viewer.session().watch_cards().ok();
+    let handle = app.clone();
+    let session = viewer.session().clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                SessionEvent::Reader(_) => {
+                    let status = scr_app::Viewer::card_status_of(&session);
+                    let _ = handle.emit("card-status", status);
+                }
+                SessionEvent::Ended { reason } => {
+                    let _ = handle.emit(
+                        "session-ended",
+                        SessionEnded {
+                            reason: format!("{reason:?}"),
+                            message: reason.message().to_string(),
+                        },
+                    );
+                }
+                SessionEvent::Revoked { .. } => {}
+            }
+        }
+    });
+    AppState::configured(&config, viewer, watcher)
+}
 
 /// Opens the main window and runs until it closes.
 pub fn run() -> ExitCode {
-    match tauri::Builder::default().run(tauri::generate_context!()) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let state = start(app.handle());
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::startup_status,
+            commands::card_status,
+            commands::sign_in,
+            commands::select_role,
+            commands::find_patient,
+            commands::trace_patients,
+            commands::open_summary,
+            commands::sharing_status,
+            commands::sign_out,
+        ])
+        .run(tauri::generate_context!());
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scr-viewer could not start: {e}");
@@ -50,13 +146,36 @@ mod tests {
         assert!(csp.contains("object-src 'none'"));
     }
 
-    /// Each window gets only what it uses; the placeholder page uses no IPC at all.
+    /// The window may call the app's own commands and listen to its events; nothing else
+    /// (no file system, shell, HTTP, opener), and no remote page may use IPC.
     #[test]
-    fn capabilities_grant_nothing_unused() {
+    fn capabilities_grant_only_the_apps_own_commands() {
         let cap = json("capabilities/main.json");
         assert_eq!(cap["windows"], serde_json::json!(["main"]));
-        let granted = cap["permissions"].as_array().expect("permissions list");
-        assert!(granted.is_empty(), "unexpected permissions {granted:?}");
         assert!(cap.get("remote").is_none(), "no remote URL may use IPC");
+        let granted: Vec<&str> = cap["permissions"]
+            .as_array()
+            .expect("permissions list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for p in &granted {
+            let own = p.starts_with("allow-") && !p.contains(':');
+            let events = matches!(*p, "core:event:allow-listen" | "core:event:allow-unlisten");
+            assert!(own || events, "unexpected permission {p}");
+        }
+        let build = std::fs::read_to_string(format!(
+            "{}/build.rs",
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
+        ))
+        .expect("build.rs");
+        for p in granted.iter().filter(|p| p.starts_with("allow-")) {
+            let command = p.trim_start_matches("allow-").replace('-', "_");
+            assert!(
+                build.contains(&format!("\"{command}\"")),
+                "{p} is not one of our commands"
+            );
+        }
     }
 }

@@ -112,10 +112,15 @@ impl Viewer {
     }
 
     pub fn card_status(&self) -> CardStatus {
-        if !self.session.service_up() {
+        Self::card_status_of(&self.session)
+    }
+
+    /// The card state as a session last heard it (for event handlers holding a session).
+    pub fn card_status_of(session: &CardSession) -> CardStatus {
+        if !session.service_up() {
             return CardStatus::ServiceUnavailable;
         }
-        let readers = self.session.readers();
+        let readers = session.readers();
         if readers.is_empty() {
             return CardStatus::NoReader;
         }

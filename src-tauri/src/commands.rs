@@ -1,0 +1,99 @@
+//! The Tauri commands: each converts its arguments, calls `scr_app::Viewer`, and returns
+//! the result or an `AppError {code, message}`. No logic lives here.
+
+use scr_app::{
+    AccessReason, AppError, CardStatus, PatientView, RoleView, SharingView, SignedInView,
+    SummaryView, TraceQuery,
+};
+use serde::Serialize;
+use tauri::State;
+
+use crate::state::AppState;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartupStatus {
+    /// Set when the settings are missing or wrong: the UI shows it instead of sign-in.
+    config_error: Option<String>,
+    spine_url: Option<String>,
+}
+
+fn viewer(state: &AppState) -> Result<&scr_app::Viewer, AppError> {
+    state.viewer.as_ref().ok_or_else(|| {
+        AppError::new(
+            "CONFIG",
+            state
+                .config_error
+                .clone()
+                .unwrap_or_else(|| "The app is not configured.".into()),
+        )
+    })
+}
+
+#[tauri::command]
+pub fn startup_status(state: State<'_, AppState>) -> StartupStatus {
+    StartupStatus {
+        config_error: state.config_error.clone(),
+        spine_url: state.spine_url.clone(),
+    }
+}
+
+#[tauri::command]
+pub fn card_status(state: State<'_, AppState>) -> Result<CardStatus, AppError> {
+    Ok(viewer(&state)?.card_status())
+}
+
+#[tauri::command(async)]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    passcode: String,
+) -> Result<SignedInView, AppError> {
+    viewer(&state)?.sign_in(passcode).await
+}
+
+#[tauri::command(async)]
+pub async fn select_role(
+    state: State<'_, AppState>,
+    role_id: String,
+) -> Result<RoleView, AppError> {
+    viewer(&state)?.select_role(&role_id).await
+}
+
+#[tauri::command(async)]
+pub async fn find_patient(
+    state: State<'_, AppState>,
+    nhs_number: String,
+) -> Result<PatientView, AppError> {
+    viewer(&state)?.find_patient(&nhs_number).await
+}
+
+#[tauri::command(async)]
+pub async fn trace_patients(
+    state: State<'_, AppState>,
+    query: TraceQuery,
+) -> Result<Vec<PatientView>, AppError> {
+    viewer(&state)?.trace(&query).await
+}
+
+#[tauri::command(async)]
+pub async fn open_summary(
+    state: State<'_, AppState>,
+    nhs_number: String,
+    reason: AccessReason,
+) -> Result<SummaryView, AppError> {
+    viewer(&state)?.summary(&nhs_number, reason).await
+}
+
+#[tauri::command(async)]
+pub async fn sharing_status(
+    state: State<'_, AppState>,
+    nhs_number: String,
+) -> Result<SharingView, AppError> {
+    viewer(&state)?.sharing(&nhs_number).await
+}
+
+#[tauri::command]
+pub fn sign_out(state: State<'_, AppState>) -> Result<(), AppError> {
+    viewer(&state)?.sign_out();
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! The harness for driving the real SCR Viewer window: a seeded spine on a random port,
+//! virtual smartcards through pcscd, the app launched by `tauri-driver` (WebKitWebDriver)
+//! under the X display the test script provides (Xvfb), and screenshots of each screen.
+//!
+//! Prerequisites are checked first; without them the tests are skipped, unless
+//! `SCR_REQUIRE_E2E` is set (scripts/test sets it), when their absence fails the run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use scr_spine::server::RunningSpine;
+use scr_vcard::{CardConfig, Fault, InsertedCard};
+
+/// One test at a time: the readers and the display are shared.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub const DOCTOR_PASSCODE: &str = "246810";
+pub const RECEPTIONIST_PASSCODE: &str = "135790";
+
+fn target_dir() -> PathBuf {
+    // …/target/debug/deps/<test binary> → …/target/debug
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target/debug"))
+}
+
+fn viewer_binary() -> PathBuf {
+    std::env::var_os("SCR_VIEWER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("scr-viewer"))
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("SCR_TAURI_DRIVER") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".cargo"))
+        .join("bin/tauri-driver");
+    if cargo_bin.exists() {
+        cargo_bin
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+fn missing_prerequisite() -> Option<String> {
+    if std::env::var_os("DISPLAY").is_none() {
+        return Some("no DISPLAY (scripts/test runs the suite under xvfb-run)".into());
+    }
+    if !viewer_binary().exists() {
+        return Some(format!(
+            "{} not built (cargo build -p scr-viewer)",
+            viewer_binary().display()
+        ));
+    }
+    if Command::new(tauri_driver())
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        return Some("tauri-driver not installed (scripts/setup installs it)".into());
+    }
+    if !Path::new("/usr/bin/WebKitWebDriver").exists() {
+        return Some("WebKitWebDriver missing (Debian webkit2gtk-driver)".into());
+    }
+    let readers = scr_card::PcscContext::establish()
+        .and_then(|c| c.readers())
+        .map(|r| r.iter().any(|r| r.name == "Virtual PCD 00 00"))
+        .unwrap_or(false);
+    if !readers {
+        return Some("pcscd with the vpcd readers is not running".into());
+    }
+    None
+}
+
+/// Patients of the seeded population with the states the journeys need.
+pub struct Patients {
+    pub known_allergies: String,
+    pub first_allergy: String,
+    pub no_known_allergies: String,
+    pub not_recorded: String,
+    pub dissented: String,
+    pub dissent_code: String,
+}
+
+pub struct Rig {
+    pub data: tempfile::TempDir,
+    pub spine: Option<RunningSpine>,
+    pub config: PathBuf,
+    pub patients: Patients,
+    pub shots: PathBuf,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Rig {
+    pub async fn start(test: &str) -> Option<Rig> {
+        let turn = TURN.lock().await;
+        if let Some(why) = missing_prerequisite() {
+            assert!(
+                std::env::var_os("SCR_REQUIRE_E2E").is_none(),
+                "SCR_REQUIRE_E2E is set but {why}"
+            );
+            eprintln!("end-to-end test skipped: {why}");
+            return None;
+        }
+        let data = tempfile::tempdir().expect("temp dir");
+        let dir = data.path();
+        scr_spine::setup::init(dir, &["localhost".into(), "127.0.0.1".into()], None)
+            .await
+            .expect("init");
+        scr_spine::setup::seed(dir, 400, 11, None)
+            .await
+            .expect("seed");
+        let mut config = scr_spine::setup::config_for(dir, None).expect("config");
+        config.listen = "127.0.0.1:0".into();
+        let spine = scr_spine::server::start(dir, config).await.expect("spine");
+        let patients = find_patients(&spine).await;
+        let viewer_config = dir.join("viewer.toml");
+        std::fs::write(
+            &viewer_config,
+            format!(
+                "spine_url = \"https://localhost:{}\"\nca_file = \"{}\"\ndata_dir = \"{}\"\n",
+                spine.addr.port(),
+                dir.join("ca/ca.pem").display(),
+                dir.join("viewer-data").display()
+            ),
+        )
+        .expect("viewer config");
+        let shots = std::env::var_os("SCR_E2E_SCREENSHOTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target_dir().join("e2e-screenshots"))
+            .join(test);
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        wait_readers_empty().await;
+        Some(Rig {
+            data,
+            spine: Some(spine),
+            config: viewer_config,
+            patients,
+            shots,
+            _turn: turn,
+        })
+    }
+
+    pub fn identity(&self, name: &str) -> PathBuf {
+        self.data.path().join("identities").join(name)
+    }
+
+    pub fn insert(&self, name: &str, reader: u16) -> InsertedCard {
+        let mut c = CardConfig::new(self.identity(name), reader);
+        c.fault = Fault::None;
+        scr_vcard::insert(&c).expect("insert card")
+    }
+
+    pub async fn stop_spine(&mut self) {
+        if let Some(s) = self.spine.take() {
+            s.shutdown().await.expect("spine shutdown");
+        }
+    }
+
+    /// Starts tauri-driver and opens the app through it.
+    pub async fn launch(&self) -> App {
+        let port = free_port();
+        let native = free_port();
+        let log = std::fs::File::create(self.shots.join("tauri-driver.log")).expect("log");
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start tauri-driver");
+        let status = format!("http://127.0.0.1:{port}/status");
+        let http = reqwest::Client::new();
+        // The port opens before WebKitWebDriver is ready: wait for "ready": true.
+        for _ in 0..100 {
+            if let Ok(r) = http.get(&status).send().await {
+                if let Ok(v) = r.json::<serde_json::Value>().await {
+                    if v["value"]["ready"] == true {
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": viewer_binary(),
+                "args": ["--config", self.config],
+            }),
+        );
+        let mut builder =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        builder.capabilities(caps);
+        let url = format!("http://127.0.0.1:{port}");
+        // An app that cannot start makes the session request hang: bound it.
+        let client = tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
+            .await
+            .expect("WebDriver session within 60 s (see tauri-driver.log)")
+            .expect("WebDriver session");
+        App {
+            client: Some(client),
+            driver,
+            shots: self.shots.clone(),
+        }
+    }
+}
+
+async fn find_patients(spine: &RunningSpine) -> Patients {
+    use scr_model::AllergyState;
+    let store = &spine.store;
+    let mut known = None;
+    let mut nka = None;
+    let mut not_recorded = None;
+    for nhs in store.sample_patients(true, 400).await.expect("sample") {
+        let Some((_, Some(summary), _)) = store.summary_view(nhs).await.expect("summary") else {
+            continue;
+        };
+        match &summary.allergies {
+            AllergyState::Known { allergies }
+                if known.is_none()
+                    && allergies
+                        .iter()
+                        .any(|a| a.verification == scr_model::Verification::Confirmed) =>
+            {
+                let first = allergies
+                    .iter()
+                    .find(|a| a.verification == scr_model::Verification::Confirmed)
+                    .map(|a| a.substance.display.clone())
+                    .unwrap_or_default();
+                known = Some((nhs.as_digits(), first));
+            }
+            AllergyState::NoKnownAllergies { .. } if nka.is_none() => nka = Some(nhs.as_digits()),
+            AllergyState::NotRecorded if not_recorded.is_none() => {
+                not_recorded = Some(nhs.as_digits())
+            }
+            _ => {}
+        }
+    }
+    let dissented = store.dissented_patients(1).await.expect("dissent")[0];
+    let (_, _, consent) = store
+        .summary_view(dissented)
+        .await
+        .expect("view")
+        .expect("patient");
+    let (known_allergies, first_allergy) = known.expect("a patient with a confirmed allergy");
+    Patients {
+        known_allergies,
+        first_allergy,
+        no_known_allergies: nka.expect("a patient with no known allergies"),
+        not_recorded: not_recorded.expect("a patient with allergies not recorded"),
+        dissented: dissented.as_digits(),
+        dissent_code: consent.map(|c| c.code).unwrap_or_default(),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+async fn wait_readers_empty() {
+    for _ in 0..40 {
+        let busy = scr_card::PcscContext::establish()
+            .and_then(|c| c.readers())
+            .map(|rs| rs.iter().any(|r| r.card_present))
+            .unwrap_or(false);
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The app in its window, driven over WebDriver.
+pub struct App {
+    client: Option<Client>,
+    driver: Child,
+    shots: PathBuf,
+}
+
+impl App {
+    fn c(&self) -> &Client {
+        self.client.as_ref().expect("session open")
+    }
+
+    /// The element once it is in the page (at most `secs` seconds).
+    pub async fn wait(&self, css: &str, secs: u64) -> Element {
+        self.c()
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear within {secs} s: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait(css, 10).await.text().await.expect("text")
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.wait(css, 10)
+            .await
+            .attr(name)
+            .await
+            .expect("attribute")
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.wait(css, 10).await;
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait(css, 10).await.click().await.expect("click");
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.c().execute(script, vec![]).await.expect("script")
+    }
+
+    /// Waits until `css` holds text containing `needle`.
+    pub async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(el) = self.c().find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{css} did not show {needle:?} within {secs} s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG of the window, after two animation frames so the last change is painted.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let _ = self
+            .c()
+            .execute_async(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        let png = self.c().screenshot().await.expect("screenshot");
+        let path = self.shots.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    pub async fn close(mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = c.close().await;
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

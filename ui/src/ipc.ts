@@ -1,0 +1,65 @@
+// The one place that talks to the Rust side: commands return data or an AppError
+// `{code, message}`; the screens branch on `code`.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AccessReason,
+  AppError,
+  CardStatus,
+  PatientView,
+  RoleView,
+  SharingView,
+  SignedInView,
+  SummaryView,
+  TraceQuery,
+} from "./generated/types";
+
+export type { AppError };
+
+export function asAppError(e: unknown): AppError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    const err = e as AppError;
+    return { code: String(err.code), message: String(err.message), triesLeft: err.triesLeft ?? null };
+  }
+  return { code: "UNEXPECTED", message: String(e), triesLeft: null };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw asAppError(e);
+  }
+}
+
+export interface StartupStatus {
+  configError: string | null;
+  spineUrl: string | null;
+}
+
+export const api = {
+  startupStatus: () => call<StartupStatus>("startup_status"),
+  cardStatus: () => call<CardStatus>("card_status"),
+  signIn: (passcode: string) => call<SignedInView>("sign_in", { passcode }),
+  selectRole: (roleId: string) => call<RoleView>("select_role", { roleId }),
+  findPatient: (nhsNumber: string) => call<PatientView>("find_patient", { nhsNumber }),
+  tracePatients: (query: TraceQuery) => call<PatientView[]>("trace_patients", { query }),
+  openSummary: (nhsNumber: string, reason: AccessReason) =>
+    call<SummaryView>("open_summary", { nhsNumber, reason }),
+  sharingStatus: (nhsNumber: string) => call<SharingView>("sharing_status", { nhsNumber }),
+  signOut: () => call<void>("sign_out"),
+};
+
+export interface SessionEnded {
+  reason: string;
+  message: string;
+}
+
+export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {
+  return listen<CardStatus>("card-status", (e) => handler(e.payload));
+}
+
+export function onSessionEnded(handler: (s: SessionEnded) => void): Promise<UnlistenFn> {
+  return listen<SessionEnded>("session-ended", (e) => handler(e.payload));
+}

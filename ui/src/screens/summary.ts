@@ -1,0 +1,155 @@
+// 6. The summary: banner, then the allergy section first and always in view (sticky), in
+// one of four states that never look alike; then medication, problems, provenance.
+import type { AllergySection, MedicationView, SummaryView } from "../generated/types";
+import { h, show, button } from "../dom";
+import { formatDate, formatDay } from "../format";
+import { patientBanner } from "./banner";
+
+export function allergySection(section: AllergySection | { state: "unavailable"; message: string }): HTMLElement {
+  const heading = (text: string) => h("h2", { class: "nhsuk-heading-m", id: "allergies-heading" }, text);
+  const common = { id: "allergies", role: "region", "aria-labelledby": "allergies-heading", "aria-live": "polite" };
+  switch (section.state) {
+    case "known":
+      return h(
+        "section",
+        { ...common, class: "scr-allergies scr-allergies--known", "data-state": "known" },
+        heading(`Allergies and adverse reactions (${section.allergies.length})`),
+        h(
+          "table",
+          { class: "nhsuk-table" },
+          h("thead", {}, h("tr", {}, ...["Substance", "Reaction", "Severity", "Status"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            ...section.allergies.map((a) =>
+              h(
+                "tr",
+                { class: "scr-allergy" },
+                h("td", {}, h("strong", {}, a.substance)),
+                h("td", {}, a.reaction ?? "Not recorded"),
+                h("td", {}, `${a.severity ?? "Not recorded"}${a.highCriticality ? " (high risk)" : ""}`),
+                h(
+                  "td",
+                  {},
+                  a.unconfirmed ? h("span", { class: "scr-unconfirmed" }, "Unconfirmed") : "Confirmed",
+                  a.recorded ? ` · recorded ${formatDate(a.recorded)}` : "",
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    case "noKnownAllergies":
+      return h(
+        "section",
+        { ...common, class: "scr-allergies scr-allergies--nka", "data-state": "noKnownAllergies" },
+        heading("Allergies and adverse reactions"),
+        h(
+          "p",
+          { class: "nhsuk-body-l" },
+          h("strong", {}, "No known allergies"),
+          section.recorded ? ` (recorded ${formatDate(section.recorded)})` : " (recorded by the GP practice)",
+        ),
+      );
+    case "notRecorded":
+      return h(
+        "section",
+        { ...common, class: "scr-allergies scr-allergies--not-recorded", "data-state": "notRecorded" },
+        heading("Allergies and adverse reactions"),
+        h(
+          "div",
+          { class: "nhsuk-warning-callout" },
+          h("h3", { class: "nhsuk-warning-callout__label" }, h("span", { role: "text" }, "Allergy information not recorded")),
+          h("p", {}, "The GP record has no allergy entry and no record of “no known allergies”. Do not assume the patient has no allergies: ask the patient or their carer."),
+        ),
+      );
+    case "unavailable":
+      return h(
+        "section",
+        { ...common, class: "scr-allergies scr-allergies--unavailable", "data-state": "unavailable" },
+        heading("Allergies and adverse reactions"),
+        h(
+          "div",
+          { class: "nhsuk-error-summary", role: "alert" },
+          h("h3", { class: "nhsuk-error-summary__title" }, "Allergy information unavailable"),
+          h("p", {}, `The summary could not be fetched: ${section.message} Nothing is known about this patient's allergies from this record.`),
+        ),
+      );
+  }
+}
+
+function medicationTable(id: string, title: string, meds: MedicationView[], empty: string): HTMLElement {
+  if (meds.length === 0) {
+    return h("section", { id }, h("h2", { class: "nhsuk-heading-m" }, title), h("p", {}, empty));
+  }
+  return h(
+    "section",
+    { id },
+    h("h2", { class: "nhsuk-heading-m" }, title),
+    h(
+      "table",
+      { class: "nhsuk-table" },
+      h("thead", {}, h("tr", {}, ...["Medicine", "Dosage", "Quantity", "Dates"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        ...meds.map((m) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, m.medicine),
+            h("td", {}, m.dosage ?? ""),
+            h("td", {}, m.quantity ?? ""),
+            h(
+              "td",
+              {},
+              [
+                m.started ? `started ${formatDate(m.started)}` : "",
+                m.lastIssued ? `last issued ${formatDate(m.lastIssued)}` : "",
+                m.discontinued ? `stopped ${formatDate(m.discontinued)}` : "",
+              ]
+                .filter(Boolean)
+                .join(" · "),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export function summaryScreen(s: SummaryView, today: Date, onFindAnother: () => void): void {
+  const p = s.provenance;
+  const practice = p.practiceName ? `${p.practiceName}${p.practiceOds ? ` (${p.practiceOds})` : ""}` : p.practiceOds ?? "an unnamed source";
+  const findAnother = button("Find another patient", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "find-another" });
+  findAnother.addEventListener("click", onFindAnother);
+  const print = button("Print", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "print" });
+  print.addEventListener("click", () => window.print());
+  show(
+    patientBanner(s.patient, today),
+    s.emergency
+      ? h("div", { class: "nhsuk-warning-callout scr-emergency-banner", id: "emergency-banner" }, h("p", {}, "Opened with emergency access. This access has been reported to the privacy officer."))
+      : null,
+    allergySection(s.allergies),
+    medicationTable("repeat-medication", "Current repeat medication", s.repeatMedication, "No current repeat medication."),
+    medicationTable("acute-medication", "Acute medication (last 12 months)", s.acuteMedication, "No acute medication in the last 12 months."),
+    medicationTable("discontinued-medication", "Recently discontinued medication", s.discontinuedMedication, "No recently discontinued medication."),
+    h(
+      "section",
+      { id: "problems" },
+      h("h2", { class: "nhsuk-heading-m" }, "Significant problems"),
+      s.problems.length === 0
+        ? h("p", {}, "No significant problems recorded.")
+        : h("ul", { class: "nhsuk-list nhsuk-list--bullet" }, ...s.problems.map((pr) => h("li", {}, `${pr.condition} (${pr.status}${pr.onset ? `, since ${formatDate(pr.onset)}` : ""})`))),
+    ),
+    s.warnings.length > 0
+      ? h("div", { class: "nhsuk-inset-text", id: "warnings" }, h("p", {}, "Parts of this record could not be read:"), h("ul", {}, ...s.warnings.map((w) => h("li", {}, w))))
+      : null,
+    h(
+      "p",
+      { class: "nhsuk-body-s", id: "provenance" },
+      `Summary from ${practice}${p.lastUpdated ? `, last updated ${formatDay(p.lastUpdated)}` : ""}. Fetched ${formatDate(s.fetchedAt)}.`,
+    ),
+    h("div", {}, print, " ", findAnother),
+  );
+}
