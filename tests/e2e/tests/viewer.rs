@@ -75,3 +75,275 @@ async fn doctor_signs_in_finds_by_nhs_number_and_sees_the_allergies_first() {
     assert_eq!(visible, serde_json::json!(true));
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_allergy_states_never_look_alike() {
+    let Some(rig) = Rig::start("allergy-states").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    let mut looks = Vec::new();
+    for (nhs, state, shot) in [
+        (&rig.patients.known_allergies, "known", "allergies-known"),
+        (
+            &rig.patients.no_known_allergies,
+            "noKnownAllergies",
+            "allergies-none-known",
+        ),
+        (
+            &rig.patients.not_recorded,
+            "notRecorded",
+            "allergies-not-recorded",
+        ),
+    ] {
+        app.type_into("#nhs-number", nhs).await;
+        app.click("#find-by-number").await;
+        app.click("#reason-permission").await;
+        app.click("#view-summary").await;
+        let section = app
+            .wait(&format!("#allergies[data-state='{state}']"), 20)
+            .await;
+        let class = section
+            .attr("class")
+            .await
+            .expect("class")
+            .unwrap_or_default();
+        let heading_and_text = section.text().await.expect("text");
+        let border = app
+            .eval("return getComputedStyle(document.getElementById('allergies')).borderLeftStyle + ' ' + getComputedStyle(document.getElementById('allergies')).borderLeftColor + ' ' + getComputedStyle(document.getElementById('allergies')).backgroundColor;")
+            .await;
+        app.screenshot(shot).await;
+        looks.push((state, class, heading_and_text, border.to_string()));
+        app.click("#find-another").await;
+        app.wait("#nhs-number", 10).await;
+    }
+    assert!(looks[1].2.contains("No known allergies"), "{}", looks[1].2);
+    assert!(
+        looks[2].2.contains("Allergy information not recorded"),
+        "{}",
+        looks[2].2
+    );
+    assert!(!looks[2].2.contains("No known allergies"));
+    // Different words, different classes, different borders and backgrounds.
+    for i in 0..3 {
+        for j in (i + 1)..3 {
+            assert_ne!(
+                looks[i].1, looks[j].1,
+                "{} and {} share a class",
+                looks[i].0, looks[j].0
+            );
+            assert_ne!(
+                looks[i].3, looks[j].3,
+                "{} and {} share a look",
+                looks[i].0, looks[j].0
+            );
+        }
+    }
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_by_name_with_a_typo_finds_the_patient() {
+    let Some(rig) = Rig::start("trace").await else {
+        return;
+    };
+    let nhs = scr_model::NhsNumber::parse(&rig.patients.known_allergies).expect("nhs");
+    let patient = rig
+        .spine
+        .as_ref()
+        .expect("spine")
+        .store
+        .patient(nhs)
+        .await
+        .expect("store")
+        .expect("patient");
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    // One letter wrong in the family name.
+    let mut family: Vec<char> = patient.family.chars().collect();
+    let i = family.len() / 2;
+    family[i] = if family[i] == 'e' { 'a' } else { 'e' };
+    let typo: String = family.into_iter().collect();
+    app.type_into("#family", &typo).await;
+    app.type_into(
+        "#given",
+        patient.given.first().map(String::as_str).unwrap_or(""),
+    )
+    .await;
+    app.type_into(
+        "#birth-date",
+        &patient.birth_date.format("%d-%m-%Y").to_string(),
+    )
+    .await;
+    app.click("#find-by-details").await;
+    app.wait("#trace-results", 20).await;
+    let results = app.text("#trace-results").await;
+    assert!(
+        results.contains(&nhs_display(&rig.patients.known_allergies)),
+        "{results}"
+    );
+    assert!(
+        results.contains(&patient.family.to_uppercase()),
+        "{results}"
+    );
+    app.screenshot("trace-results").await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receptionist_sees_the_opt_out_and_nothing_clinical() {
+    let Some(rig) = Rig::start("reception").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let _card = rig.insert("receptionist", 1);
+    sign_in(&app, RECEPTIONIST_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &rig.patients.dissented).await;
+    app.click("#find-by-number").await;
+    let status = app.wait_text("#sharing-status", "Opted out", 20).await;
+    assert!(status.contains(&rig.patients.dissent_code), "{status}");
+    assert!(status.contains("dissent recorded"), "{status}");
+    let clinical = app
+        .eval("return document.getElementById('allergies') === null && !document.body.innerText.includes('medication');")
+        .await;
+    assert_eq!(clinical, serde_json::json!(true));
+    app.screenshot("sharing-opted-out").await;
+    app.click("#find-another").await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    app.wait("#sharing-status", 20).await;
+    // The spine refuses the summary to this role whatever the client does.
+    let store = &rig.spine.as_ref().expect("spine").store;
+    let refused = store
+        .audit_records(&scr_spine::store::AuditFilter {
+            user_id: Some("555000000202".into()),
+            action: Some(scr_model::AuditAction::SummaryRead),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert!(
+        refused.is_empty(),
+        "the UI asked for a summary as a receptionist"
+    );
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_access_raises_an_alert_the_privacy_officer_reads() {
+    let Some(rig) = Rig::start("emergency").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    let nhs = rig.patients.known_allergies.clone();
+    app.type_into("#nhs-number", &nhs).await;
+    app.click("#find-by-number").await;
+    app.click("#reason-emergency").await;
+    app.click("#view-summary").await;
+    // Not confirmed yet: the form asks for the confirmation.
+    app.wait_text("#reason-problem", "Confirm", 10).await;
+    app.click("#emergency-confirm").await;
+    app.screenshot("emergency-confirm").await;
+    app.click("#view-summary").await;
+    app.wait_text("#emergency-banner", "privacy officer", 20)
+        .await;
+    app.screenshot("summary-emergency").await;
+    app.close().await;
+
+    // The privacy officer signs in with her own card and reads the alert.
+    let ca = std::fs::read(rig.data.path().join("ca/ca.pem")).expect("ca");
+    let base = format!(
+        "https://localhost:{}",
+        rig.spine.as_ref().expect("spine").addr.port()
+    );
+    let client =
+        scr_client::SpineClient::new(&base, &ca, scr_client::Timeouts::default()).expect("client");
+    let (session, _events) = scr_client::CardSession::new(client.clone());
+    let _watcher = session.watch_cards().expect("watch");
+    let _officer = rig.insert("privacy-officer", 1);
+    let reader = session
+        .wait_for_card(Some("Virtual PCD 00 01"), std::time::Duration::from_secs(5))
+        .await
+        .expect("card");
+    session
+        .sign_in(
+            &reader,
+            scr_card::Passcode::new("975310".into()).expect("passcode"),
+        )
+        .await
+        .expect("privacy officer signs in");
+    session.select_role("privacy-officer").await.expect("role");
+    let token = session.token().expect("token");
+    let alerts = client
+        .fhir_get(&token, &format!("AuditEvent?patient={nhs}&alert=true"), &[])
+        .await
+        .expect("audit events");
+    let total = alerts["entry"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(
+        total >= 1,
+        "no emergency alert for the privacy officer: {alerts}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulling_the_card_clears_and_locks_the_screen() {
+    let Some(rig) = Rig::start("card-removal").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    app.wait("#allergies", 20).await;
+    let name = app.text("#patient-name").await;
+    card.remove();
+    app.wait_text("h1", "Insert your smartcard", 5).await;
+    let notice = app.text("#session-notice").await;
+    assert!(notice.contains("smartcard was removed"), "{notice}");
+    let leftovers = app
+        .eval(&format!(
+            "return document.body.innerText.includes({name:?}) || document.getElementById('allergies') !== null || !document.getElementById('status-bar').hidden;"
+        ))
+        .await;
+    assert_eq!(
+        leftovers,
+        serde_json::json!(false),
+        "patient data left on screen"
+    );
+    app.screenshot("locked-after-removal").await;
+    // Signing in again needs the card and the passcode.
+    let _again = rig.insert("doctor", 0);
+    app.wait("#passcode", 20).await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spine_stopped_mid_session_gives_a_clear_error() {
+    let Some(mut rig) = Rig::start("spine-down").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    rig.stop_spine().await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    let error = app
+        .wait_text(".nhsuk-error-summary", "cannot be reached", 30)
+        .await;
+    assert!(error.contains("Try again"), "{error}");
+    app.screenshot("spine-unreachable").await;
+    app.close().await;
+}
