@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "open_summary",
     "sharing_status",
     "sign_out",
+    "lock_idle",
 ];
 
 fn main() {

@@ -97,3 +97,9 @@ pub fn sign_out(state: State<'_, AppState>) -> Result<(), AppError> {
     viewer(&state)?.sign_out();
     Ok(())
 }
+
+#[tauri::command]
+pub fn lock_idle(state: State<'_, AppState>) -> Result<(), AppError> {
+    viewer(&state)?.lock_idle();
+    Ok(())
+}

@@ -99,6 +99,7 @@ pub fn run() -> ExitCode {
             commands::open_summary,
             commands::sharing_status,
             commands::sign_out,
+            commands::lock_idle,
         ])
         .run(tauri::generate_context!());
     match result {

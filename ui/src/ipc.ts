@@ -49,6 +49,7 @@ export const api = {
     call<SummaryView>("open_summary", { nhsNumber, reason }),
   sharingStatus: (nhsNumber: string) => call<SharingView>("sharing_status", { nhsNumber }),
   signOut: () => call<void>("sign_out"),
+  lockIdle: () => call<void>("lock_idle"),
 };
 
 export interface SessionEnded {

@@ -20,6 +20,16 @@ interface Session {
 }
 
 let session: Session | null = null;
+let lastActivity = Date.now();
+for (const kind of ["keydown", "mousedown", "wheel", "touchstart"]) {
+  window.addEventListener(kind, () => (lastActivity = Date.now()), { capture: true, passive: true });
+}
+// The idle lock: checked every second, so the page clears within a second of the timeout.
+setInterval(() => {
+  if (!session) return;
+  const limitMs = session.user.idleTimeoutSecs * 1000;
+  if (Date.now() - lastActivity > limitMs) void api.lockIdle();
+}, 1000);
 let signingIn = false;
 /** Bumped whenever the session ends, so answers to requests made before are dropped. */
 let generation = 0;
@@ -70,6 +80,7 @@ async function signIn(passcode: string): Promise<void> {
     const user = await api.signIn(passcode);
     if (mine !== generation) return;
     session = { user, role: null };
+    lastActivity = Date.now();
     roleScreen(user, chooseRole);
   } catch (e) {
     const err = asAppError(e);

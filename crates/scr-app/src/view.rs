@@ -70,6 +70,8 @@ pub struct SignedInView {
     pub user_name: String,
     pub user_id: String,
     pub roles: Vec<RoleView>,
+    /// The spine's idle timeout: the app locks itself after this long without activity.
+    pub idle_timeout_secs: u32,
 }
 
 #[derive(Clone, Debug, Serialize, TS, PartialEq)]

@@ -154,6 +154,7 @@ impl Viewer {
             user_name: signed.user.name,
             user_id: signed.user.user_id,
             roles: signed.role_profiles.iter().map(RoleView::from).collect(),
+            idle_timeout_secs: u32::try_from(signed.idle_timeout_secs).unwrap_or(u32::MAX),
         })
     }
 
@@ -251,6 +252,11 @@ impl Viewer {
 
     pub fn sign_out(&self) {
         self.session.end(scr_client::EndReason::SignedOut);
+    }
+
+    /// The page saw no activity for the idle timeout: end the session as the spine would.
+    pub fn lock_idle(&self) {
+        self.session.end(scr_client::EndReason::IdleTimeout);
     }
 }
 

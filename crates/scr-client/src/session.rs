@@ -25,6 +25,8 @@ pub enum EndReason {
     /// pcscd stopped: the card can no longer be vouched for.
     CardServiceStopped,
     SignedOut,
+    /// No activity in the app for the session's idle timeout.
+    IdleTimeout,
     /// The spine says the session is over (idle or absolute expiry, or revoked).
     EndedBySpine,
 }
@@ -37,6 +39,7 @@ impl EndReason {
             EndReason::ReaderDetached => "The smartcard reader was disconnected.",
             EndReason::CardServiceStopped => "The smartcard service stopped.",
             EndReason::SignedOut => "You signed out.",
+            EndReason::IdleTimeout => "The app was idle for too long.",
             EndReason::EndedBySpine => "Your session has ended.",
         }
     }

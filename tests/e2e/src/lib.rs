@@ -105,6 +105,14 @@ pub struct Rig {
 
 impl Rig {
     pub async fn start(test: &str) -> Option<Rig> {
+        Self::start_with(test, |_| {}).await
+    }
+
+    /// As [`Rig::start`], with the spine's settings changed first.
+    pub async fn start_with(
+        test: &str,
+        change: impl FnOnce(&mut scr_spine::config::SpineConfig),
+    ) -> Option<Rig> {
         let turn = TURN.lock().await;
         if let Some(why) = missing_prerequisite() {
             assert!(
@@ -124,6 +132,7 @@ impl Rig {
             .expect("seed");
         let mut config = scr_spine::setup::config_for(dir, None).expect("config");
         config.listen = "127.0.0.1:0".into();
+        change(&mut config);
         let spine = scr_spine::server::start(dir, config).await.expect("spine");
         let patients = find_patients(&spine).await;
         let viewer_config = dir.join("viewer.toml");
@@ -171,6 +180,11 @@ impl Rig {
 
     /// Starts tauri-driver and opens the app through it.
     pub async fn launch(&self) -> App {
+        self.launch_with_config(&self.config).await
+    }
+
+    /// Opens the app with another settings file (to test first-run messages).
+    pub async fn launch_with_config(&self, config: &Path) -> App {
         let port = free_port();
         let native = free_port();
         let log = std::fs::File::create(self.shots.join("tauri-driver.log")).expect("log");
@@ -203,7 +217,7 @@ impl Rig {
             "tauri:options".into(),
             serde_json::json!({
                 "application": viewer_binary(),
-                "args": ["--config", self.config],
+                "args": ["--config", config],
             }),
         );
         let mut builder =

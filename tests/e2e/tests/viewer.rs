@@ -347,3 +347,42 @@ async fn a_spine_stopped_mid_session_gives_a_clear_error() {
     app.screenshot("spine-unreachable").await;
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_locks_itself() {
+    let Some(rig) = Rig::start_with("idle", |c| c.session_idle_secs = 4).await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    app.wait("#allergies", 20).await;
+    // No input for the idle timeout: the page clears itself and asks for the passcode again.
+    let notice = app.wait_text("#session-notice", "idle", 15).await;
+    assert!(notice.contains("Session ended"), "{notice}");
+    let leftovers = app
+        .eval("return document.getElementById('allergies') !== null;")
+        .await;
+    assert_eq!(leftovers, serde_json::json!(false));
+    app.screenshot("locked-after-idle").await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_setting_gives_a_first_run_message_not_a_crash() {
+    let Some(rig) = Rig::start("config").await else {
+        return;
+    };
+    let bad = rig.data.path().join("bad.toml");
+    std::fs::write(&bad, "spine_url = \"https://localhost:1\"\n").expect("write");
+    let app = rig.launch_with_config(&bad).await;
+    let text = app.wait_text("#config-error", "ca_file", 20).await;
+    assert!(text.contains("SCR_CA_FILE"), "{text}");
+    app.screenshot("config-missing").await;
+    app.close().await;
+}

@@ -15,7 +15,11 @@ export type RoleView = { id: string, roleName: string, roleCode: string, orgName
  */
 clinical: boolean, };
 
-export type SignedInView = { userName: string, userId: string, roles: Array<RoleView>, };
+export type SignedInView = { userName: string, userId: string, roles: Array<RoleView>, 
+/**
+ * The spine's idle timeout: the app locks itself after this long without activity.
+ */
+idleTimeoutSecs: number, };
 
 export type PatientView = { 
 /**
