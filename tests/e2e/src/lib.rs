@@ -113,6 +113,16 @@ impl Rig {
         test: &str,
         change: impl FnOnce(&mut scr_spine::config::SpineConfig),
     ) -> Option<Rig> {
+        Self::start_seeded(test, 400, change).await
+    }
+
+    /// As [`Rig::start_with`], seeding `patients` synthetic patients (the app benchmark
+    /// uses the 999 range's capacity).
+    pub async fn start_seeded(
+        test: &str,
+        patients: u32,
+        change: impl FnOnce(&mut scr_spine::config::SpineConfig),
+    ) -> Option<Rig> {
         let turn = TURN.lock().await;
         if let Some(why) = missing_prerequisite() {
             assert!(
@@ -127,7 +137,7 @@ impl Rig {
         scr_spine::setup::init(dir, &["localhost".into(), "127.0.0.1".into()], None)
             .await
             .expect("init");
-        scr_spine::setup::seed(dir, 400, 11, None)
+        scr_spine::setup::seed(dir, patients, 11, None)
             .await
             .expect("seed");
         let mut config = scr_spine::setup::config_for(dir, None).expect("config");
@@ -315,6 +325,11 @@ pub struct App {
 impl App {
     fn c(&self) -> &Client {
         self.client.as_ref().expect("session open")
+    }
+
+    /// The WebDriver client, for measurements the helpers do not cover.
+    pub fn client(&self) -> &Client {
+        self.c()
     }
 
     /// The element once it is in the page (at most `secs` seconds).
