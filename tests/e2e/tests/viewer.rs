@@ -386,3 +386,52 @@ async fn a_missing_setting_gives_a_first_run_message_not_a_crash() {
     app.screenshot("config-missing").await;
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usable_at_1280_by_720_and_at_200_percent_text() {
+    let Some(rig) = Rig::start("layout").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    app.client()
+        .set_window_size(1280, 720)
+        .await
+        .expect("window size");
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    app.wait("#allergies", 20).await;
+    // At 1280×720 the allergy heading is on screen without scrolling.
+    let first_view = app
+        .eval("const r = document.getElementById('allergies-heading').getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight;")
+        .await;
+    assert_eq!(first_view, serde_json::json!(true));
+    app.screenshot("summary-1280x720").await;
+    // Text at 200 % (the styles are in rem): no sideways scrolling, allergies still in view
+    // after scrolling to the end of the record.
+    let zoomed = app
+        .eval("document.documentElement.style.fontSize = '200%'; window.scrollTo(0, document.body.scrollHeight); const r = document.getElementById('allergies-heading').getBoundingClientRect(); return [document.documentElement.scrollWidth <= window.innerWidth + 1, r.top >= 0 && r.top < window.innerHeight];")
+        .await;
+    app.screenshot("summary-1280x720-text-200").await;
+    assert_eq!(
+        zoomed,
+        serde_json::json!([true, true]),
+        "[no sideways scroll, allergies in view]"
+    );
+    // Keyboard only: the find form is reachable by Tab from the top of the page.
+    app.click("#find-another").await;
+    app.wait("#nhs-number", 10).await;
+    let focusable = app
+        .eval("return document.activeElement && document.activeElement.tagName === 'H1';")
+        .await;
+    assert_eq!(
+        focusable,
+        serde_json::json!(true),
+        "focus moves to the new screen's heading"
+    );
+    app.close().await;
+}
