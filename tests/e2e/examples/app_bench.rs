@@ -53,6 +53,43 @@ fn processes() -> Vec<(u32, u32, String)> {
     out
 }
 
+/// Memory of the app process and of the WebKit processes it started, in MiB.
+#[derive(Clone, Copy)]
+struct Memory {
+    app_rss: f64,
+    webkit_rss: f64,
+    app_pss: f64,
+    webkit_pss: f64,
+}
+
+fn memory() -> Memory {
+    let procs = processes();
+    let viewer = procs
+        .iter()
+        .find(|(_, _, cmd)| cmd.contains("scr-viewer") && cmd.contains("--config"))
+        .map(|(pid, _, _)| *pid);
+    let measure = |file: &str, field: &str| match viewer {
+        Some(pid) => {
+            let children: u64 = procs
+                .iter()
+                .filter(|(_, ppid, cmd)| *ppid == pid && cmd.contains("WebKit"))
+                .map(|(p, _, _)| mem_kib(*p, file, field))
+                .sum();
+            (mem_kib(pid, file, field), children)
+        }
+        None => (0, 0),
+    };
+    let (app_rss, webkit_rss) = measure("status", "VmRSS:");
+    let (app_pss, webkit_pss) = measure("smaps_rollup", "Pss:");
+    let mib = |k: u64| k as f64 / 1024.0;
+    Memory {
+        app_rss: mib(app_rss),
+        webkit_rss: mib(webkit_rss),
+        app_pss: mib(app_pss),
+        webkit_pss: mib(webkit_pss),
+    }
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -150,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
     app.wait("#roles", 20).await;
     app.click("#choose-role").await;
     app.wait("#nhs-number", 20).await;
+    let before = memory();
     let (mut find, mut summary, mut total) = (Vec::new(), Vec::new(), Vec::new());
     for nhs in &chosen {
         let f = app
@@ -167,24 +205,7 @@ async fn main() -> anyhow::Result<()> {
         app.click("#find-another").await;
         app.wait("#nhs-number", 10).await;
     }
-    let procs = processes();
-    let viewer = procs
-        .iter()
-        .find(|(_, _, cmd)| cmd.contains("scr-viewer") && cmd.contains("--config"))
-        .map(|(pid, _, _)| *pid);
-    let measure = |file: &str, field: &str| match viewer {
-        Some(pid) => {
-            let children: u64 = procs
-                .iter()
-                .filter(|(_, ppid, cmd)| *ppid == pid && cmd.contains("WebKit"))
-                .map(|(p, _, _)| mem_kib(*p, file, field))
-                .sum();
-            (mem_kib(pid, file, field), children)
-        }
-        None => (0, 0),
-    };
-    let (app_rss, webkit_rss) = measure("status", "VmRSS:");
-    let (app_pss, webkit_pss) = measure("smaps_rollup", "Pss:");
+    let after = memory();
     app.close().await;
 
     println!("app bench: release build, Xvfb, tauri-driver; spine with {patients} patients on loopback (same 2 cores)");
@@ -198,15 +219,15 @@ async fn main() -> anyhow::Result<()> {
         "NHS number → allergies painted, excluding the reason (≤ 300)",
         total,
     );
-    let mib = |k: u64| k as f64 / 1024.0;
-    println!(
-        "memory after 50 summaries (target ≤ 250 MB): RSS app {:.0} MiB + WebKit processes {:.0} MiB; \
-         PSS app {:.0} MiB + WebKit processes {:.0} MiB = {:.0} MiB",
-        mib(app_rss),
-        mib(webkit_rss),
-        mib(app_pss),
-        mib(webkit_pss),
-        mib(app_pss + webkit_pss)
-    );
+    for (when, m) in [
+        ("signed in, before any summary", before),
+        ("after 50 summaries", after),
+    ] {
+        println!(
+            "memory {when:<30} RSS app {:>4.0} MiB + WebKit {:>4.0} MiB;  PSS app {:>4.0} MiB + WebKit {:>4.0} MiB = {:>4.0} MiB",
+            m.app_rss, m.webkit_rss, m.app_pss, m.webkit_pss, m.app_pss + m.webkit_pss
+        );
+    }
+    println!("(target: the app ≤ 250 MB resident after 50 summaries)");
     Ok(())
 }
