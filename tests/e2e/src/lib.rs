@@ -242,6 +242,7 @@ impl Rig {
         App {
             client: Some(client),
             driver,
+            native_port: native,
             shots: self.shots.clone(),
         }
     }
@@ -319,6 +320,8 @@ async fn wait_readers_empty() {
 pub struct App {
     client: Option<Client>,
     driver: Child,
+    /// WebKitWebDriver's port: tauri-driver starts it, and killing tauri-driver leaves it.
+    native_port: u16,
     shots: PathBuf,
 }
 
@@ -406,14 +409,24 @@ impl App {
         if let Some(c) = self.client.take() {
             let _ = c.close().await;
         }
+        self.stop_driver();
+    }
+
+    /// Stops tauri-driver and the WebKitWebDriver it started (found by its port).
+    fn stop_driver(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args([
+                "-f",
+                &format!("WebKitWebDriver --port={} ", self.native_port),
+            ])
+            .status();
     }
 }
 
 impl Drop for App {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.stop_driver();
     }
 }
