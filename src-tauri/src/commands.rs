@@ -38,9 +38,9 @@ pub fn startup_status(state: State<'_, AppState>) -> StartupStatus {
     }
 }
 
-#[tauri::command]
-pub fn card_status(state: State<'_, AppState>) -> Result<CardStatus, AppError> {
-    Ok(viewer(&state)?.card_status())
+#[tauri::command(async)]
+pub async fn card_status(state: State<'_, AppState>) -> Result<CardStatus, AppError> {
+    Ok(scr_app::Viewer::card_status_probed(viewer(&state)?.session()).await)
 }
 
 #[tauri::command(async)]

@@ -55,7 +55,7 @@ fn start(app: &tauri::AppHandle) -> AppState {
         while let Some(event) = events.recv().await {
             match event {
                 SessionEvent::Reader(_) => {
-                    let status = scr_app::Viewer::card_status_of(&session);
+                    let status = scr_app::Viewer::card_status_probed(&session).await;
                     let _ = handle.emit("card-status", status);
                 }
                 SessionEvent::Ended { reason } => {

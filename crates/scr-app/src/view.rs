@@ -36,6 +36,10 @@ pub enum CardStatus {
     CardPresent {
         reader: String,
     },
+    /// A card without the PIV application (a bank card, say): this app cannot use it.
+    UnknownCard {
+        reader: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]

@@ -134,6 +134,21 @@ impl Viewer {
         }
     }
 
+    /// As [`Viewer::card_status_of`], and a card present is checked for the PIV application
+    /// (on the blocking pool; a quick SELECT that leaves the card as it was).
+    pub async fn card_status_probed(session: &CardSession) -> CardStatus {
+        match Self::card_status_of(session) {
+            CardStatus::CardPresent { reader } => {
+                let probe = reader.clone();
+                match tokio::task::spawn_blocking(move || scr_card::reader::has_piv(&probe)).await {
+                    Ok(Ok(false)) => CardStatus::UnknownCard { reader },
+                    _ => CardStatus::CardPresent { reader },
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Signs in with the card now in a reader.
     pub async fn sign_in(&self, passcode: String) -> Result<SignedInView, AppError> {
         let passcode = Passcode::new(passcode).map_err(ClientError::Card)?;
@@ -147,6 +162,9 @@ impl Viewer {
             }
             CardStatus::NoCard { .. } => {
                 return Err(ClientError::Card(scr_card::CardError::NoCard).into())
+            }
+            CardStatus::UnknownCard { .. } => {
+                return Err(ClientError::Card(scr_card::CardError::NotPivCard).into())
             }
         };
         let signed = self.session.sign_in(&reader, passcode).await?;

@@ -141,6 +141,14 @@ impl CardConnection {
         result
     }
 
+    /// Disconnects without resetting: for a look that verified nothing, so a sign-in
+    /// running in another connection is not disturbed.
+    pub fn close_leaving(mut self) {
+        if let Some(card) = self.card.take() {
+            let _ = card.disconnect(Disposition::LeaveCard);
+        }
+    }
+
     /// Disconnects and resets the card (clears the verified passcode).
     pub fn close(mut self) {
         self.reset();
@@ -204,6 +212,22 @@ impl Transport for PcscTransport<'_> {
             )),
             Err(e) => Err(map_pcsc_error(e)),
         }
+    }
+}
+
+/// Whether the card in `reader` has the PIV application (SELECT answers), without touching
+/// its passcode state. `Ok(false)` is a card this app cannot use.
+pub fn has_piv(reader: &str) -> Result<bool, CardError> {
+    let ctx = PcscContext::establish()?;
+    let mut connection = ctx.connect(reader)?;
+    let result = connection.with_piv(|_| Ok(()));
+    connection.close_leaving();
+    match result {
+        Ok(()) => Ok(true),
+        Err(CardError::NotPivCard) | Err(CardError::Malformed(_)) | Err(CardError::Refused(_)) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -177,8 +177,12 @@ impl Rig {
     }
 
     pub fn insert(&self, name: &str, reader: u16) -> InsertedCard {
+        self.insert_with(name, reader, Fault::None)
+    }
+
+    pub fn insert_with(&self, name: &str, reader: u16, fault: Fault) -> InsertedCard {
         let mut c = CardConfig::new(self.identity(name), reader);
-        c.fault = Fault::None;
+        c.fault = fault;
         scr_vcard::insert(&c).expect("insert card")
     }
 

@@ -435,3 +435,25 @@ async fn usable_at_1280_by_720_and_at_200_percent_text() {
     );
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_without_piv_is_shown_as_unknown_and_a_wrong_passcode_shows_tries_left() {
+    let Some(rig) = Rig::start("card-states").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    app.wait_text("h1", "Insert your smartcard", 20).await;
+    let bank_card = rig.insert_with("doctor", 0, scr_vcard::Fault::NotPiv);
+    app.wait("#card-status[data-state='unknownCard']", 10).await;
+    app.screenshot("unknown-card").await;
+    bank_card.remove();
+    app.wait("#card-status[data-state='noCard']", 10).await;
+    let _card = rig.insert("doctor", 0);
+    app.wait("#passcode", 20).await;
+    app.type_into("#passcode", "000000").await;
+    app.click("#sign-in").await;
+    let error = app.wait_text("#passcode-error", "2 tries left", 20).await;
+    assert!(error.contains("Wrong passcode"), "{error}");
+    app.screenshot("wrong-passcode").await;
+    app.close().await;
+}

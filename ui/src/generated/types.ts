@@ -7,7 +7,7 @@ export type AppError = { code: string, message: string,
  */
 triesLeft: number | null, };
 
-export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, };
+export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, } | { "state": "unknownCard", reader: string, };
 
 export type RoleView = { id: string, roleName: string, roleCode: string, orgName: string, orgOds: string, 
 /**

@@ -17,6 +17,9 @@ export function cardScreen(status: CardStatus, notice?: string): void {
     case "cardPresent":
       text = `Card found in ${status.reader}.`;
       break;
+    case "unknownCard":
+      text = "This card cannot be used to sign in: it is not an NHS smartcard (no PIV application). Remove it and insert your smartcard.";
+      break;
   }
   show(
     h("h1", {}, "Insert your smartcard"),
