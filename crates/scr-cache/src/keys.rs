@@ -1,0 +1,152 @@
+//! The per-user cache key. Two halves, each useless alone:
+//!
+//! - the **card secret**: ECDH between the card's key-management key (PIV slot 9D) and a
+//!   public key kept in the user's cache header. When the header is made, a throwaway key
+//!   pair is generated, the secret computed from its private half and the card's 9D
+//!   certificate, and the private half discarded: from then on only the card (after its
+//!   passcode) can produce that secret again;
+//! - the **device secret**: 256 random bits in this machine's OS keyring.
+//!
+//! `user key = HKDF-SHA256(salt = version label, ikm = card secret ‖ device secret,
+//! info = user id)`. The header also keeps a check value for each half (an HMAC under that
+//! half of a fixed label), so a wrong card and a wrong device secret are told apart and
+//! refused before any entry is touched; the check values reveal nothing of the secrets.
+
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::CacheError;
+
+pub const KEY_LABEL: &[u8] = b"scr-viewer offline cache v1";
+const CARD_CHECK_LABEL: &[u8] = b"scr-viewer cache card check v1";
+const DEVICE_CHECK_LABEL: &[u8] = b"scr-viewer cache device check v1";
+
+/// A 32-byte secret, wiped on drop, never printed.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<[u8; 32]>);
+
+impl Secret {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Secret, CacheError> {
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| CacheError::Malformed("a secret that is not 32 bytes".into()))?;
+        Ok(Secret(Zeroizing::new(arr)))
+    }
+
+    /// A fresh random device secret.
+    pub fn random() -> Secret {
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let s = Secret(Zeroizing::new(bytes));
+        bytes.zeroize();
+        s
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
+
+fn check_value(secret: &Secret, label: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}
+
+/// What the cache keeps about a user, in clear: enough to ask the card for its half and to
+/// check both halves, nothing that opens an entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserHeader {
+    pub user_id: String,
+    /// The ephemeral public key (SEC1 uncompressed) the card does ECDH against.
+    pub ephemeral_public: Vec<u8>,
+    pub card_check: [u8; 32],
+    pub device_check: [u8; 32],
+}
+
+impl UserHeader {
+    /// Makes a header for `user_id` whose card half only the holder of the key in
+    /// `key_management_public` (the card's 9D certificate key) can recompute. Returns the
+    /// header and, for the first entry, the card secret itself.
+    pub fn create(
+        user_id: &str,
+        key_management_public: &p256::PublicKey,
+        device: &Secret,
+    ) -> (UserHeader, Secret) {
+        let ephemeral = p256::ecdh::EphemeralSecret::random(&mut rand::rngs::OsRng);
+        let shared = ephemeral.diffie_hellman(key_management_public);
+        let card = Secret(Zeroizing::new((*shared.raw_secret_bytes()).into()));
+        let header = UserHeader {
+            user_id: user_id.to_string(),
+            ephemeral_public: ephemeral
+                .public_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec(),
+            card_check: check_value(&card, CARD_CHECK_LABEL),
+            device_check: check_value(device, DEVICE_CHECK_LABEL),
+        };
+        // `ephemeral` is dropped (and zeroized by p256) here: the card is now needed.
+        (header, card)
+    }
+
+    /// The public key to hand to the card for ECDH.
+    pub fn ephemeral_public_key(&self) -> Result<p256::PublicKey, CacheError> {
+        p256::PublicKey::from_sec1_bytes(&self.ephemeral_public)
+            .map_err(|_| CacheError::Malformed("the header's public key".into()))
+    }
+
+    /// Checks both halves and derives the user's key.
+    pub fn user_key(&self, card: &Secret, device: &Secret) -> Result<UserKey, CacheError> {
+        if !constant_time_eq(&check_value(card, CARD_CHECK_LABEL), &self.card_check) {
+            return Err(CacheError::WrongCard);
+        }
+        if !constant_time_eq(&check_value(device, DEVICE_CHECK_LABEL), &self.device_check) {
+            return Err(CacheError::WrongDeviceSecret);
+        }
+        let mut ikm = Zeroizing::new([0u8; 64]);
+        ikm[..32].copy_from_slice(card.expose());
+        ikm[32..].copy_from_slice(device.expose());
+        let hk = Hkdf::<Sha256>::new(Some(KEY_LABEL), &ikm[..]);
+        let mut key = Zeroizing::new([0u8; 32]);
+        hk.expand(self.user_id.as_bytes(), &mut key[..])
+            .map_err(|_| CacheError::Malformed("key derivation".into()))?;
+        Ok(UserKey {
+            user_id: self.user_id.clone(),
+            key,
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The derived key of one user's cache. Wiped on drop.
+pub struct UserKey {
+    pub(crate) user_id: String,
+    pub(crate) key: Zeroizing<[u8; 32]>,
+}
+
+impl UserKey {
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+impl std::fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UserKey({}, <hidden>)", self.user_id)
+    }
+}
