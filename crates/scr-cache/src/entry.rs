@@ -17,7 +17,9 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryIdentity {
     pub user_id: String,
-    pub nhs_number: String,
+    /// The patient: their NHS number, or the keyed slot the store files it under (a keyed
+    /// hash of the NHS number, which binds the entry to the patient just as well).
+    pub patient: String,
     /// Unix milliseconds when the summary was fetched from the spine.
     pub fetched_at_ms: i64,
 }
@@ -26,7 +28,7 @@ impl EntryIdentity {
     fn associated_data(&self) -> Vec<u8> {
         // Length-prefixed fields: no two identities share an encoding.
         let mut out = vec![FORMAT_VERSION];
-        for field in [self.user_id.as_bytes(), self.nhs_number.as_bytes()] {
+        for field in [self.user_id.as_bytes(), self.patient.as_bytes()] {
             out.extend_from_slice(&(field.len() as u32).to_be_bytes());
             out.extend_from_slice(field);
         }

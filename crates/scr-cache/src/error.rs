@@ -14,4 +14,14 @@ pub enum CacheError {
     UnknownFormat,
     #[error("malformed cache data: {0}")]
     Malformed(String),
+    #[error("offline records are off on this computer: {0}")]
+    KeyringUnavailable(String),
+    #[error("the offline cache file cannot be used: {0}")]
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for CacheError {
+    fn from(e: rusqlite::Error) -> Self {
+        CacheError::Storage(e.to_string())
+    }
 }

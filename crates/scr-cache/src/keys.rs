@@ -143,6 +143,20 @@ impl UserKey {
     pub fn user_id(&self) -> &str {
         &self.user_id
     }
+
+    /// Where the store files a patient's entry: HMAC of the NHS number under the user's
+    /// key, so the file names no patient to anyone without the key.
+    pub fn patient_slot(&self, nhs_number: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..])
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(b"patient slot v1\0");
+        mac.update(nhs_number.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for UserKey {

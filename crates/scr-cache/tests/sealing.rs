@@ -40,7 +40,7 @@ impl Holder {
 fn identity(user: &str) -> EntryIdentity {
     EntryIdentity {
         user_id: user.into(),
-        nhs_number: "9990000018".into(),
+        patient: "9990000018".into(),
         fetched_at_ms: 1_763_900_000_000,
     }
 }
@@ -118,7 +118,7 @@ fn edited_associated_data_is_tampering() {
     let a = Holder::new("555000000101");
     let sealed = seal(&a.key(), &identity("555000000101"), BUNDLE).expect("seal");
     let mut other_patient = identity("555000000101");
-    other_patient.nhs_number = "9990000026".into();
+    other_patient.patient = "9990000026".into();
     let mut other_time = identity("555000000101");
     other_time.fetched_at_ms += 1;
     for id in [other_patient, other_time] {

@@ -1,0 +1,520 @@
+//! The cache file: one SQLite database under the app's data directory. Users' headers (the
+//! clear half of their key material) and sealed entries, one per user per patient. Every
+//! change is one transaction (WAL, full sync), so a crash leaves the old entry or the new
+//! one; deleted content is overwritten (`secure_delete`), so removed entries do not linger
+//! in free pages.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use zeroize::Zeroizing;
+
+use crate::entry::{open, seal, EntryIdentity};
+use crate::error::CacheError;
+use crate::keys::{UserHeader, UserKey};
+
+/// How long entries live and how many a user keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age_ms: i64,
+    pub max_entries: usize,
+}
+
+pub const HOUR_MS: i64 = 3_600_000;
+/// The longest retention allowed (7 days).
+pub const MAX_AGE_LIMIT_MS: i64 = 7 * 24 * HOUR_MS;
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_age_ms: 48 * HOUR_MS,
+            max_entries: 100,
+        }
+    }
+}
+
+impl Retention {
+    /// A retention of `hours` (capped at 7 days) and `max_entries` (at least 1).
+    pub fn new(hours: u32, max_entries: usize) -> Retention {
+        Retention {
+            max_age_ms: (i64::from(hours) * HOUR_MS).min(MAX_AGE_LIMIT_MS),
+            max_entries: max_entries.max(1),
+        }
+    }
+}
+
+/// A summary to seal into the cache.
+#[derive(Clone, Copy)]
+pub struct NewEntry<'a> {
+    pub nhs_number: &'a str,
+    /// What the offline list shows for the patient (the app's choice; sealed with the rest).
+    pub label: &'a str,
+    /// The access reason given when it was fetched.
+    pub reason: &'a str,
+    pub fetched_at_ms: i64,
+    pub viewed_at_ms: i64,
+    /// The `$summary` Bundle exactly as the spine sent it.
+    pub bundle: &'a [u8],
+}
+
+/// A cached summary, opened.
+pub struct CachedSummary {
+    pub nhs_number: String,
+    pub label: String,
+    pub reason: String,
+    pub fetched_at_ms: i64,
+    pub viewed_at_ms: i64,
+    /// The `$summary` Bundle exactly as the spine sent it.
+    pub bundle: Zeroizing<Vec<u8>>,
+}
+
+/// What the offline list shows for each entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub nhs_number: String,
+    pub label: String,
+    pub reason: String,
+    pub fetched_at_ms: i64,
+    pub viewed_at_ms: i64,
+}
+
+/// A user known to this machine's cache: the clear half of their key material, the
+/// authentication certificate their card showed at the last online sign-in (offline
+/// sign-in checks the card's signature against it), and their display name and idle
+/// timeout from then. Nothing here opens an entry or names a patient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheUser {
+    pub header: UserHeader,
+    pub auth_certificate: Vec<u8>,
+    pub user_name: String,
+    pub idle_timeout_secs: u32,
+}
+
+/// A queued audit record, opened: its id and its bytes.
+pub type QueuedRecord = (String, Zeroizing<Vec<u8>>);
+
+pub struct CacheStore {
+    conn: Connection,
+    retention: Retention,
+}
+
+fn put_field(out: &mut Vec<u8>, field: &[u8]) {
+    out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+    out.extend_from_slice(field);
+}
+
+fn take_field<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], CacheError> {
+    let (len, rest) = input.split_at_checked(4).ok_or(CacheError::Tampered)?;
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let (field, rest) = rest.split_at_checked(len).ok_or(CacheError::Tampered)?;
+    *input = rest;
+    Ok(field)
+}
+
+fn text(bytes: &[u8]) -> Result<String, CacheError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| CacheError::Tampered)
+}
+
+impl CacheStore {
+    pub fn open(path: &Path, retention: Retention) -> Result<CacheStore, CacheError> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA secure_delete = ON;
+             PRAGMA foreign_keys = ON;
+             CREATE TABLE IF NOT EXISTS users (
+               user_id TEXT PRIMARY KEY,
+               ephemeral_public BLOB NOT NULL,
+               card_check BLOB NOT NULL,
+               device_check BLOB NOT NULL,
+               auth_certificate BLOB NOT NULL,
+               certificate_fingerprint BLOB NOT NULL,
+               user_name TEXT NOT NULL,
+               idle_timeout_secs INTEGER NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS users_by_certificate ON users (certificate_fingerprint);
+             CREATE TABLE IF NOT EXISTS entries (
+               user_id TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+               slot TEXT NOT NULL,
+               fetched_ms INTEGER NOT NULL,
+               viewed_ms INTEGER NOT NULL,
+               expires_ms INTEGER NOT NULL,
+               sealed BLOB NOT NULL,
+               PRIMARY KEY (user_id, slot)
+             );
+             CREATE TABLE IF NOT EXISTS audit_queue (
+               user_id TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+               id TEXT NOT NULL,
+               sealed BLOB NOT NULL,
+               PRIMARY KEY (user_id, id)
+             );",
+        )?;
+        Ok(CacheStore { conn, retention })
+    }
+
+    fn user_where(
+        &self,
+        clause: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<CacheUser>, CacheError> {
+        let sql = format!(
+            "SELECT user_id, ephemeral_public, card_check, device_check, auth_certificate, user_name, idle_timeout_secs FROM users WHERE {clause}"
+        );
+        let row = self
+            .conn
+            .query_row(&sql, [value], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .optional()?;
+        let Some((user_id, ephemeral_public, card, device, cert, user_name, idle)) = row else {
+            return Ok(None);
+        };
+        let check = |v: Vec<u8>| -> Result<[u8; 32], CacheError> {
+            v.try_into()
+                .map_err(|_| CacheError::Malformed("a check value that is not 32 bytes".into()))
+        };
+        Ok(Some(CacheUser {
+            header: UserHeader {
+                user_id,
+                ephemeral_public,
+                card_check: check(card)?,
+                device_check: check(device)?,
+            },
+            auth_certificate: cert,
+            user_name,
+            idle_timeout_secs: u32::try_from(idle).unwrap_or(u32::MAX),
+        }))
+    }
+
+    /// The user's header and what the last online sign-in recorded.
+    pub fn user(&self, user_id: &str) -> Result<Option<CacheUser>, CacheError> {
+        self.user_where("user_id = ?1", &user_id)
+    }
+
+    /// The user whose card carries this authentication certificate (by its SHA-256), as
+    /// recorded at their last online sign-in on this machine.
+    pub fn user_for_certificate(
+        &self,
+        fingerprint: &[u8; 32],
+    ) -> Result<Option<CacheUser>, CacheError> {
+        self.user_where("certificate_fingerprint = ?1", &fingerprint.to_vec())
+    }
+
+    /// Stores a new header for the user, dropping any entries (and queued audit) sealed
+    /// under an older one.
+    pub fn replace_user(
+        &mut self,
+        user: &CacheUser,
+        fingerprint: &[u8; 32],
+    ) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM users WHERE user_id = ?1 OR certificate_fingerprint = ?2",
+            params![user.header.user_id, fingerprint.to_vec()],
+        )?;
+        tx.execute(
+            "INSERT INTO users (user_id, ephemeral_public, card_check, device_check, auth_certificate, certificate_fingerprint, user_name, idle_timeout_secs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                user.header.user_id,
+                user.header.ephemeral_public,
+                user.header.card_check.to_vec(),
+                user.header.device_check.to_vec(),
+                user.auth_certificate,
+                fingerprint.to_vec(),
+                user.user_name,
+                i64::from(user.idle_timeout_secs),
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Refreshes what the last online sign-in said of the user (name, idle timeout).
+    pub fn update_user_details(
+        &mut self,
+        user_id: &str,
+        user_name: &str,
+        idle_timeout_secs: u32,
+    ) -> Result<(), CacheError> {
+        self.conn.execute(
+            "UPDATE users SET user_name = ?2, idle_timeout_secs = ?3 WHERE user_id = ?1",
+            params![user_id, user_name, i64::from(idle_timeout_secs)],
+        )?;
+        Ok(())
+    }
+
+    /// Seals and stores (or replaces) the user's entry for a patient, then keeps only the
+    /// newest `max_entries` of theirs. One transaction.
+    pub fn put(&mut self, key: &UserKey, entry: &NewEntry<'_>) -> Result<(), CacheError> {
+        let NewEntry {
+            nhs_number,
+            label,
+            reason,
+            fetched_at_ms,
+            viewed_at_ms,
+            bundle,
+        } = *entry;
+        let slot = key.patient_slot(nhs_number);
+        let identity = EntryIdentity {
+            user_id: key.user_id().to_string(),
+            patient: slot.clone(),
+            fetched_at_ms,
+        };
+        let mut plain = Zeroizing::new(Vec::with_capacity(bundle.len() + 256));
+        put_field(&mut plain, nhs_number.as_bytes());
+        put_field(&mut plain, label.as_bytes());
+        put_field(&mut plain, reason.as_bytes());
+        plain.extend_from_slice(&viewed_at_ms.to_be_bytes());
+        plain.extend_from_slice(bundle);
+        let sealed = seal(key, &identity, &plain)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO entries (user_id, slot, fetched_ms, viewed_ms, expires_ms, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user_id, slot) DO UPDATE SET fetched_ms = excluded.fetched_ms, viewed_ms = excluded.viewed_ms,
+               expires_ms = excluded.expires_ms, sealed = excluded.sealed",
+            params![
+                key.user_id(),
+                slot,
+                fetched_at_ms,
+                viewed_at_ms,
+                fetched_at_ms + self.retention.max_age_ms,
+                sealed
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM entries WHERE user_id = ?1 AND slot NOT IN
+               (SELECT slot FROM entries WHERE user_id = ?1 ORDER BY viewed_ms DESC LIMIT ?2)",
+            params![key.user_id(), self.retention.max_entries as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn unseal(
+        &self,
+        key: &UserKey,
+        slot: &str,
+        fetched_ms: i64,
+        sealed: &[u8],
+    ) -> Result<CachedSummary, CacheError> {
+        let identity = EntryIdentity {
+            user_id: key.user_id().to_string(),
+            patient: slot.to_string(),
+            fetched_at_ms: fetched_ms,
+        };
+        let plain = open(key, &identity, sealed)?;
+        let mut rest: &[u8] = &plain;
+        let nhs_number = text(take_field(&mut rest)?)?;
+        let label = text(take_field(&mut rest)?)?;
+        let reason = text(take_field(&mut rest)?)?;
+        let (viewed, bundle) = rest.split_at_checked(8).ok_or(CacheError::Tampered)?;
+        let viewed_at_ms = i64::from_be_bytes(viewed.try_into().map_err(|_| CacheError::Tampered)?);
+        if key.patient_slot(&nhs_number) != slot {
+            return Err(CacheError::Tampered);
+        }
+        Ok(CachedSummary {
+            nhs_number,
+            label,
+            reason,
+            fetched_at_ms: fetched_ms,
+            viewed_at_ms,
+            bundle: Zeroizing::new(bundle.to_vec()),
+        })
+    }
+
+    /// Opens the user's entry for a patient. Expired: deleted, `None`. Altered or moved:
+    /// deleted, `Err(Tampered)`, never shown.
+    pub fn get(
+        &mut self,
+        key: &UserKey,
+        nhs_number: &str,
+        now_ms: i64,
+    ) -> Result<Option<CachedSummary>, CacheError> {
+        let slot = key.patient_slot(nhs_number);
+        let row = self
+            .conn
+            .query_row(
+                "SELECT fetched_ms, expires_ms, sealed FROM entries WHERE user_id = ?1 AND slot = ?2",
+                params![key.user_id(), slot],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)),
+            )
+            .optional()?;
+        let Some((fetched, expires, sealed)) = row else {
+            return Ok(None);
+        };
+        if expires <= now_ms {
+            self.remove(key, nhs_number)?;
+            return Ok(None);
+        }
+        match self.unseal(key, &slot, fetched, &sealed) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                self.conn.execute(
+                    "DELETE FROM entries WHERE user_id = ?1 AND slot = ?2",
+                    params![key.user_id(), slot],
+                )?;
+                Err(e)
+            }
+        }
+    }
+
+    /// The user's unexpired entries, newest viewed first, and how many were found altered
+    /// (and deleted).
+    pub fn list(
+        &mut self,
+        key: &UserKey,
+        now_ms: i64,
+    ) -> Result<(Vec<Listing>, usize), CacheError> {
+        let rows: Vec<(String, i64, Vec<u8>)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT slot, fetched_ms, sealed FROM entries WHERE user_id = ?1 AND expires_ms > ?2 ORDER BY viewed_ms DESC",
+            )?;
+            let mapped = stmt.query_map(params![key.user_id(), now_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            mapped.collect::<Result<_, _>>()?
+        };
+        let mut listing = Vec::new();
+        let mut altered = Vec::new();
+        for (slot, fetched, sealed) in rows {
+            match self.unseal(key, &slot, fetched, &sealed) {
+                Ok(s) => listing.push(Listing {
+                    nhs_number: s.nhs_number,
+                    label: s.label,
+                    reason: s.reason,
+                    fetched_at_ms: s.fetched_at_ms,
+                    viewed_at_ms: s.viewed_at_ms,
+                }),
+                Err(_) => altered.push(slot),
+            }
+        }
+        for slot in &altered {
+            self.conn.execute(
+                "DELETE FROM entries WHERE user_id = ?1 AND slot = ?2",
+                params![key.user_id(), slot],
+            )?;
+        }
+        Ok((listing, altered.len()))
+    }
+
+    /// Removes one patient's entry (opted out since, or refused by the spine now).
+    pub fn remove(&mut self, key: &UserKey, nhs_number: &str) -> Result<bool, CacheError> {
+        let n = self.conn.execute(
+            "DELETE FROM entries WHERE user_id = ?1 AND slot = ?2",
+            params![key.user_id(), key.patient_slot(nhs_number)],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Deletes every expired entry of every user (at start-up and hourly).
+    pub fn purge_expired(&mut self, now_ms: i64) -> Result<usize, CacheError> {
+        Ok(self.conn.execute(
+            "DELETE FROM entries WHERE expires_ms <= ?1",
+            params![now_ms],
+        )?)
+    }
+
+    /// "Remove my offline records": every summary of the user's goes, and the file is
+    /// checkpointed so the WAL keeps no copy. Their header and any queued audit of offline
+    /// views stay (neither is a record; the queue must still reach the spine).
+    pub fn remove_entries(&mut self, user_id: &str) -> Result<usize, CacheError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM entries WHERE user_id = ?1", params![user_id])?;
+        self.checkpoint()?;
+        Ok(n)
+    }
+
+    /// Forgets the user entirely: summaries, queued audit and header.
+    pub fn forget_user(&mut self, user_id: &str) -> Result<(), CacheError> {
+        self.conn
+            .execute("DELETE FROM users WHERE user_id = ?1", params![user_id])?;
+        self.checkpoint()
+    }
+
+    fn checkpoint(&self) -> Result<(), CacheError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Queues the record of an offline view (opaque to the store, sealed under the user's
+    /// key) until it can be sent to the spine's audit trail.
+    pub fn queue_audit(
+        &mut self,
+        key: &UserKey,
+        id: &str,
+        record: &[u8],
+    ) -> Result<(), CacheError> {
+        let identity = EntryIdentity {
+            user_id: key.user_id().to_string(),
+            patient: format!("audit/{id}"),
+            fetched_at_ms: 0,
+        };
+        let sealed = seal(key, &identity, record)?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO audit_queue (user_id, id, sealed) VALUES (?1, ?2, ?3)",
+            params![key.user_id(), id, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// The user's queued audit records, opened; any that fail to open are deleted and
+    /// counted (the second value).
+    pub fn queued_audit(
+        &mut self,
+        key: &UserKey,
+    ) -> Result<(Vec<QueuedRecord>, usize), CacheError> {
+        let rows: Vec<(String, Vec<u8>)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, sealed FROM audit_queue WHERE user_id = ?1 ORDER BY rowid")?;
+            let mapped = stmt.query_map(params![key.user_id()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            mapped.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        for (id, sealed) in rows {
+            let identity = EntryIdentity {
+                user_id: key.user_id().to_string(),
+                patient: format!("audit/{id}"),
+                fetched_at_ms: 0,
+            };
+            match open(key, &identity, &sealed) {
+                Ok(plain) => out.push((id, plain)),
+                Err(_) => bad.push(id),
+            }
+        }
+        self.dequeue_audit(key.user_id(), &bad)?;
+        Ok((out, bad.len()))
+    }
+
+    /// Drops queued audit records the spine has acknowledged.
+    pub fn dequeue_audit(&mut self, user_id: &str, ids: &[String]) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        for id in ids {
+            tx.execute(
+                "DELETE FROM audit_queue WHERE user_id = ?1 AND id = ?2",
+                params![user_id, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Raw access for tests that tamper with the file.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
