@@ -45,6 +45,8 @@ pub enum AuditAction {
     ConsentRead,
     Upload,
     AuditRead,
+    /// A view of an offline copy, reported by the app after the fact.
+    OfflineView,
 }
 
 impl AuditAction {
@@ -59,6 +61,7 @@ impl AuditAction {
             AuditAction::ConsentRead => "consent-read",
             AuditAction::Upload => "upload",
             AuditAction::AuditRead => "audit-read",
+            AuditAction::OfflineView => "offline-view",
         }
     }
 
@@ -73,6 +76,7 @@ impl AuditAction {
             AuditAction::ConsentRead,
             AuditAction::Upload,
             AuditAction::AuditRead,
+            AuditAction::OfflineView,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -132,8 +136,48 @@ pub struct AuditRecord {
     pub detail: Option<String>,
     /// True for an emergency access: a privacy-officer alert.
     pub alert: bool,
+    /// For a view of an offline copy: the app's id of the view and its times (`at` is when
+    /// the spine received the report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<OfflineAccess>,
     /// Hex SHA-256 of the previous entry (64 zeros for the first).
     pub prev_hash: String,
     /// Hex SHA-256 over this entry's canonical form and `prev_hash`.
     pub hash: String,
+}
+
+/// A clinician's view of an offline copy of a summary, queued by the app while offline and
+/// reported to the spine (`POST /FHIR/R4/AuditEvent`) when next signed in online.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfflineView {
+    /// Client-generated, unique per view (32 lowercase hex chars); makes re-sending safe.
+    pub id: String,
+    pub nhs_number: NhsNumber,
+    /// "permission-to-view" or "emergency" (the reason given when the copy was fetched).
+    pub reason: String,
+    pub viewed_at: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl OfflineView {
+    /// A fresh view id: 128 random bits as 32 lowercase hex characters.
+    pub fn new_id() -> String {
+        let bytes: [u8; 16] = rand::random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `id` has the form of a view id (32 lowercase hex characters).
+    pub fn is_valid_id(id: &str) -> bool {
+        id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+}
+
+/// What the audit record of an offline view keeps beyond an online access: the view's id
+/// (the spine records each id once per user) and when the view happened and the copy was
+/// fetched, as the app reported them (to the millisecond).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineAccess {
+    pub view_id: String,
+    pub viewed_at: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
 }

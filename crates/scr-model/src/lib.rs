@@ -11,7 +11,7 @@ pub mod nhs_number;
 pub mod roles;
 pub mod summary;
 
-pub use audit::{AccessReason, AuditAction, AuditOutcome, AuditRecord};
+pub use audit::{AccessReason, AuditAction, AuditOutcome, AuditRecord, OfflineAccess, OfflineView};
 pub use consent::{ConsentRecord, SharingPreference};
 pub use date::ClinicalDate;
 pub use demographics::{Address, Demographics, Gender};

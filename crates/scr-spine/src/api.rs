@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use scr_model::fhir::{self, IssueType, SummaryDocumentInput};
-use scr_model::{AccessReason, Activity, AuditAction, AuditOutcome, NhsNumber};
+use scr_model::{AccessReason, Activity, AuditAction, AuditOutcome, NhsNumber, OfflineAccess};
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditEntry;
@@ -525,4 +525,123 @@ pub async fn audit_events(
         )])
         .await?;
     Ok(fhir_ok(StatusCode::OK, &fhir::audit_searchset(&records)))
+}
+
+/// The answer to a FHIR document the spine refuses: status, issue type and error code.
+fn offline_views_refusal(e: &fhir::FhirError) -> (StatusCode, IssueType, &'static str) {
+    use fhir::FhirError as F;
+    let in_entry = matches!(e, F::Entry { .. });
+    match e.innermost() {
+        F::TooLarge { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            IssueType::TooLong,
+            "BUNDLE_TOO_LARGE",
+        ),
+        F::TooManyEntries { .. } => (
+            StatusCode::BAD_REQUEST,
+            IssueType::TooLong,
+            "TOO_MANY_ENTRIES",
+        ),
+        F::InvalidNhsNumber(_) => (
+            StatusCode::BAD_REQUEST,
+            IssueType::Value,
+            "INVALID_NHS_NUMBER",
+        ),
+        F::MissingNhsNumber => (
+            StatusCode::BAD_REQUEST,
+            IssueType::Required,
+            "MISSING_NHS_NUMBER",
+        ),
+        F::Missing(_) if in_entry => (
+            StatusCode::BAD_REQUEST,
+            IssueType::Required,
+            "INVALID_OFFLINE_VIEW",
+        ),
+        F::Invalid(_) if in_entry => (
+            StatusCode::BAD_REQUEST,
+            IssueType::Value,
+            "INVALID_OFFLINE_VIEW",
+        ),
+        F::NotJson(_) | F::WrongResourceType { .. } => (
+            StatusCode::BAD_REQUEST,
+            IssueType::Structure,
+            "INVALID_BUNDLE",
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            IssueType::Invalid,
+            "INVALID_BUNDLE",
+        ),
+    }
+}
+
+/// `POST /FHIR/R4/AuditEvent`: the app reports views of offline copies (a `collection`
+/// Bundle of AuditEvents) made while it was offline. Each view becomes one audit entry of
+/// the session's user, role and organisation (nothing the body claims about who), with the
+/// view's own times; an emergency view raises the privacy-officer alert. Idempotent by view
+/// id: a view already recorded for this user is skipped. Whether the spine still holds a
+/// summary for the patient does not matter: the view has already happened.
+pub async fn report_offline_views(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let action = AuditAction::OfflineView;
+    // The roles that may open summaries ($summary's check). The reason-specific activity is
+    // not checked again: the copy was fetched under that check, and refusing now would only
+    // keep a real access out of the trail.
+    let (caller, _) = authorise(
+        &state,
+        &headers,
+        action,
+        None,
+        &[Activity::B0370, Activity::B0168],
+    )
+    .await?;
+    let body = match body {
+        Ok(b) => b,
+        Err(_) => {
+            let e = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                IssueType::TooLong,
+                "BUNDLE_TOO_LARGE",
+                format!(
+                    "The report is larger than this service accepts; send at most {} views per Bundle.",
+                    fhir::MAX_OFFLINE_VIEWS
+                ),
+            );
+            return Err(refuse(&state, &caller, action, None, None, e).await);
+        }
+    };
+    let views = match fhir::parse_offline_views_bundle(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            let (status, issue, code) = offline_views_refusal(&e);
+            let err = ApiError::new(status, issue, code, format!("Nothing was recorded: {e}."));
+            return Err(refuse(&state, &caller, action, None, None, err).await);
+        }
+    };
+    let mut entries = Vec::with_capacity(views.len());
+    for v in views {
+        // The parser accepts only known reasons.
+        let Some(reason) = AccessReason::from_header(&v.reason) else {
+            let err = ApiError::invalid("INVALID_OFFLINE_VIEW", "An access reason is not known.");
+            return Err(refuse(&state, &caller, action, None, None, err).await);
+        };
+        let mut entry = caller.entry(action, Some(v.nhs_number), AuditOutcome::Success);
+        entry.reason = Some(reason);
+        // Emergency access always raises an alert for the privacy officer, offline too.
+        entry.alert = reason == AccessReason::Emergency;
+        entry.offline = Some(OfflineAccess {
+            view_id: v.id,
+            viewed_at: v.viewed_at,
+            fetched_at: v.fetched_at,
+        });
+        entries.push(entry);
+    }
+    let done = state.audit.record_offline_views(entries).await?;
+    Ok(fhir_ok(
+        StatusCode::OK,
+        &fhir::offline_views_outcome(done.recorded, done.already_recorded),
+    ))
 }

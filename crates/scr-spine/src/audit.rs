@@ -8,7 +8,7 @@
 //! chain head row is locked inside each transaction, which keeps the chain linear.
 
 use chrono::{TimeZone, Utc};
-use scr_model::{AccessReason, AuditAction, AuditOutcome, NhsNumber};
+use scr_model::{AccessReason, AuditAction, AuditOutcome, NhsNumber, OfflineAccess};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
@@ -34,6 +34,16 @@ pub struct AuditEntry {
     pub outcome: AuditOutcome,
     pub detail: Option<String>,
     pub alert: bool,
+    /// Set on the entry of a view of an offline copy (`AuditAction::OfflineView`).
+    pub offline: Option<OfflineAccess>,
+}
+
+/// The offline-view part of the canonical form.
+#[derive(Serialize)]
+struct CanonicalOffline<'a> {
+    view_id: &'a str,
+    viewed_at: i64,
+    fetched_at: i64,
 }
 
 /// The canonical form that is hashed: field order fixed, JSON-escaped strings.
@@ -51,6 +61,10 @@ struct Canonical<'a> {
     outcome: &'a str,
     detail: Option<&'a str>,
     alert: bool,
+    /// Absent (not `null`) on entries without it, so entries written before offline views
+    /// existed keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offline: Option<CanonicalOffline<'a>>,
     prev_hash: &'a str,
 }
 
@@ -68,6 +82,7 @@ fn hash_fields(
     outcome: AuditOutcome,
     detail: Option<&str>,
     alert: bool,
+    offline: Option<&OfflineAccess>,
     prev_hash: &str,
 ) -> String {
     let canonical = Canonical {
@@ -83,6 +98,11 @@ fn hash_fields(
         outcome: outcome.code(),
         detail,
         alert,
+        offline: offline.map(|o| CanonicalOffline {
+            view_id: &o.view_id,
+            viewed_at: o.viewed_at.timestamp_millis(),
+            fetched_at: o.fetched_at.timestamp_millis(),
+        }),
         prev_hash,
     };
     // Serialising plain strings, integers and booleans cannot fail.
@@ -104,6 +124,7 @@ pub fn entry_hash(seq: i64, at: i64, e: &AuditEntry, prev_hash: &str) -> String 
         e.outcome,
         e.detail.as_deref(),
         e.alert,
+        e.offline.as_ref(),
         prev_hash,
     )
 }
@@ -122,6 +143,7 @@ fn record_hash(r: &scr_model::AuditRecord) -> String {
         r.outcome,
         r.detail.as_deref(),
         r.alert,
+        r.offline.as_ref(),
         &r.prev_hash,
     )
 }
@@ -147,6 +169,19 @@ enum Job {
         AuditEntry,
         oneshot::Sender<Result<UploadOutcome, AuditError>>,
     ),
+    OfflineViews(
+        Vec<AuditEntry>,
+        oneshot::Sender<Result<OfflineRecorded, AuditError>>,
+    ),
+}
+
+/// What recording a report of offline views did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfflineRecorded {
+    /// Entries appended now.
+    pub recorded: usize,
+    /// Views whose id this user had already reported (or that repeat an id in the report).
+    pub already_recorded: usize,
 }
 
 /// Handle to the writer task. Cheap to clone.
@@ -185,6 +220,20 @@ impl AuditWriter {
             .map_err(|_| AuditError::WriterStopped)?;
         wait.await.map_err(|_| AuditError::WriterStopped)?
     }
+
+    /// Appends the entries of views of offline copies in one transaction, skipping each view
+    /// whose id its user has already reported (so a re-sent report records nothing new).
+    pub async fn record_offline_views(
+        &self,
+        entries: Vec<AuditEntry>,
+    ) -> Result<OfflineRecorded, AuditError> {
+        let (done, wait) = oneshot::channel();
+        self.jobs
+            .send(Job::OfflineViews(entries, done))
+            .await
+            .map_err(|_| AuditError::WriterStopped)?;
+        wait.await.map_err(|_| AuditError::WriterStopped)?
+    }
 }
 
 async fn writer_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
@@ -200,6 +249,13 @@ async fn writer_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
         match first {
             Job::Upload(job, entry, done) => {
                 let result = run_upload(&store, &job, entry).await;
+                let _ = done.send(result);
+            }
+            Job::OfflineViews(entries, done) => {
+                let result = run_offline_views(&store, entries).await;
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "recording offline views failed; request refused");
+                }
                 let _ = done.send(result);
             }
             Job::Append(entries, done) => {
@@ -263,6 +319,61 @@ async fn run_upload(
     Ok(outcome)
 }
 
+async fn run_offline_views(
+    store: &Store,
+    entries: Vec<AuditEntry>,
+) -> Result<OfflineRecorded, AuditError> {
+    let total = entries.len();
+    let mut tx = store.write_pool().begin().await?;
+    // The chain lock first (see `run_upload`); it also serialises this check against any
+    // other spine recording the same views.
+    lock_head(&mut tx).await?;
+    let mut seen: std::collections::HashSet<(Option<String>, String)> =
+        std::collections::HashSet::new();
+    // Ids already in the trail, per user.
+    let mut by_user: std::collections::BTreeMap<Option<String>, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for e in &entries {
+        if let Some(o) = &e.offline {
+            by_user
+                .entry(e.user_id.clone())
+                .or_default()
+                .push(o.view_id.clone());
+        }
+    }
+    for (user, ids) in &by_user {
+        // Entries without a user are never recorded as offline views; nothing to look up.
+        let Some(user) = user else { continue };
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT view_id FROM audit WHERE user_id = $1 AND view_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(user.clone());
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                seen.insert((Some(user.clone()), row.try_get("view_id")?));
+            }
+        }
+    }
+    let fresh: Vec<AuditEntry> = entries
+        .into_iter()
+        .filter(|e| match &e.offline {
+            Some(o) => seen.insert((e.user_id.clone(), o.view_id.clone())),
+            None => true,
+        })
+        .collect();
+    append_in_tx(&mut tx, &fresh).await?;
+    tx.commit().await?;
+    Ok(OfflineRecorded {
+        recorded: fresh.len(),
+        already_recorded: total - fresh.len(),
+    })
+}
+
 /// Locks the chain head and returns it. One statement on both backends: an UPDATE takes the
 /// row lock (PostgreSQL) or the write lock (SQLite) before anything is read, so concurrent
 /// appenders queue here and the chain stays linear.
@@ -279,11 +390,11 @@ async fn append_in_tx(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Resul
     }
     let (mut seq, mut prev) = lock_head(conn).await?;
     let at = now_ms();
-    const COLS: usize = 14;
+    const COLS: usize = 17;
     for chunk in entries.chunks(256) {
         let mut sql = String::from(
             "INSERT INTO audit (seq, at, user_id, user_name, role_code, org_ods, patient, action, \
-             reason, outcome, detail, alert, prev_hash, hash) VALUES ",
+             reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at) VALUES ",
         );
         values_clause(&mut sql, chunk.len(), COLS);
         let mut q = sqlx::query(&sql);
@@ -304,7 +415,10 @@ async fn append_in_tx(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Resul
                 .bind(e.detail.clone())
                 .bind(i64::from(e.alert))
                 .bind(prev.clone())
-                .bind(hash.clone());
+                .bind(hash.clone())
+                .bind(e.offline.as_ref().map(|o| o.view_id.clone()))
+                .bind(e.offline.as_ref().map(|o| o.viewed_at.timestamp_millis()))
+                .bind(e.offline.as_ref().map(|o| o.fetched_at.timestamp_millis()));
             prev = hash;
         }
         q.execute(&mut *conn).await?;
@@ -400,4 +514,61 @@ pub fn format_ms(ms: i64) -> String {
         .single()
         .map(|t| t.to_rfc3339())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(offline: Option<OfflineAccess>) -> AuditEntry {
+        AuditEntry {
+            user_id: Some("555000000101".into()),
+            user_name: Some("Dr Amara Okafor".into()),
+            role_code: Some("R8000".into()),
+            org_ods: Some("RX901".into()),
+            patient: NhsNumber::nth_test_number(1),
+            action: AuditAction::SummaryRead,
+            reason: Some(AccessReason::Emergency),
+            outcome: AuditOutcome::Success,
+            detail: None,
+            alert: true,
+            offline,
+        }
+    }
+
+    #[test]
+    fn entries_without_an_offline_view_hash_as_before_offline_views_existed() {
+        // The canonical form of 0.1 (no offline fields), hashed by hand.
+        let e = entry(None);
+        let old = format!(
+            r#"{{"seq":7,"at":1000,"user_id":"555000000101","user_name":"Dr Amara Okafor","role_code":"R8000","org_ods":"RX901","patient":"{}","action":"summary-read","reason":"emergency","outcome":"success","detail":null,"alert":true,"prev_hash":"{GENESIS_HASH}"}}"#,
+            e.patient.map(|p| p.as_digits()).unwrap_or_default()
+        );
+        assert_eq!(
+            entry_hash(7, 1000, &e, GENESIS_HASH),
+            hex::encode(Sha256::digest(old.as_bytes()))
+        );
+    }
+
+    #[test]
+    fn the_offline_view_times_and_id_are_covered_by_the_hash() {
+        let at = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
+        let offline = |id: &str, viewed: i64, fetched: i64| {
+            Some(OfflineAccess {
+                view_id: id.into(),
+                viewed_at: at(viewed),
+                fetched_at: at(fetched),
+            })
+        };
+        let id = "0123456789abcdef0123456789abcdef";
+        let base = entry_hash(1, 5, &entry(offline(id, 200, 100)), GENESIS_HASH);
+        for changed in [
+            offline("0123456789abcdef0123456789abcdee", 200, 100),
+            offline(id, 201, 100),
+            offline(id, 200, 101),
+            None,
+        ] {
+            assert_ne!(entry_hash(1, 5, &entry(changed), GENESIS_HASH), base);
+        }
+    }
 }

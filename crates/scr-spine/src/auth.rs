@@ -74,6 +74,7 @@ async fn refuse_sign_in(
         outcome: AuditOutcome::Refused,
         detail: Some(code.to_string()),
         alert: false,
+        offline: None,
     };
     match state.audit.append(vec![entry]).await {
         Ok(()) => err,
@@ -214,6 +215,7 @@ pub async fn create_session(
             outcome: AuditOutcome::Success,
             detail: None,
             alert: false,
+            offline: None,
         }])
         .await?;
     Ok((
@@ -256,6 +258,7 @@ impl Caller {
             outcome,
             detail: None,
             alert: false,
+            offline: None,
         }
     }
 }
@@ -332,6 +335,7 @@ pub async fn authorise(
                 outcome: AuditOutcome::Refused,
                 detail: Some(err.code.to_string()),
                 alert: false,
+                offline: None,
             };
             state.audit.append(vec![entry]).await?;
             return Err(err);

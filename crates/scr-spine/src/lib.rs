@@ -60,7 +60,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/FHIR/R4/Patient/{id}", get(api::read_patient))
         .route("/FHIR/R4/Patient/{id}/$summary", get(api::summary))
         .route("/FHIR/R4/Consent", get(api::consent))
-        .route("/FHIR/R4/AuditEvent", get(api::audit_events))
+        .route(
+            "/FHIR/R4/AuditEvent",
+            get(api::audit_events).post(api::report_offline_views),
+        )
         .route("/FHIR/R4", post(api::upload))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -54,7 +54,10 @@ pub fn capability() -> serde_json::Value {
                 },
                 {
                     "type": "AuditEvent",
-                    "interaction": [{ "code": "search-type" }],
+                    "interaction": [
+                        { "code": "search-type", "documentation": "Privacy officer: the audit trail and emergency-access alerts" },
+                        { "code": "create", "documentation": "POST a collection Bundle of AuditEvents (subtype offline-view, at most 1000): views of offline copies the app made while offline; each is recorded once per view id, attributed to the session's user and role" }
+                    ],
                     "searchParam": [
                         nhs_search("patient", "reference", "NHS number"),
                         nhs_search("agent", "token", "User id"),

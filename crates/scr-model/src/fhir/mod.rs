@@ -7,11 +7,16 @@
 //! resource types. Parsing walks JSON defensively: nothing from outside is indexed or
 //! unwrapped.
 
+mod offline;
 mod outcome;
 mod parse;
 mod render;
 mod resolve;
 
+pub use offline::{
+    offline_views_bundle, offline_views_outcome, parse_offline_views_bundle,
+    parse_offline_views_outcome, MAX_OFFLINE_VIEWS,
+};
 pub use outcome::{operation_outcome, IssueType};
 pub use parse::{
     parse_consent_searchset, parse_document, parse_patient, parse_patient_searchset, parse_upload,
@@ -72,4 +77,24 @@ pub enum FhirError {
     Missing(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "the Bundle has {count} entries; the limit is {limit} (send the rest in another Bundle)"
+    )]
+    TooManyEntries { count: usize, limit: usize },
+    /// A problem with one entry of a Bundle (0-based, as in FHIRPath).
+    #[error("Bundle.entry[{index}]: {problem}")]
+    Entry {
+        index: usize,
+        problem: Box<FhirError>,
+    },
+}
+
+impl FhirError {
+    /// The problem itself, without the entry it was found in.
+    pub fn innermost(&self) -> &FhirError {
+        match self {
+            FhirError::Entry { problem, .. } => problem.innermost(),
+            other => other,
+        }
+    }
 }

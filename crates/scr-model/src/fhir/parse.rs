@@ -54,7 +54,7 @@ fn load(json: &[u8]) -> Result<Value, FhirError> {
 }
 
 /// Size check, JSON parse and resource type check, before anything else is read.
-fn load_as(json: &[u8], expected: &str) -> Result<Value, FhirError> {
+pub(super) fn load_as(json: &[u8], expected: &str) -> Result<Value, FhirError> {
     if json.len() > MAX_DOCUMENT_BYTES {
         return Err(FhirError::TooLarge {
             size: json.len(),
@@ -76,14 +76,14 @@ fn load_as(json: &[u8], expected: &str) -> Result<Value, FhirError> {
     Ok(value)
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
 }
 
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+pub(super) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
         .map(Vec::as_slice)

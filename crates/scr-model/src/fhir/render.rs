@@ -3,15 +3,16 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
+use super::offline;
 use super::{
-    Upload, ACCESS_REASON_SYSTEM, AUDIT_ACTION_SYSTEM, EXTENSION_BASE, LOINC_ALLERGIES,
-    LOINC_MEDICATIONS, LOINC_PROBLEMS, SNOMED_NO_KNOWN_ALLERGY, UPLOAD_ID_SYSTEM,
+    Upload, AUDIT_ACTION_SYSTEM, EXTENSION_BASE, LOINC_ALLERGIES, LOINC_MEDICATIONS,
+    LOINC_PROBLEMS, SNOMED_NO_KNOWN_ALLERGY, UPLOAD_ID_SYSTEM,
 };
 use crate::consent::SharingPreference;
 use crate::systems::{LOINC, NHS_NUMBER, ODS_CODE, READ_V2, SDS_ROLE_CODE, SDS_USER_ID, SNOMED};
 use crate::{
-    AccessReason, Allergy, AllergyState, AuditAction, AuditOutcome, AuditRecord, ClinicalDate,
-    Coding, ConsentRecord, Criticality, Demographics, Medication, MedicationKind, MedicationStatus,
+    Allergy, AllergyState, AuditAction, AuditOutcome, AuditRecord, ClinicalDate, Coding,
+    ConsentRecord, Criticality, Demographics, Medication, MedicationKind, MedicationStatus,
     NhsNumber, Problem, ProblemStatus, Severity, Summary, Verification,
 };
 
@@ -687,26 +688,36 @@ pub fn audit_event(r: &AuditRecord) -> Value {
         e.insert("outcomeDesc".into(), json!(d));
     }
     if let Some(reason) = r.reason {
-        let mut codings =
-            vec![json!({ "system": ACCESS_REASON_SYSTEM, "code": reason.header_value() })];
-        if reason == AccessReason::Emergency {
-            codings.push(json!({ "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "ETREAT", "display": "Emergency Treatment" }));
-        }
-        e.insert("purposeOfEvent".into(), json!([{ "coding": codings }]));
+        e.insert(
+            "purposeOfEvent".into(),
+            offline::purpose_of_event(reason.header_value()),
+        );
     }
     e.insert("agent".into(), json!([agent]));
     e.insert(
         "source".into(),
         json!({ "site": "scr-spine", "observer": { "display": "scr-spine" } }),
     );
-    if let Some(p) = r.patient {
+    if let Some(o) = &r.offline {
+        // When the view happened; `recorded` is when the spine received the report.
         e.insert(
-            "entity".into(),
-            json!([{
-                "what": { "identifier": { "system": NHS_NUMBER, "value": p.as_digits() } },
-                "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person" }
-            }]),
+            "period".into(),
+            json!({ "start": offline::instant_ms(o.viewed_at), "end": offline::instant_ms(o.viewed_at) }),
         );
+    }
+    if let Some(p) = r.patient {
+        let mut entity = json!({
+            "what": { "identifier": { "system": NHS_NUMBER, "value": p.as_digits() } },
+            "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person" }
+        });
+        if let Some(o) = &r.offline {
+            entity["detail"] = json!([
+                { "type": offline::DETAIL_VIEW_ID, "valueString": o.view_id },
+                { "type": offline::DETAIL_VIEWED_AT, "valueString": offline::instant_ms(o.viewed_at) },
+                { "type": offline::DETAIL_FETCHED_AT, "valueString": offline::instant_ms(o.fetched_at) }
+            ]);
+        }
+        e.insert("entity".into(), json!([entity]));
     }
     Value::Object(e)
 }

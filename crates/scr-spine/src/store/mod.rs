@@ -36,11 +36,18 @@ pub enum Backend {
     Postgres,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../../migrations/0001_initial.sqlite.sql"),
-    include_str!("../../migrations/0001_initial.postgres.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/0001_initial.sqlite.sql"),
+        include_str!("../../migrations/0001_initial.postgres.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/0002_offline_views.sqlite.sql"),
+        include_str!("../../migrations/0002_offline_views.postgres.sql"),
+    ),
+];
 
 #[derive(Clone)]
 pub struct Store {
@@ -481,7 +488,8 @@ impl Store {
     ) -> StoreResult<Vec<scr_model::AuditRecord>> {
         let mut sql = String::from(
             "SELECT seq, at, user_id, user_name, role_code, org_ods, patient, action, reason, \
-             outcome, detail, alert, prev_hash, hash FROM audit WHERE 1 = 1",
+             outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at \
+             FROM audit WHERE 1 = 1",
         );
         let mut text_binds: Vec<String> = Vec::new();
         // Placeholders are numbered in order; every text filter comes before every number.

@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use scr_model::{
     AccessReason, Activity, AuditAction, AuditOutcome, AuditRecord, ConsentRecord, Demographics,
-    NhsNumber, RoleProfile, SharingPreference, Summary,
+    NhsNumber, OfflineAccess, RoleProfile, SharingPreference, Summary,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -156,6 +156,28 @@ pub fn session(row: &AnyRow) -> StoreResult<SessionRow> {
     })
 }
 
+fn instant_ms(ms: i64) -> StoreResult<chrono::DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| corrupt("timestamp"))
+}
+
+/// The offline-view columns: all three or none.
+fn offline_access(row: &AnyRow) -> StoreResult<Option<OfflineAccess>> {
+    let view_id = row.try_get::<Option<String>, _>("view_id")?;
+    let viewed_at = row.try_get::<Option<i64>, _>("viewed_at")?;
+    let fetched_at = row.try_get::<Option<i64>, _>("fetched_at")?;
+    match (view_id, viewed_at, fetched_at) {
+        (None, None, None) => Ok(None),
+        (Some(view_id), Some(viewed), Some(fetched)) => Ok(Some(OfflineAccess {
+            view_id,
+            viewed_at: instant_ms(viewed)?,
+            fetched_at: instant_ms(fetched)?,
+        })),
+        _ => Err(corrupt("offline view columns partly empty")),
+    }
+}
+
 pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
     let at_ms: i64 = row.try_get("at")?;
     let action: String = row.try_get("action")?;
@@ -186,6 +208,7 @@ pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
             .ok_or_else(|| corrupt(format!("outcome {outcome:?}")))?,
         detail: row.try_get("detail")?,
         alert: row.try_get::<i64, _>("alert")? != 0,
+        offline: offline_access(row)?,
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })

@@ -9,7 +9,7 @@ use crate::harness::TestSpine;
 
 backend_tests!(tampering_is_detected_and_named);
 
-fn verify_cli(spine: &TestSpine) -> (i32, String) {
+pub(crate) fn verify_cli(spine: &TestSpine) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scr-spine"));
     cmd.args(["audit", "verify", "--data"]).arg(spine.data());
     if let Some(db) = &spine.database {

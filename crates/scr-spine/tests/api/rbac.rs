@@ -45,22 +45,36 @@ async fn every_role_against_every_route(spine: &TestSpine) {
         ),
         ("audit", Method::GET, "/FHIR/R4/AuditEvent".to_string()),
         ("upload", Method::POST, "/FHIR/R4".to_string()),
+        (
+            "offline views",
+            Method::POST,
+            "/FHIR/R4/AuditEvent".to_string(),
+        ),
     ];
     // Expected status per route, in the order above. The GP system passes RBAC on upload and
-    // then fails validation (400) because the body is not a Bundle.
-    let matrix: Vec<(&str, Option<&str>, [u16; 6])> = vec![
+    // then fails validation (400) because the body is not a Bundle; so does a clinician
+    // reporting offline views.
+    let matrix: Vec<(&str, Option<&str>, [u16; 7])> = vec![
         (
             "doctor",
             Some("doctor-ed"),
-            [OK, OK, OK, OK, FORBID, FORBID],
+            [OK, OK, OK, OK, FORBID, FORBID, BAD],
         ),
-        ("receptionist", None, [OK, OK, FORBID, OK, FORBID, FORBID]),
+        (
+            "receptionist",
+            None,
+            [OK, OK, FORBID, OK, FORBID, FORBID, FORBID],
+        ),
         (
             "privacy-officer",
             None,
-            [FORBID, FORBID, FORBID, FORBID, OK, FORBID],
+            [FORBID, FORBID, FORBID, FORBID, OK, FORBID, FORBID],
         ),
-        ("gp-system", None, [OK, OK, FORBID, FORBID, FORBID, BAD]),
+        (
+            "gp-system",
+            None,
+            [OK, OK, FORBID, FORBID, FORBID, BAD, FORBID],
+        ),
     ];
     for (identity, role, expected) in matrix {
         let token = spine.sign_in(&spine.identity(identity), role).await;
