@@ -20,6 +20,10 @@ pub enum ClientError {
     SessionEnded,
     #[error("the smartcard was removed or changed during sign-in")]
     CardChangedDuringSignIn,
+    #[error("this card is not the one that set up offline records on this computer")]
+    OfflineCardMismatch,
+    #[error("this card has no offline records on this computer; sign in online first")]
+    OfflineNotSetUp,
     #[error("the spine refused: {message}")]
     Spine {
         status: u16,
@@ -44,6 +48,8 @@ impl ClientError {
             ClientError::CertificateRevoked => "CERTIFICATE_REVOKED".into(),
             ClientError::SessionEnded => "SESSION_ENDED".into(),
             ClientError::CardChangedDuringSignIn => "CARD_CHANGED".into(),
+            ClientError::OfflineCardMismatch => "WRONG_CARD".into(),
+            ClientError::OfflineNotSetUp => "OFFLINE_NOT_SET_UP".into(),
             ClientError::Spine { code, .. } => code.clone(),
             ClientError::Protocol(_) => "SPINE_PROTOCOL".into(),
             ClientError::Config(_) => "CONFIG".into(),

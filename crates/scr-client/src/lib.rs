@@ -8,5 +8,8 @@ pub mod spine;
 
 pub use error::ClientError;
 pub use session::{CardSession, EndReason, ReaderView, SessionEvent};
-pub use sign_in::{sign_in, SignedIn, CARD_STEP_TIMEOUT};
-pub use spine::{SessionToken, SpineClient, Timeouts, User};
+pub use sign_in::{
+    prove_and_agree, read_authentication_certificate, sign_in, sign_in_agreeing, CardCertificates,
+    KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
+};
+pub use spine::{OfflineReport, SessionToken, SpineClient, Timeouts, User};

@@ -12,7 +12,10 @@ use scr_model::RoleProfile;
 use tokio::sync::{mpsc, watch};
 
 use crate::error::ClientError;
-use crate::sign_in::{sign_in, SignedIn, CARD_STEP_TIMEOUT};
+use crate::sign_in::{
+    prove_and_agree, read_authentication_certificate, sign_in_agreeing, CardCertificates,
+    KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
+};
 use crate::spine::{SessionToken, SpineClient};
 
 /// Why a session ended.
@@ -66,7 +69,10 @@ pub struct ReaderView {
 }
 
 struct Active {
-    token: SessionToken,
+    /// `None` for an offline session: bound to the card all the same, but nothing to revoke.
+    token: Option<SessionToken>,
+    /// Distinguishes this session from every other one in the process.
+    serial: u64,
     reader: String,
     insertions: u64,
     role: Option<RoleProfile>,
@@ -76,6 +82,7 @@ struct State {
     readers: BTreeMap<String, ReaderView>,
     service_up: bool,
     active: Option<Active>,
+    sessions_started: u64,
 }
 
 /// The app's one session: tracks readers, signs in, holds the token, ends on card removal.
@@ -100,6 +107,7 @@ impl CardSession {
                     readers: BTreeMap::new(),
                     service_up: false,
                     active: None,
+                    sessions_started: 0,
                 })),
                 events,
                 readers_changed: Arc::new(readers_changed),
@@ -176,9 +184,11 @@ impl CardSession {
         }
     }
 
-    /// Emits the end at once, then revokes on the spine in the background.
-    fn finish(&self, reason: EndReason, token: SessionToken) {
+    /// Emits the end at once, then revokes on the spine in the background (an offline
+    /// session has nothing to revoke).
+    fn finish(&self, reason: EndReason, token: Option<SessionToken>) {
         let _ = self.events.send(SessionEvent::Ended { reason });
+        let Some(token) = token else { return };
         let spine = self.spine.clone();
         let events = self.events.clone();
         self.runtime.spawn(async move {
@@ -237,6 +247,36 @@ impl CardSession {
     /// Signs in with the card in `reader`. The session is bound to that card: if it was
     /// pulled or swapped while signing in, the new session is revoked at once.
     pub async fn sign_in(&self, reader: &str, passcode: Passcode) -> Result<SignedIn, ClientError> {
+        self.sign_in_agreeing(reader, passcode, |_| None).await
+    }
+
+    /// Starts a session bound to the card in `reader` if it is still the card that was
+    /// there at `before`. Returns whether it did.
+    fn bind(&self, reader: &str, before: &ReaderView, token: Option<SessionToken>) -> bool {
+        let mut state = self.lock();
+        let now = state.readers.get(reader).cloned().unwrap_or_default();
+        let same = now.card_present && now.insertions == before.insertions;
+        if same {
+            state.sessions_started += 1;
+            state.active = Some(Active {
+                token,
+                serial: state.sessions_started,
+                reader: reader.to_string(),
+                insertions: now.insertions,
+                role: None,
+            });
+        }
+        same
+    }
+
+    /// As [`CardSession::sign_in`], with the card's ECDH answer for the key `agree_with`
+    /// names (see [`sign_in_agreeing`]).
+    pub async fn sign_in_agreeing(
+        &self,
+        reader: &str,
+        passcode: Passcode,
+        agree_with: impl FnOnce(&CardCertificates) -> Option<p256::PublicKey>,
+    ) -> Result<SignedIn, ClientError> {
         let before = self.lock().readers.get(reader).cloned().unwrap_or_default();
         if !before.card_present {
             return Err(ClientError::Card(scr_card::CardError::NoCard));
@@ -244,22 +284,15 @@ impl CardSession {
         if let Some(previous) = self.lock().active.take() {
             self.finish(EndReason::SignedOut, previous.token);
         }
-        let signed = sign_in(&self.spine, Some(reader), passcode, CARD_STEP_TIMEOUT).await?;
-        let still_there = {
-            let mut state = self.lock();
-            let now = state.readers.get(reader).cloned().unwrap_or_default();
-            let same = now.card_present && now.insertions == before.insertions;
-            if same {
-                state.active = Some(Active {
-                    token: signed.token.clone(),
-                    reader: reader.to_string(),
-                    insertions: now.insertions,
-                    role: None,
-                });
-            }
-            same
-        };
-        if !still_there {
+        let signed = sign_in_agreeing(
+            &self.spine,
+            Some(reader),
+            passcode,
+            CARD_STEP_TIMEOUT,
+            agree_with,
+        )
+        .await?;
+        if !self.bind(reader, &before, Some(signed.token.clone())) {
             let spine = self.spine.clone();
             let token = signed.token.clone();
             self.runtime.spawn(async move {
@@ -268,6 +301,45 @@ impl CardSession {
             return Err(ClientError::CardChangedDuringSignIn);
         }
         Ok(signed)
+    }
+
+    /// Signs in without the spine: the card in `reader` must prove it holds the key of the
+    /// certificate recorded for offline use (`target` looks it up from the card's
+    /// certificate; `None` = not set up on this machine) and answers the ECDH. The offline
+    /// session is bound to the card exactly as an online one: pulling it ends the session.
+    pub async fn sign_in_offline(
+        &self,
+        reader: &str,
+        passcode: Passcode,
+        target: impl FnOnce(&[u8]) -> Option<OfflineTarget>,
+    ) -> Result<KeyAgreement, ClientError> {
+        let before = self.lock().readers.get(reader).cloned().unwrap_or_default();
+        if !before.card_present {
+            return Err(ClientError::Card(scr_card::CardError::NoCard));
+        }
+        if let Some(previous) = self.lock().active.take() {
+            self.finish(EndReason::SignedOut, previous.token);
+        }
+        let certificate = read_authentication_certificate(reader, CARD_STEP_TIMEOUT).await?;
+        let target = target(&certificate).ok_or(ClientError::OfflineNotSetUp)?;
+        let agreed = prove_and_agree(reader, passcode, target, CARD_STEP_TIMEOUT).await?;
+        if !self.bind(reader, &before, None) {
+            return Err(ClientError::CardChangedDuringSignIn);
+        }
+        Ok(agreed)
+    }
+
+    /// Which session is active, if any: a number no other session in this process has.
+    pub fn session_serial(&self) -> Option<u64> {
+        self.lock().active.as_ref().map(|a| a.serial)
+    }
+
+    /// Whether the active session is an offline one.
+    pub fn is_offline(&self) -> bool {
+        self.lock()
+            .active
+            .as_ref()
+            .is_some_and(|a| a.token.is_none())
     }
 
     /// Chooses the role every later call acts in.
@@ -291,7 +363,7 @@ impl CardSession {
 
     /// The token, while the session lasts.
     pub fn token(&self) -> Option<SessionToken> {
-        self.lock().active.as_ref().map(|a| a.token.clone())
+        self.lock().active.as_ref().and_then(|a| a.token.clone())
     }
 
     pub fn role(&self) -> Option<RoleProfile> {
@@ -308,9 +380,9 @@ impl CardSession {
 
     /// Ends the session (sign out, or the spine said it is over).
     pub fn end(&self, reason: EndReason) {
-        let token = self.lock().active.take().map(|a| a.token);
-        if let Some(token) = token {
-            self.finish(reason, token);
+        let active = self.lock().active.take();
+        if let Some(active) = active {
+            self.finish(reason, active.token);
         }
     }
 }

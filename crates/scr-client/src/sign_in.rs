@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ClientError;
 use crate::spine::{SessionToken, SpineClient, User};
+use zeroize::Zeroizing;
 
 /// How long one card step (a few APDUs) may take before the card is called unresponsive.
 pub const CARD_STEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,11 +26,39 @@ pub struct SignedIn {
     pub reader: String,
     /// SHA-256 of the card's authentication certificate.
     pub card_fingerprint: [u8; 32],
+    pub certificates: CardCertificates,
+    /// The card's ECDH answer, when the caller asked for one (offline cache key).
+    pub key_agreement: Option<KeyAgreement>,
+}
+
+/// The certificates a card showed at sign-in.
+#[derive(Clone, Debug)]
+pub struct CardCertificates {
+    /// Slot 9A, the one sign-in is checked against.
+    pub authentication: Vec<u8>,
+    /// Slot 9D, if the card has one (its key does key agreement).
+    pub key_management: Option<Vec<u8>>,
+}
+
+/// A secret the card computed by ECDH with its key-management key. Wiped on drop, never
+/// printed.
+pub struct KeyAgreement(Zeroizing<Vec<u8>>);
+
+impl KeyAgreement {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for KeyAgreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyAgreement(<hidden>)")
+    }
 }
 
 /// Runs a blocking card step on the blocking pool, giving up after `limit`. A card that
 /// never answers leaves its thread waiting on pcscd, not the caller.
-async fn card_step<R: Send + 'static>(
+pub(crate) async fn card_step<R: Send + 'static>(
     limit: Duration,
     step: impl FnOnce() -> Result<R, CardError> + Send + 'static,
 ) -> Result<R, ClientError> {
@@ -49,33 +78,65 @@ pub async fn sign_in(
     passcode: Passcode,
     card_timeout: Duration,
 ) -> Result<SignedIn, ClientError> {
+    sign_in_agreeing(spine, reader, passcode, card_timeout, |_| None).await
+}
+
+/// As [`sign_in`]; and if `agree_with` names a public key for the card's certificates, the
+/// card also does ECDH with it while the passcode is verified (the offline cache's card
+/// half), in the same card step.
+pub async fn sign_in_agreeing(
+    spine: &SpineClient,
+    reader: Option<&str>,
+    passcode: Passcode,
+    card_timeout: Duration,
+    agree_with: impl FnOnce(&CardCertificates) -> Option<p256::PublicKey>,
+) -> Result<SignedIn, ClientError> {
     let reader = reader.map(str::to_string);
-    let (reader, connection, certificate) = card_step(card_timeout, move || {
+    let (reader, connection, certificates) = card_step(card_timeout, move || {
         let ctx = PcscContext::establish()?;
         let reader = match reader {
             Some(r) => r,
             None => ctx.first_reader_with_card()?,
         };
         let mut connection = ctx.connect(&reader)?;
-        let certificate = connection.with_piv(|piv| piv.read_certificate(Slot::Authentication))?;
-        Ok((reader, connection, certificate))
+        let certificates = connection.with_piv(|piv| {
+            let authentication = piv.read_certificate(Slot::Authentication)?;
+            // A card without a 9D certificate still signs in; it just cannot key a cache.
+            let key_management = match piv.read_certificate(Slot::KeyManagement) {
+                Ok(c) => Some(c),
+                Err(CardError::NoCertificate(_)) | Err(CardError::Malformed(_)) => None,
+                Err(e) => return Err(e),
+            };
+            Ok(CardCertificates {
+                authentication,
+                key_management,
+            })
+        })?;
+        Ok((reader, connection, certificates))
     })
     .await?;
+    let certificate = certificates.authentication.clone();
+    let peer = agree_with(&certificates);
 
     let challenge = spine.challenge(&certificate).await?;
 
     let nonce = challenge.nonce.clone();
-    let signature = card_step(card_timeout, move || {
+    let (signature, key_agreement) = card_step(card_timeout, move || {
         let mut connection = connection;
         let digest: [u8; 32] = Sha256::digest(&nonce).into();
-        let signature = connection.with_piv(|piv| {
+        let answers = connection.with_piv(|piv| {
             piv.verify(&passcode)?;
-            piv.sign_digest(&digest)
+            let signature = piv.sign_digest(&digest)?;
+            let agreed = match &peer {
+                Some(peer) => Some(piv.ecdh(peer)?),
+                None => None,
+            };
+            Ok((signature, agreed))
         });
         drop(passcode);
         // Reset the card: the verified passcode must not outlive this sign-in.
         connection.close();
-        signature
+        answers
     })
     .await?;
     if !scr_card::signature_matches(&certificate, &challenge.nonce, &signature) {
@@ -95,5 +156,64 @@ pub async fn sign_in(
         idle_timeout_secs: session.idle_timeout_secs,
         reader,
         card_fingerprint: scr_card::certificate_fingerprint(&certificate),
+        certificates,
+        key_agreement: key_agreement.map(KeyAgreement),
     })
+}
+
+/// What offline sign-in checks a card against: the authentication certificate recorded
+/// at the user's last online sign-in, and the public key the card must do ECDH with.
+pub struct OfflineTarget {
+    pub recorded_certificate: Vec<u8>,
+    pub peer: p256::PublicKey,
+}
+
+/// Offline sign-in's card work, in one card step: the passcode, a signature over a fresh
+/// local nonce checked against the recorded certificate (proof that this is the card that
+/// signed in online), and the ECDH answer. The card is reset afterwards.
+pub async fn prove_and_agree(
+    reader: &str,
+    passcode: Passcode,
+    target: OfflineTarget,
+    card_timeout: Duration,
+) -> Result<KeyAgreement, ClientError> {
+    let reader = reader.to_string();
+    let mut nonce = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+    let recorded = target.recorded_certificate.clone();
+    let (signature, agreed) = card_step(card_timeout, move || {
+        let ctx = PcscContext::establish()?;
+        let mut connection = ctx.connect(&reader)?;
+        let digest: [u8; 32] = Sha256::digest(nonce).into();
+        let answers = connection.with_piv(|piv| {
+            piv.verify(&passcode)?;
+            let signature = piv.sign_digest(&digest)?;
+            let agreed = piv.ecdh(&target.peer)?;
+            Ok((signature, agreed))
+        });
+        drop(passcode);
+        connection.close();
+        answers
+    })
+    .await?;
+    if !scr_card::signature_matches(&recorded, &nonce, &signature) {
+        return Err(ClientError::OfflineCardMismatch);
+    }
+    Ok(KeyAgreement(agreed))
+}
+
+/// Reads the authentication certificate of the card in `reader` (no passcode needed).
+pub async fn read_authentication_certificate(
+    reader: &str,
+    card_timeout: Duration,
+) -> Result<Vec<u8>, ClientError> {
+    let reader = reader.to_string();
+    card_step(card_timeout, move || {
+        let ctx = PcscContext::establish()?;
+        let mut connection = ctx.connect(&reader)?;
+        let certificate = connection.with_piv(|piv| piv.read_certificate(Slot::Authentication));
+        connection.close_leaving();
+        certificate
+    })
+    .await
 }

@@ -7,7 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, StatusCode};
-use scr_model::RoleProfile;
+use scr_model::fhir;
+use scr_model::{OfflineView, RoleProfile};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -75,6 +76,15 @@ pub struct NewSession {
     pub role_profiles: Vec<RoleProfile>,
     pub expires_at: String,
     pub idle_timeout_secs: u64,
+}
+
+/// What the spine did with a report of offline views.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OfflineReport {
+    /// Views recorded in the audit trail now.
+    pub recorded: usize,
+    /// Views the spine had already recorded (sent before, e.g. by an earlier try).
+    pub already_recorded: usize,
 }
 
 #[derive(Clone)]
@@ -330,6 +340,52 @@ impl SpineClient {
             return Ok(bytes);
         }
         expect_status(status, &bytes, StatusCode::OK).map(|_| Vec::new())
+    }
+
+    /// `POST /FHIR/R4/AuditEvent`: reports views of offline copies made while offline, so
+    /// the spine's audit trail shows them. Idempotent (the spine records each view id once),
+    /// so a report that failed or timed out can simply be sent again; busy answers are
+    /// retried here. A long queue goes in several Bundles of at most
+    /// [`fhir::MAX_OFFLINE_VIEWS`]; on an error, the Bundles before it are recorded and
+    /// re-sending all of them is safe.
+    pub async fn report_offline_views(
+        &self,
+        token: &SessionToken,
+        views: &[OfflineView],
+    ) -> Result<OfflineReport, ClientError> {
+        let mut report = OfflineReport::default();
+        for chunk in views.chunks(fhir::MAX_OFFLINE_VIEWS) {
+            let body = serde_json::to_vec(&fhir::offline_views_bundle(chunk))
+                .map_err(|e| ClientError::Protocol(format!("the report cannot be written: {e}")))?;
+            let (status, bytes) = self
+                .execute(
+                    || {
+                        self.request(Method::POST, "/FHIR/R4/AuditEvent", Some(token))
+                            .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
+                            .header(reqwest::header::ACCEPT, "application/fhir+json")
+                            .body(body.clone())
+                    },
+                    true,
+                )
+                .await?;
+            let value = match expect_status(status, &bytes, StatusCode::OK) {
+                Ok(v) => v,
+                // No session the spine knows (or it ended): sign in again, then re-send.
+                Err(ClientError::Spine { status: 401, .. }) => {
+                    return Err(ClientError::SessionEnded)
+                }
+                Err(e) => return Err(e),
+            };
+            let (recorded, already_recorded) =
+                fhir::parse_offline_views_outcome(&value).map_err(|_| {
+                    ClientError::Protocol(
+                        "the answer to the offline views is not understood".into(),
+                    )
+                })?;
+            report.recorded += recorded;
+            report.already_recorded += already_recorded;
+        }
+        Ok(report)
     }
 }
 

@@ -1,0 +1,176 @@
+//! `SpineClient::report_offline_views` against a real spine (HTTPS on loopback, SQLite):
+//! counts, safe re-sending, long queues in several Bundles, and the errors the app branches
+//! on. Sessions are made in the spine's store directly (the card sign-in has its own tests).
+
+use chrono::{Duration, Utc};
+use scr_client::{ClientError, OfflineReport, SessionToken, SpineClient, Timeouts};
+use scr_model::{AuditAction, NhsNumber, OfflineView};
+use scr_spine::server::RunningSpine;
+use scr_spine::store::AuditFilter;
+
+struct Rig {
+    data: tempfile::TempDir,
+    spine: RunningSpine,
+    client: SpineClient,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let data = tempfile::tempdir().expect("temp dir");
+        let dir = data.path();
+        scr_spine::setup::init(dir, &["localhost".into(), "127.0.0.1".into()], None)
+            .await
+            .expect("init");
+        scr_spine::setup::seed(dir, 40, 7, None)
+            .await
+            .expect("seed");
+        let mut config = scr_spine::setup::config_for(dir, None).expect("config");
+        config.listen = "127.0.0.1:0".into();
+        let spine = scr_spine::server::start(dir, config)
+            .await
+            .expect("start spine");
+        let client = SpineClient::with_ca_file(
+            &format!("https://localhost:{}", spine.addr.port()),
+            &dir.join("ca/ca.pem"),
+            Timeouts::default(),
+        )
+        .expect("client");
+        Rig {
+            data,
+            spine,
+            client,
+        }
+    }
+
+    /// A live session of `user_id` in `role` (None: no role chosen yet).
+    async fn session(&self, user_id: &str, role: Option<&str>) -> SessionToken {
+        let token = format!("test-token-{}", OfflineView::new_id());
+        let hash = scr_spine::auth::token_hash(&token);
+        let now = Utc::now().timestamp_millis();
+        let store = &self.spine.store;
+        store
+            .insert_session(&hash, user_id, now, now + 3_600_000)
+            .await
+            .expect("session");
+        if let Some(role) = role {
+            store.set_session_role(&hash, role).await.expect("role");
+        }
+        SessionToken::new(token)
+    }
+
+    async fn recorded_views(&self) -> usize {
+        self.spine
+            .store
+            .audit_records(&AuditFilter {
+                action: Some(AuditAction::OfflineView),
+                limit: 100_000,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("audit")
+            .iter()
+            .filter(|r| r.offline.is_some())
+            .count()
+    }
+
+    async fn stop(self) {
+        self.spine.shutdown().await.expect("shutdown");
+        drop(self.data);
+    }
+}
+
+fn views(n: usize) -> Vec<OfflineView> {
+    let now = Utc::now();
+    (0..n)
+        .map(|i| OfflineView {
+            id: OfflineView::new_id(),
+            nhs_number: NhsNumber::nth_test_number(i as u32 % 60).expect("number"),
+            reason: if i % 7 == 0 {
+                "emergency"
+            } else {
+                "permission-to-view"
+            }
+            .into(),
+            viewed_at: now - Duration::minutes(i as i64),
+            fetched_at: now - Duration::hours(20),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_views_are_reported_once_and_errors_are_typed() {
+    let rig = Rig::start().await;
+    let doctor = rig.session("555000000101", Some("doctor-ed")).await;
+
+    let two = views(2);
+    let sent = rig.client.report_offline_views(&doctor, &two).await;
+    assert_eq!(
+        sent.expect("reported"),
+        OfflineReport {
+            recorded: 2,
+            already_recorded: 0
+        }
+    );
+    let again = rig.client.report_offline_views(&doctor, &two).await;
+    assert_eq!(
+        again.expect("re-sent"),
+        OfflineReport {
+            recorded: 0,
+            already_recorded: 2
+        }
+    );
+    let none = rig.client.report_offline_views(&doctor, &[]).await;
+    assert_eq!(none.expect("nothing to send"), OfflineReport::default());
+
+    // A queue longer than one Bundle goes in several; re-sending it all is still safe.
+    let long = views(2_345);
+    let sent = rig.client.report_offline_views(&doctor, &long).await;
+    assert_eq!(
+        sent.expect("long queue"),
+        OfflineReport {
+            recorded: 2_345,
+            already_recorded: 0
+        }
+    );
+    let mut all = long.clone();
+    all.extend(two.iter().cloned());
+    let again = rig.client.report_offline_views(&doctor, &all).await;
+    assert_eq!(
+        again.expect("long queue again"),
+        OfflineReport {
+            recorded: 0,
+            already_recorded: 2_347
+        }
+    );
+    assert_eq!(rig.recorded_views().await, 2_347);
+
+    // Refusals arrive as the errors the app branches on; nothing more is recorded.
+    let reception = rig.session("555000000202", Some("receptionist")).await;
+    match rig.client.report_offline_views(&reception, &views(1)).await {
+        Err(ClientError::Spine { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (403, "NOT_PERMITTED_FOR_ROLE"))
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let mut bad = views(1);
+    bad[0].id = "not-an-id".into();
+    match rig.client.report_offline_views(&doctor, &bad).await {
+        Err(ClientError::Spine { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (400, "INVALID_OFFLINE_VIEW"))
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let unknown = SessionToken::new("never-issued".into());
+    assert!(matches!(
+        rig.client.report_offline_views(&unknown, &views(1)).await,
+        Err(ClientError::SessionEnded)
+    ));
+    let ended = rig.session("555000000101", Some("doctor-ed")).await;
+    rig.client.end_session(&ended).await.expect("sign out");
+    assert!(matches!(
+        rig.client.report_offline_views(&ended, &views(1)).await,
+        Err(ClientError::SessionEnded)
+    ));
+    assert_eq!(rig.recorded_views().await, 2_347);
+    rig.stop().await;
+}
