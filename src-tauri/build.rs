@@ -11,6 +11,10 @@ const COMMANDS: &[&str] = &[
     "sharing_status",
     "sign_out",
     "lock_idle",
+    "sign_in_offline",
+    "offline_records",
+    "open_offline_summary",
+    "remove_offline_records",
 ];
 
 fn main() {

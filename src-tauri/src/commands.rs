@@ -2,8 +2,8 @@
 //! the result or an `AppError {code, message}`. No logic lives here.
 
 use scr_app::{
-    AccessReason, AppError, CardStatus, PatientView, RoleView, SharingView, SignedInView,
-    SummaryView, TraceQuery,
+    AccessReason, AppError, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView,
+    RoleView, SharingView, SignedInView, SummaryView, TraceQuery,
 };
 use serde::Serialize;
 use tauri::State;
@@ -102,4 +102,30 @@ pub fn sign_out(state: State<'_, AppState>) -> Result<(), AppError> {
 pub fn lock_idle(state: State<'_, AppState>) -> Result<(), AppError> {
     viewer(&state)?.lock_idle();
     Ok(())
+}
+
+#[tauri::command(async)]
+pub async fn sign_in_offline(
+    state: State<'_, AppState>,
+    passcode: String,
+) -> Result<OfflineSignedInView, AppError> {
+    viewer(&state)?.sign_in_offline(passcode).await
+}
+
+#[tauri::command]
+pub fn offline_records(state: State<'_, AppState>) -> Result<Vec<OfflineEntryView>, AppError> {
+    viewer(&state)?.offline_records()
+}
+
+#[tauri::command(async)]
+pub fn open_offline_summary(
+    state: State<'_, AppState>,
+    nhs_number: String,
+) -> Result<SummaryView, AppError> {
+    viewer(&state)?.offline_summary(&nhs_number)
+}
+
+#[tauri::command]
+pub fn remove_offline_records(state: State<'_, AppState>) -> Result<u32, AppError> {
+    viewer(&state)?.remove_offline_records()
 }

@@ -51,6 +51,7 @@ fn start(app: &tauri::AppHandle) -> AppState {
     let watcher = viewer.session().watch_cards().ok();
     let handle = app.clone();
     let session = viewer.session().clone();
+    let open_key = viewer.key_holder();
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
             match event {
@@ -59,6 +60,8 @@ fn start(app: &tauri::AppHandle) -> AppState {
                     let _ = handle.emit("card-status", status);
                 }
                 SessionEvent::Ended { reason } => {
+                    // The cache key goes with the session, before the page hears of it.
+                    open_key.lock().unwrap_or_else(|p| p.into_inner()).take();
                     let _ = handle.emit(
                         "session-ended",
                         SessionEnded {
@@ -100,6 +103,10 @@ pub fn run() -> ExitCode {
             commands::sharing_status,
             commands::sign_out,
             commands::lock_idle,
+            commands::sign_in_offline,
+            commands::offline_records,
+            commands::open_offline_summary,
+            commands::remove_offline_records,
         ])
         .run(tauri::generate_context!());
     match result {

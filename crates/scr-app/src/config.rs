@@ -12,9 +12,17 @@ pub struct AppConfig {
     pub spine_url: String,
     /// The only CA the app trusts for the spine's certificate.
     pub ca_file: PathBuf,
-    /// Where the app keeps its local files.
+    /// Where the app keeps its local files (the offline cache among them).
     pub data_dir: PathBuf,
+    /// How long offline copies are kept (hours, at most 168) and how many per user.
+    pub offline_max_age_hours: u32,
+    pub offline_max_entries: usize,
 }
+
+/// Offline copies live 48 hours by default, and never more than 7 days.
+pub const DEFAULT_OFFLINE_HOURS: u32 = 48;
+pub const MAX_OFFLINE_HOURS: u32 = 7 * 24;
+pub const DEFAULT_OFFLINE_ENTRIES: usize = 100;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -32,6 +40,8 @@ pub enum ConfigError {
     CaUnreadable(PathBuf, String),
     #[error("The data directory {0} cannot be created: {1}")]
     DataDir(PathBuf, String),
+    #[error("The setting {0} must be a whole number from 1 to {1} (it is {2}).")]
+    OutOfRange(&'static str, u32, String),
 }
 
 #[derive(Deserialize, Default)]
@@ -40,6 +50,29 @@ struct FileConfig {
     spine_url: Option<String>,
     ca_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
+    offline_max_age_hours: Option<u32>,
+    offline_max_entries: Option<u32>,
+}
+
+/// A whole number in 1..=max from the environment, else the file, else the default.
+fn ranged(
+    name: &'static str,
+    env_value: Option<String>,
+    file_value: Option<u32>,
+    default: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    let (value, shown) = match env_value {
+        Some(v) => (v.trim().parse::<u32>().ok(), v),
+        None => (
+            Some(file_value.unwrap_or(default)),
+            file_value.unwrap_or(default).to_string(),
+        ),
+    };
+    match value {
+        Some(v) if (1..=max).contains(&v) => Ok(v),
+        _ => Err(ConfigError::OutOfRange(name, max, shown)),
+    }
 }
 
 impl AppConfig {
@@ -85,10 +118,26 @@ impl AppConfig {
             .map_err(|e| ConfigError::CaUnreadable(ca_file.clone(), e.to_string()))?;
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| ConfigError::DataDir(data_dir.clone(), e.to_string()))?;
+        let offline_max_age_hours = ranged(
+            "offline_max_age_hours",
+            env("SCR_OFFLINE_MAX_AGE_HOURS"),
+            parsed.offline_max_age_hours,
+            DEFAULT_OFFLINE_HOURS,
+            MAX_OFFLINE_HOURS,
+        )?;
+        let offline_max_entries = ranged(
+            "offline_max_entries",
+            env("SCR_OFFLINE_MAX_ENTRIES"),
+            parsed.offline_max_entries,
+            DEFAULT_OFFLINE_ENTRIES as u32,
+            10_000,
+        )? as usize;
         Ok(AppConfig {
             spine_url,
             ca_file,
             data_dir,
+            offline_max_age_hours,
+            offline_max_entries,
         })
     }
 }
@@ -171,5 +220,37 @@ mod tests {
         })
         .expect("loads");
         assert_eq!(c.spine_url, "https://env");
+    }
+
+    #[test]
+    fn offline_retention_defaults_to_48_hours_and_is_capped_at_7_days() {
+        let dir = tempfile::tempdir().expect("dir");
+        let base = "spine_url = \"https://x\"\nca_file=\"ca.pem\"\ndata_dir=\"d\"\n";
+        let p = write(dir.path(), base);
+        let c = AppConfig::load_with(Some(&p), |_| None).expect("loads");
+        assert_eq!((c.offline_max_age_hours, c.offline_max_entries), (48, 100));
+        let p = write(dir.path(), &format!("{base}offline_max_age_hours = 168\n"));
+        let c = AppConfig::load_with(Some(&p), |_| None).expect("loads");
+        assert_eq!(c.offline_max_age_hours, 168);
+        let p = write(dir.path(), &format!("{base}offline_max_age_hours = 169\n"));
+        assert_eq!(
+            AppConfig::load_with(Some(&p), |_| None),
+            Err(ConfigError::OutOfRange(
+                "offline_max_age_hours",
+                168,
+                "169".into()
+            ))
+        );
+        let c = AppConfig::load_with(Some(&p), |k| {
+            (k == "SCR_OFFLINE_MAX_AGE_HOURS").then(|| "12".to_string())
+        })
+        .expect("environment wins");
+        assert_eq!(c.offline_max_age_hours, 12);
+        assert!(matches!(
+            AppConfig::load_with(Some(&p), |k| {
+                (k == "SCR_OFFLINE_MAX_ENTRIES").then(|| "many".to_string())
+            }),
+            Err(ConfigError::OutOfRange(..))
+        ));
     }
 }

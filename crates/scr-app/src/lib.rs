@@ -3,6 +3,7 @@
 //! only converts arguments and calls in here, so all of this tests with plain `cargo test`.
 
 pub mod config;
+pub mod offline;
 pub mod view;
 pub mod viewer;
 
@@ -18,6 +19,9 @@ pub fn typescript_declarations() -> String {
         CardStatus::decl(),
         RoleView::decl(),
         SignedInView::decl(),
+        CacheStatus::decl(),
+        OfflineEntryView::decl(),
+        OfflineSignedInView::decl(),
         PatientView::decl(),
         AllergyView::decl(),
         AllergySection::decl(),

@@ -10,7 +10,7 @@ use scr_model::{
     AllergyState, ConsentRecord, Criticality, MedicationKind, MedicationStatus, ProblemStatus,
     RoleProfile, Severity, SharingPreference, Verification,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// An error as it crosses into the UI: a code the UI branches on, words for the user.
@@ -76,9 +76,47 @@ pub struct SignedInView {
     pub roles: Vec<RoleView>,
     /// The spine's idle timeout: the app locks itself after this long without activity.
     pub idle_timeout_secs: u32,
+    pub cache: CacheStatus,
 }
 
+/// Whether this computer keeps offline copies for the user just signed in.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum CacheStatus {
+    On {
+        #[serde(rename = "maxAgeHours")]
+        max_age_hours: u32,
+    },
+    Off {
+        reason: String,
+    },
+}
+
+/// One line of "Offline — recently viewed records".
 #[derive(Clone, Debug, Serialize, TS, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineEntryView {
+    pub nhs_number: String,
+    pub patient: Option<PatientView>,
+    pub fetched_at: String,
+    pub viewed_at: String,
+    pub emergency: bool,
+}
+
+/// An offline sign-in: who, and their cached records on this computer.
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineSignedInView {
+    pub user_name: String,
+    pub user_id: String,
+    pub entries: Vec<OfflineEntryView>,
+    pub idle_timeout_secs: u32,
+    /// Entries found altered or moved, deleted and not shown.
+    pub removed_altered: u32,
+}
+
+/// Also read back from the offline cache, where it labels an entry.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PatientView {
     /// Ten digits; the UI groups them 3-3-4.
@@ -182,6 +220,8 @@ pub struct SummaryView {
     pub fetched_at: String,
     /// Opened with emergency access (reported to the privacy officer).
     pub emergency: bool,
+    /// A copy from this computer's offline cache, not fresh from the spine.
+    pub offline_copy: bool,
 }
 
 /// The sharing preference a receptionist confirms.
@@ -318,6 +358,7 @@ impl SummaryView {
             warnings: doc.warnings.clone(),
             fetched_at: fetched_at.to_rfc3339(),
             emergency,
+            offline_copy: false,
         }
     }
 }

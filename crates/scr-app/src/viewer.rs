@@ -10,9 +10,16 @@ use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 use ts_rs::TS;
 
+use std::sync::{Arc, Mutex};
+
 use crate::config::AppConfig;
+use crate::offline::{
+    instant, refusal_removes_copy, send_queued_views, system_clock, Clock, Enrolment, KeyHolder,
+    OfflineCache, OpenKey, PURGE_INTERVAL,
+};
 use crate::view::{
-    AppError, CardStatus, PatientView, RoleView, SharingView, SignedInView, SummaryView,
+    AppError, CacheStatus, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView,
+    RoleView, SharingView, SignedInView, SummaryView,
 };
 
 impl From<ClientError> for AppError {
@@ -36,7 +43,7 @@ impl From<ClientError> for AppError {
     }
 }
 
-fn capitalised(s: &str) -> String {
+pub(crate) fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect::<String>() + ".",
@@ -63,7 +70,7 @@ pub enum AccessReason {
 }
 
 impl AccessReason {
-    fn header(self) -> &'static str {
+    pub fn header(self) -> &'static str {
         match self {
             AccessReason::PermissionToView => "permission-to-view",
             AccessReason::Emergency => "emergency",
@@ -85,6 +92,12 @@ pub struct TraceQuery {
 
 pub struct Viewer {
     session: CardSession,
+    /// The offline cache, or why it is off on this computer.
+    cache: Result<Arc<OfflineCache>, String>,
+    /// The signed-in user's cache key, tied to their session.
+    open_key: KeyHolder,
+    /// Who signed in last (for "Remove my offline records" without a key).
+    user_id: Mutex<Option<String>>,
 }
 
 fn parse_nhs(input: &str) -> Result<NhsNumber, AppError> {
@@ -99,12 +112,101 @@ fn unreadable(e: scr_model::fhir::FhirError) -> AppError {
 }
 
 impl Viewer {
-    /// Must be called inside a Tokio runtime.
+    /// Must be called inside a Tokio runtime. Opens the offline cache with the OS keyring
+    /// and deletes its expired entries now and every hour.
     pub fn new(config: &AppConfig) -> Result<(Viewer, UnboundedReceiver<SessionEvent>), AppError> {
+        Self::with_keyring(config, scr_cache::DeviceKeyring::default(), system_clock())
+    }
+
+    /// As [`Viewer::new`] with the keyring service and the clock given (tests).
+    pub fn with_keyring(
+        config: &AppConfig,
+        keyring: scr_cache::DeviceKeyring,
+        clock: Clock,
+    ) -> Result<(Viewer, UnboundedReceiver<SessionEvent>), AppError> {
         let spine =
             SpineClient::with_ca_file(&config.spine_url, &config.ca_file, Timeouts::default())?;
         let (session, events) = CardSession::new(spine);
-        Ok((Viewer { session }, events))
+        let retention =
+            scr_cache::Retention::new(config.offline_max_age_hours, config.offline_max_entries);
+        let cache = OfflineCache::open(&config.data_dir, retention, keyring, clock).map(Arc::new);
+        if let Ok(cache) = &cache {
+            let cache = Arc::downgrade(cache);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(PURGE_INTERVAL);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    let Some(cache) = cache.upgrade() else { break };
+                    if let Err(e) = cache.purge_expired() {
+                        tracing::warn!(error = %e, "offline cache purge failed");
+                    }
+                }
+            });
+        } else if let Err(why) = &cache {
+            tracing::warn!(reason = %why, "offline cache is off");
+        }
+        Ok((
+            Viewer {
+                session,
+                cache,
+                open_key: Arc::new(Mutex::new(None)),
+                user_id: Mutex::new(None),
+            },
+            events,
+        ))
+    }
+
+    /// Shared with the session-event loop, which empties it when a session ends.
+    pub fn key_holder(&self) -> KeyHolder {
+        self.open_key.clone()
+    }
+
+    /// Whether offline copies are kept on this computer, and if not, why.
+    pub fn cache_status(&self) -> CacheStatus {
+        match &self.cache {
+            Ok(cache) => cache.status(),
+            Err(reason) => CacheStatus::Off {
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    fn cache(&self) -> Result<&Arc<OfflineCache>, AppError> {
+        self.cache.as_ref().map_err(|why| {
+            AppError::new(
+                "CACHE_UNAVAILABLE",
+                format!("Offline records are off on this computer: {why}"),
+            )
+        })
+    }
+
+    /// The open key, if it belongs to the session that is active now.
+    fn key(&self) -> Option<Arc<OpenKey>> {
+        let mut held = self.open_key.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.session.session_serial();
+        match held.as_ref() {
+            Some(k) if Some(k.session_serial) == current => Some(k.clone()),
+            Some(_) => {
+                *held = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn hold_key(&self, user_id: &str, key: scr_cache::UserKey) {
+        if let Some(serial) = self.session.session_serial() {
+            *self.open_key.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(OpenKey {
+                session_serial: serial,
+                user_id: user_id.to_string(),
+                key,
+            }));
+        }
+    }
+
+    fn remember_user(&self, user_id: &str) {
+        *self.user_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(user_id.to_string());
     }
 
     pub fn session(&self) -> &CardSession {
@@ -152,63 +254,251 @@ impl Viewer {
     /// Signs in with the card now in a reader.
     pub async fn sign_in(&self, passcode: String) -> Result<SignedInView, AppError> {
         let passcode = Passcode::new(passcode).map_err(ClientError::Card)?;
-        let reader = match self.card_status() {
-            CardStatus::CardPresent { reader } => reader,
-            CardStatus::ServiceUnavailable => {
-                return Err(ClientError::Card(scr_card::CardError::ServiceUnavailable).into())
+        let reader = self.reader_with_card()?;
+        let cache = self.cache.as_ref().ok().cloned();
+        let lookup = cache.clone();
+        let signed = self
+            .session
+            .sign_in_agreeing(&reader, passcode, move |certificates| {
+                lookup?
+                    .user_for_certificate(&certificates.authentication)?
+                    .header
+                    .ephemeral_public_key()
+                    .ok()
+            })
+            .await?;
+        let idle_timeout_secs = u32::try_from(signed.idle_timeout_secs).unwrap_or(u32::MAX);
+        self.remember_user(&signed.user.user_id);
+        let cache_status = match cache {
+            Some(cache) => {
+                self.open_cache_online(cache, &signed, idle_timeout_secs)
+                    .await
             }
-            CardStatus::NoReader => {
-                return Err(ClientError::Card(scr_card::CardError::NoReader).into())
-            }
-            CardStatus::NoCard { .. } => {
-                return Err(ClientError::Card(scr_card::CardError::NoCard).into())
-            }
-            CardStatus::UnknownCard { .. } => {
-                return Err(ClientError::Card(scr_card::CardError::NotPivCard).into())
-            }
+            None => self.cache_status(),
         };
-        let signed = self.session.sign_in(&reader, passcode).await?;
         Ok(SignedInView {
             user_name: signed.user.name,
             user_id: signed.user.user_id,
             roles: signed.role_profiles.iter().map(RoleView::from).collect(),
-            idle_timeout_secs: u32::try_from(signed.idle_timeout_secs).unwrap_or(u32::MAX),
+            idle_timeout_secs,
+            cache: cache_status,
         })
     }
 
-    pub async fn select_role(&self, role_id: &str) -> Result<RoleView, AppError> {
-        let role = self.session.select_role(role_id).await?;
-        Ok(RoleView::from(&role))
+    /// After an online sign-in: open (or set up) the user's cache key.
+    async fn open_cache_online(
+        &self,
+        cache: Arc<OfflineCache>,
+        signed: &scr_client::SignedIn,
+        idle_timeout_secs: u32,
+    ) -> CacheStatus {
+        let user_id = signed.user.user_id.clone();
+        let enrolment = Enrolment::of(signed, idle_timeout_secs);
+        let for_enrol = cache.clone();
+        // The keyring is a D-Bus round trip (~100 ms): off the async threads.
+        let enrolled = tokio::task::spawn_blocking(move || for_enrol.enrol(&enrolment)).await;
+        match enrolled {
+            Ok(Ok(key)) => {
+                self.hold_key(&user_id, key);
+                cache.status()
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "offline cache not opened for this sign-in");
+                let why = match e {
+                    scr_cache::CacheError::KeyringUnavailable(why) => why,
+                    other => other.to_string(),
+                };
+                CacheStatus::Off {
+                    reason: capitalised(&why),
+                }
+            }
+            Err(_) => CacheStatus::Off {
+                reason: "The offline cache could not be opened.".into(),
+            },
+        }
     }
 
-    fn token(&self) -> Result<scr_client::SessionToken, AppError> {
-        self.session
-            .token()
-            .ok_or_else(|| ClientError::SessionEnded.into())
+    /// Signs in without the spine, with the card against this computer's offline records.
+    pub async fn sign_in_offline(&self, passcode: String) -> Result<OfflineSignedInView, AppError> {
+        let cache = self.cache()?.clone();
+        let passcode = Passcode::new(passcode).map_err(ClientError::Card)?;
+        let reader = self.reader_with_card()?;
+        let mut found = None;
+        let agreed = self
+            .session
+            .sign_in_offline(&reader, passcode, |certificate| {
+                let user = cache.user_for_certificate(certificate)?;
+                let target = scr_client::OfflineTarget {
+                    recorded_certificate: user.auth_certificate.clone(),
+                    peer: user.header.ephemeral_public_key().ok()?,
+                };
+                found = Some(user);
+                Some(target)
+            })
+            .await?;
+        let user = found.ok_or_else(|| AppError::from(ClientError::OfflineNotSetUp))?;
+        let unlock_cache = cache.clone();
+        let unlock_user = user.clone();
+        let unlocked =
+            tokio::task::spawn_blocking(move || unlock_cache.unlock(&unlock_user, agreed.expose()))
+                .await
+                .map_err(|_| {
+                    AppError::new(
+                        "CACHE_UNAVAILABLE",
+                        "The offline records could not be opened.",
+                    )
+                })?;
+        let key = match unlocked {
+            Ok(key) => key,
+            Err(e) => {
+                // The card proved itself, but the records do not open: end the session.
+                self.session.end(scr_client::EndReason::SignedOut);
+                return Err(e.into());
+            }
+        };
+        let user_id = user.header.user_id.clone();
+        self.remember_user(&user_id);
+        self.hold_key(&user_id, key);
+        let open = self
+            .key()
+            .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
+        let (entries, altered) = cache.list(&open.key)?;
+        Ok(OfflineSignedInView {
+            user_name: user.user_name,
+            user_id,
+            entries,
+            idle_timeout_secs: user.idle_timeout_secs,
+            removed_altered: u32::try_from(altered).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// The signed-in user's offline records (offline or online).
+    pub fn offline_records(&self) -> Result<Vec<OfflineEntryView>, AppError> {
+        let cache = self.cache()?;
+        let open = self
+            .key()
+            .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
+        Ok(cache.list(&open.key)?.0)
+    }
+
+    /// Opens an offline copy; the view is queued for the spine's audit trail first.
+    pub fn offline_summary(&self, nhs_number: &str) -> Result<SummaryView, AppError> {
+        let nhs = parse_nhs(nhs_number)?;
+        let cache = self.cache()?;
+        let open = self
+            .key()
+            .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
+        let gone = || {
+            AppError::new(
+                "OFFLINE_RECORD_GONE",
+                "This offline record has expired or was removed; it is not shown.",
+            )
+        };
+        let found = match cache.open_for_view(&open.key, &nhs.as_digits()) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Err(gone()),
+            Err(scr_cache::CacheError::Tampered) => {
+                return Err(AppError::new(
+                    "OFFLINE_RECORD_GONE",
+                    "This offline record had been altered; it was deleted and is not shown.",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let doc = scr_model::fhir::parse_document(&found.bundle).map_err(unreadable)?;
+        if doc.patient.nhs_number != Some(nhs) {
+            let _ = cache.remove(&open.key, &nhs.as_digits());
+            return Err(gone());
+        }
+        let mut view = SummaryView::from_document(
+            &doc,
+            instant(found.fetched_at_ms),
+            found.reason == AccessReason::Emergency.header(),
+            cache.now(),
+        );
+        view.offline_copy = true;
+        Ok(view)
+    }
+
+    /// "Remove my offline records": every offline copy of the user's on this computer.
+    pub fn remove_offline_records(&self) -> Result<u32, AppError> {
+        let cache = self.cache()?;
+        if self.session.session_serial().is_none() {
+            return Err(ClientError::SessionEnded.into());
+        }
+        let user_id = self
+            .user_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
+        Ok(u32::try_from(cache.remove_all(&user_id)?).unwrap_or(u32::MAX))
+    }
+
+    fn reader_with_card(&self) -> Result<String, AppError> {
+        match self.card_status() {
+            CardStatus::CardPresent { reader } => Ok(reader),
+            CardStatus::ServiceUnavailable => {
+                Err(ClientError::Card(scr_card::CardError::ServiceUnavailable).into())
+            }
+            CardStatus::NoReader => Err(ClientError::Card(scr_card::CardError::NoReader).into()),
+            CardStatus::NoCard { .. } => Err(ClientError::Card(scr_card::CardError::NoCard).into()),
+            CardStatus::UnknownCard { .. } => {
+                Err(ClientError::Card(scr_card::CardError::NotPivCard).into())
+            }
+        }
+    }
+
+    /// Chooses the role; a clinical role then sends the offline views queued since the
+    /// user's last online session to the spine's audit trail (in the background).
+    pub async fn select_role(&self, role_id: &str) -> Result<RoleView, AppError> {
+        let role = self.session.select_role(role_id).await?;
+        let view = RoleView::from(&role);
+        if let (true, Ok(cache), Some(key), Some(token)) =
+            (view.clinical, &self.cache, self.key(), self.session.token())
+        {
+            let spine = self.session.spine().clone();
+            tokio::spawn(send_queued_views(cache.clone(), spine, token, key));
+        }
+        Ok(view)
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<Vec<u8>, AppError> {
-        let token = self.token()?;
+        self.get_checked(path, headers)
+            .await
+            .map_err(AppError::from)
+    }
+
+    /// As `get`, keeping the client's error so the caller can tell refusals apart.
+    async fn get_checked(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Vec<u8>, ClientError> {
+        let token = self.session.token().ok_or(ClientError::SessionEnded)?;
         match self
             .session
             .spine()
             .fhir_get_raw(&token, path, headers)
             .await
         {
-            Ok(bytes) => Ok(bytes),
             Err(ClientError::SessionEnded) => {
                 self.session.end(scr_client::EndReason::EndedBySpine);
-                Err(ClientError::SessionEnded.into())
+                Err(ClientError::SessionEnded)
             }
-            Err(e) => Err(e.into()),
+            other => other,
         }
     }
 
     pub async fn find_patient(&self, nhs_number: &str) -> Result<PatientView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
-        let bytes = self
-            .get(&format!("Patient/{}", nhs.as_digits()), &[])
-            .await?;
+        let bytes = match self
+            .get_checked(&format!("Patient/{}", nhs.as_digits()), &[])
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(self.forget_refused(&nhs, e)),
+        };
         let patient = scr_model::fhir::parse_patient(&bytes).map_err(unreadable)?;
         Ok(PatientView::from_model(&patient, None))
     }
@@ -236,12 +526,16 @@ impl Viewer {
         reason: AccessReason,
     ) -> Result<SummaryView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
-        let bytes = self
-            .get(
+        let bytes = match self
+            .get_checked(
                 &format!("Patient/{}/$summary", nhs.as_digits()),
                 &[("X-Access-Reason", reason.header())],
             )
-            .await?;
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(self.forget_refused(&nhs, e)),
+        };
         let fetched_at = Utc::now();
         let doc = scr_model::fhir::parse_document(&bytes).map_err(unreadable)?;
         if doc.patient.nhs_number != Some(nhs) {
@@ -251,12 +545,41 @@ impl Viewer {
                 "The spine returned a record for a different patient; it is not shown.",
             ));
         }
-        Ok(SummaryView::from_document(
+        let mut view = SummaryView::from_document(
             &doc,
             fetched_at,
             reason == AccessReason::Emergency,
             Utc::now(),
-        ))
+        );
+        if let (Ok(cache), Some(open)) = (&self.cache, self.key()) {
+            if let Err(e) = cache.put(
+                &open.key,
+                &view.patient,
+                reason.header(),
+                fetched_at,
+                &bytes,
+            ) {
+                // Shown all the same; the user is told it is not kept for offline use.
+                tracing::warn!(error = %e, "summary not kept for offline use");
+                view.warnings.push(format!(
+                    "This record could not be kept for offline use on this computer: {e}."
+                ));
+            }
+        }
+        Ok(view)
+    }
+
+    /// A refusal that concerns the patient (opted out, no longer held) also removes the
+    /// user's offline copy of them.
+    fn forget_refused(&self, nhs: &NhsNumber, e: ClientError) -> AppError {
+        if refusal_removes_copy(&e) {
+            if let (Ok(cache), Some(open)) = (&self.cache, self.key()) {
+                if let Err(err) = cache.remove(&open.key, &nhs.as_digits()) {
+                    tracing::warn!(error = %err, "refused patient's offline copy not removed");
+                }
+            }
+        }
+        e.into()
     }
 
     pub async fn sharing(&self, nhs_number: &str) -> Result<SharingView, AppError> {

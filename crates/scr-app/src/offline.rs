@@ -1,0 +1,420 @@
+//! The viewer's side of the offline cache: which key is open (and for which session), how
+//! summaries go in after an online view, how an offline sign-in opens them again, and the
+//! queue of offline views waiting for the spine's audit trail.
+//!
+//! The cache is on only when the OS keyring answers; otherwise it is off for the app's
+//! lifetime with the reason, and nothing is ever written in its place.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, TimeZone, Utc};
+use scr_cache::{
+    CacheError, CacheStore, CacheUser, DeviceKeyring, Listing, NewEntry, Retention, Secret,
+    UserHeader, UserKey,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::view::{AppError, CacheStatus, OfflineEntryView, PatientView};
+
+/// The app's clock (tests inject their own to check expiry).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// The cache file's name in the app's data directory.
+pub const CACHE_FILE: &str = "offline-cache.sqlite";
+
+/// How often expired entries are deleted while the app runs.
+pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl From<CacheError> for AppError {
+    fn from(e: CacheError) -> Self {
+        let code = match &e {
+            CacheError::WrongCard => "WRONG_CARD",
+            CacheError::WrongDeviceSecret => "OFFLINE_NOT_SET_UP",
+            CacheError::KeyringUnavailable(_) => "CACHE_UNAVAILABLE",
+            CacheError::WrongUser | CacheError::Tampered | CacheError::UnknownFormat => {
+                "OFFLINE_RECORD_GONE"
+            }
+            CacheError::Malformed(_) | CacheError::Storage(_) => "CACHE_UNAVAILABLE",
+        };
+        let mut message = e.to_string();
+        if let Some(first) = message.get(..1) {
+            message = first.to_uppercase() + &message[1..];
+        }
+        if !message.ends_with('.') {
+            message.push('.');
+        }
+        AppError::new(code, message)
+    }
+}
+
+/// The key of the user signed in now, tied to their session: a key whose session has
+/// ended is never used, and is wiped as soon as the end is heard.
+pub struct OpenKey {
+    pub session_serial: u64,
+    pub user_id: String,
+    pub key: UserKey,
+}
+
+/// Where the open key is kept; shared with the session-event loop so a card pull wipes it.
+pub type KeyHolder = Arc<Mutex<Option<Arc<OpenKey>>>>;
+
+/// One offline view waiting to be sent to the spine's audit trail (sealed in the queue).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueuedView {
+    pub id: String,
+    pub nhs_number: String,
+    pub reason: String,
+    pub viewed_at_ms: i64,
+    pub fetched_at_ms: i64,
+}
+
+/// What an online sign-in brings to the cache (owned, so it can go to a blocking thread).
+pub struct Enrolment {
+    pub user_id: String,
+    pub user_name: String,
+    pub idle_timeout_secs: u32,
+    pub certificates: scr_client::CardCertificates,
+    pub card_fingerprint: [u8; 32],
+    /// The card's ECDH answer for the user's existing header, if it had one.
+    pub card_secret: Option<Secret>,
+}
+
+impl Enrolment {
+    pub fn of(signed: &scr_client::SignedIn, idle_timeout_secs: u32) -> Enrolment {
+        Enrolment {
+            user_id: signed.user.user_id.clone(),
+            user_name: signed.user.name.clone(),
+            idle_timeout_secs,
+            certificates: signed.certificates.clone(),
+            card_fingerprint: signed.card_fingerprint,
+            card_secret: signed
+                .key_agreement
+                .as_ref()
+                .and_then(|a| Secret::from_bytes(a.expose()).ok()),
+        }
+    }
+}
+
+/// The open cache: its file, the keyring, the retention rules and the clock.
+pub struct OfflineCache {
+    store: Mutex<CacheStore>,
+    keyring: DeviceKeyring,
+    retention: Retention,
+    clock: Clock,
+}
+
+pub fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn instant(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl OfflineCache {
+    /// Opens the cache in `data_dir` if the keyring answers; otherwise says why it is off.
+    /// Expired entries are deleted first either way.
+    pub fn open(
+        data_dir: &Path,
+        retention: Retention,
+        keyring: DeviceKeyring,
+        clock: Clock,
+    ) -> Result<OfflineCache, String> {
+        let mut store = CacheStore::open(&data_dir.join(CACHE_FILE), retention)
+            .map_err(|e| format!("The offline cache file cannot be opened ({e})."))?;
+        let _ = store.purge_expired(millis(clock()));
+        keyring.probe().map_err(|e| match e {
+            CacheError::KeyringUnavailable(why) => crate::viewer::capitalised(&why),
+            other => crate::viewer::capitalised(&other.to_string()),
+        })?;
+        Ok(OfflineCache {
+            store: Mutex::new(store),
+            keyring,
+            retention,
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub fn max_age_hours(&self) -> u32 {
+        u32::try_from(self.retention.max_age_ms / scr_cache::HOUR_MS).unwrap_or(u32::MAX)
+    }
+
+    fn store(&self) -> MutexGuard<'_, CacheStore> {
+        // Every store call is one SQLite transaction: a panic elsewhere cannot leave it
+        // half-done, so a poisoned lock is safe to take over.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes every expired entry of every user.
+    pub fn purge_expired(&self) -> Result<usize, CacheError> {
+        let now = millis(self.now());
+        self.store().purge_expired(now)
+    }
+
+    /// The public key the card must do ECDH with, for the card whose authentication
+    /// certificate this is (if that card set up offline records here).
+    pub fn user_for_certificate(&self, certificate: &[u8]) -> Option<CacheUser> {
+        let fingerprint = scr_card::certificate_fingerprint(certificate);
+        self.store()
+            .user_for_certificate(&fingerprint)
+            .ok()
+            .flatten()
+    }
+
+    /// After an online sign-in: opens the user's key with the card's answer, or sets the
+    /// user up afresh (new card, lost device secret, first time here).
+    pub fn enrol(&self, signed: &Enrolment) -> Result<UserKey, CacheError> {
+        let user_id = &signed.user_id;
+        let idle_timeout_secs = signed.idle_timeout_secs;
+        let device = self.keyring.get_or_create(user_id)?;
+        let existing = self.user_for_certificate(&signed.certificates.authentication);
+        if let (Some(user), Some(card)) = (&existing, &signed.card_secret) {
+            if &user.header.user_id == user_id {
+                if let Ok(key) = user.header.user_key(card, &device) {
+                    self.store().update_user_details(
+                        user_id,
+                        &signed.user_name,
+                        idle_timeout_secs,
+                    )?;
+                    return Ok(key);
+                }
+            }
+        }
+        let km_certificate = signed
+            .certificates
+            .key_management
+            .as_deref()
+            .ok_or_else(|| {
+                CacheError::KeyringUnavailable(
+                    "your smartcard has no key-management certificate".into(),
+                )
+            })?;
+        let km_public = scr_card::piv::certificate_public_key(km_certificate)
+            .map(p256::PublicKey::from)
+            .map_err(|_| CacheError::Malformed("the card's key-management certificate".into()))?;
+        let (header, card) = UserHeader::create(user_id, &km_public, &device);
+        let key = header.user_key(&card, &device)?;
+        self.store().replace_user(
+            &CacheUser {
+                header,
+                auth_certificate: signed.certificates.authentication.clone(),
+                user_name: signed.user_name.clone(),
+                idle_timeout_secs,
+            },
+            &signed.card_fingerprint,
+        )?;
+        Ok(key)
+    }
+
+    /// Offline sign-in's last step: the user's key from the card's answer and this
+    /// machine's device secret.
+    pub fn unlock(&self, user: &CacheUser, agreed: &[u8]) -> Result<UserKey, CacheError> {
+        let device = self.keyring.get(&user.header.user_id)?.ok_or_else(|| {
+            CacheError::KeyringUnavailable(
+                "this computer's keyring no longer holds the key to your offline records".into(),
+            )
+        })?;
+        let card = Secret::from_bytes(agreed)?;
+        user.header.user_key(&card, &device)
+    }
+
+    /// Seals a summary just viewed online.
+    pub fn put(
+        &self,
+        key: &UserKey,
+        patient: &PatientView,
+        reason: &str,
+        fetched_at: DateTime<Utc>,
+        bundle: &[u8],
+    ) -> Result<(), CacheError> {
+        let nhs = patient.nhs_number.clone().unwrap_or_default();
+        let label = serde_json::to_string(patient).unwrap_or_default();
+        self.store().put(
+            key,
+            &NewEntry {
+                nhs_number: &nhs,
+                label: &label,
+                reason,
+                fetched_at_ms: millis(fetched_at),
+                viewed_at_ms: millis(self.now()),
+                bundle,
+            },
+        )
+    }
+
+    /// Drops the user's copy of a patient the spine now refuses (opted out, no longer held).
+    pub fn remove(&self, key: &UserKey, nhs_number: &str) -> Result<bool, CacheError> {
+        self.store().remove(key, nhs_number)
+    }
+
+    /// The user's unexpired records, newest viewed first, and how many were found altered.
+    pub fn list(&self, key: &UserKey) -> Result<(Vec<OfflineEntryView>, usize), CacheError> {
+        let now = millis(self.now());
+        let (listing, altered) = self.store().list(key, now)?;
+        Ok((listing.iter().map(entry_view).collect(), altered))
+    }
+
+    /// Opens one record for an offline view, and queues that view for the audit trail.
+    pub fn open_for_view(
+        &self,
+        key: &UserKey,
+        nhs_number: &str,
+    ) -> Result<Option<scr_cache::CachedSummary>, CacheError> {
+        let now = self.now();
+        let mut store = self.store();
+        let Some(found) = store.get(key, nhs_number, millis(now))? else {
+            return Ok(None);
+        };
+        let view = QueuedView {
+            id: random_id(),
+            nhs_number: found.nhs_number.clone(),
+            reason: found.reason.clone(),
+            viewed_at_ms: millis(now),
+            fetched_at_ms: found.fetched_at_ms,
+        };
+        let record = serde_json::to_vec(&view)
+            .map_err(|e| CacheError::Malformed(format!("audit record: {e}")))?;
+        // No audit record, no view: an offline view must reach the trail later.
+        store.queue_audit(key, &view.id, &record)?;
+        Ok(Some(found))
+    }
+
+    /// The offline views waiting for the spine.
+    pub fn queued_views(&self, key: &UserKey) -> Result<Vec<QueuedView>, CacheError> {
+        let (queued, _) = self.store().queued_audit(key)?;
+        Ok(queued
+            .iter()
+            .filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok())
+            .collect())
+    }
+
+    pub fn dequeue(&self, user_id: &str, ids: &[String]) -> Result<(), CacheError> {
+        self.store().dequeue_audit(user_id, ids)
+    }
+
+    /// "Remove my offline records".
+    pub fn remove_all(&self, user_id: &str) -> Result<usize, CacheError> {
+        self.store().remove_entries(user_id)
+    }
+
+    pub fn status(&self) -> CacheStatus {
+        CacheStatus::On {
+            max_age_hours: self.max_age_hours(),
+        }
+    }
+}
+
+/// Sends the user's queued offline views to the spine's audit trail and drops those it
+/// acknowledged. Safe to repeat: the spine records each view id once.
+pub async fn send_queued_views(
+    cache: Arc<OfflineCache>,
+    spine: scr_client::SpineClient,
+    token: scr_client::SessionToken,
+    key: Arc<OpenKey>,
+) {
+    let Ok(queued) = cache.queued_views(&key.key) else {
+        return;
+    };
+    let views: Vec<scr_model::OfflineView> = queued
+        .iter()
+        .filter_map(|q| {
+            Some(scr_model::OfflineView {
+                id: q.id.clone(),
+                nhs_number: scr_model::NhsNumber::parse(&q.nhs_number).ok()?,
+                reason: q.reason.clone(),
+                viewed_at: instant(q.viewed_at_ms),
+                fetched_at: instant(q.fetched_at_ms),
+            })
+        })
+        .collect();
+    for batch in views.chunks(500) {
+        match spine.report_offline_views(&token, batch).await {
+            Ok(_) => {
+                let ids: Vec<String> = batch.iter().map(|v| v.id.clone()).collect();
+                if let Err(e) = cache.dequeue(&key.user_id, &ids) {
+                    tracing::warn!(error = %e, "sent offline views stay queued");
+                }
+            }
+            Err(e) => {
+                // Kept for the next online sign-in; the spine ignores a repeated id.
+                tracing::warn!(code = %e.code(), "offline views not sent yet");
+                return;
+            }
+        }
+    }
+}
+
+fn entry_view(l: &Listing) -> OfflineEntryView {
+    OfflineEntryView {
+        nhs_number: l.nhs_number.clone(),
+        patient: serde_json::from_str(&l.label).ok(),
+        fetched_at: instant(l.fetched_at_ms).to_rfc3339(),
+        viewed_at: instant(l.viewed_at_ms).to_rfc3339(),
+        emergency: l.reason == "emergency",
+    }
+}
+
+/// Whether a refusal from the spine means the patient's copy must leave the cache: they
+/// opted out, the spine no longer holds a summary or the patient, or it refuses this user.
+pub fn refusal_removes_copy(e: &scr_client::ClientError) -> bool {
+    match e {
+        scr_client::ClientError::Spine { status, code, .. } => {
+            *status == 403
+                || matches!(
+                    code.as_str(),
+                    "PATIENT_DISSENTED" | "NO_SUMMARY_HELD" | "PATIENT_NOT_FOUND"
+                )
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_refusals_about_the_patient_remove_a_copy() {
+        let spine = |status: u16, code: &str| scr_client::ClientError::Spine {
+            status,
+            code: code.into(),
+            message: String::new(),
+        };
+        assert!(refusal_removes_copy(&spine(403, "PATIENT_DISSENTED")));
+        assert!(refusal_removes_copy(&spine(404, "NO_SUMMARY_HELD")));
+        assert!(refusal_removes_copy(&spine(404, "PATIENT_NOT_FOUND")));
+        assert!(refusal_removes_copy(&spine(403, "ROLE_NOT_PERMITTED")));
+        assert!(!refusal_removes_copy(&spine(503, "TIMEOUT")));
+        assert!(!refusal_removes_copy(&spine(400, "ACCESS_REASON_REQUIRED")));
+        assert!(!refusal_removes_copy(&scr_client::ClientError::Timeout));
+        assert!(!refusal_removes_copy(
+            &scr_client::ClientError::SpineUnreachable("x".into())
+        ));
+    }
+
+    #[test]
+    fn cache_errors_reach_the_ui_with_their_own_codes() {
+        let e: AppError = CacheError::WrongCard.into();
+        assert_eq!(e.code, "WRONG_CARD");
+        assert!(e.message.starts_with("This card"));
+        let e: AppError = CacheError::KeyringUnavailable("no OS keyring".into()).into();
+        assert_eq!(e.code, "CACHE_UNAVAILABLE");
+        let e: AppError = CacheError::Tampered.into();
+        assert_eq!(e.code, "OFFLINE_RECORD_GONE");
+    }
+}
