@@ -7,6 +7,8 @@ import type {
   AccessReason,
   AppError,
   CardStatus,
+  OfflineEntryView,
+  OfflineSignedInView,
   PatientView,
   RoleView,
   SharingView,
@@ -50,6 +52,12 @@ export const api = {
   sharingStatus: (nhsNumber: string) => call<SharingView>("sharing_status", { nhsNumber }),
   signOut: () => call<void>("sign_out"),
   lockIdle: () => call<void>("lock_idle"),
+  // Offline mode: the card signs in locally and opens this computer's encrypted copies.
+  signInOffline: (passcode: string) => call<OfflineSignedInView>("sign_in_offline", { passcode }),
+  offlineRecords: () => call<OfflineEntryView[]>("offline_records"),
+  openOfflineSummary: (nhsNumber: string) => call<SummaryView>("open_offline_summary", { nhsNumber }),
+  /** How many offline records were removed; works online and offline. */
+  removeOfflineRecords: () => call<number>("remove_offline_records"),
 };
 
 export interface SessionEnded {

@@ -1,11 +1,23 @@
 // The app's flow: card → passcode → role → find → reason → summary (or, for reception
-// roles, the sharing status). A session-ended event clears every patient detail from the
-// page at once and returns to "Insert your smartcard".
+// roles, the sharing status). Offline (chosen, or because the spine cannot be reached at
+// sign-in): card → passcode → the offline records on this computer → an offline copy.
+// A session-ended event clears every patient detail from the page at once and returns to
+// "Insert your smartcard", online or offline.
 import { api, asAppError, onCardStatus, onSessionEnded, type AppError } from "./ipc";
-import type { AccessReason, CardStatus, PatientView, RoleView, SignedInView, TraceQuery } from "./generated/types";
+import type {
+  AccessReason,
+  CardStatus,
+  OfflineEntryView,
+  OfflineSignedInView,
+  PatientView,
+  RoleView,
+  SignedInView,
+  TraceQuery,
+} from "./generated/types";
 import { h, show } from "./dom";
 import { cardScreen } from "./screens/card";
-import { passcodeScreen } from "./screens/passcode";
+import { passcodeScreen, type PasscodeActions } from "./screens/passcode";
+import { cacheOffNotice, offlineScreen, type OfflineScreenOptions } from "./screens/offline";
 import { roleScreen } from "./screens/role";
 import { findScreen } from "./screens/find";
 import { reasonScreen } from "./screens/reason";
@@ -14,17 +26,26 @@ import { sharingScreen } from "./screens/sharing";
 import { configScreen } from "./screens/config";
 import { patientBanner } from "./screens/banner";
 
-interface Session {
-  user: SignedInView;
-  role: RoleView | null;
-}
+type Session =
+  | { mode: "online"; user: SignedInView; role: RoleView | null }
+  | {
+      mode: "offline";
+      user: OfflineSignedInView;
+      entries: OfflineEntryView[];
+      removedAltered: number;
+      /** Offline because the spine could not be reached at sign-in. */
+      fallback: boolean;
+    };
 
 let session: Session | null = null;
+/** "Offline records are off on this computer" is said once per app run. */
+let cacheNoticeShown = false;
 let lastActivity = Date.now();
 for (const kind of ["keydown", "mousedown", "wheel", "touchstart"]) {
   window.addEventListener(kind, () => (lastActivity = Date.now()), { capture: true, passive: true });
 }
 // The idle lock: checked every second, so the page clears within a second of the timeout.
+// An offline session uses the idle timeout of its offline sign-in.
 setInterval(() => {
   if (!session) return;
   const limitMs = session.user.idleTimeoutSecs * 1000;
@@ -37,23 +58,25 @@ let generation = 0;
 function statusBar(): void {
   const bar = document.getElementById("status-bar");
   if (!bar) return;
-  if (!session?.role) {
+  let who: HTMLElement;
+  if (session?.mode === "offline") {
+    who = h("span", { id: "signed-in-as", class: "scr-offline-status", "data-mode": "offline" }, `${session.user.userName} · Offline`);
+  } else if (session?.role) {
+    who = h("span", { id: "signed-in-as" }, `${session.user.userName} · ${session.role.roleName} · ${session.role.orgName} (${session.role.orgOds})`);
+  } else {
     bar.hidden = true;
     bar.replaceChildren();
     return;
   }
   const out = h("button", { class: "nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0", type: "button", id: "sign-out" }, "Sign out");
   out.addEventListener("click", () => void api.signOut());
-  bar.replaceChildren(
-    h("span", { id: "signed-in-as" }, `${session.user.userName} · ${session.role.roleName} · ${session.role.orgName} (${session.role.orgOds})`),
-    out,
-  );
+  bar.replaceChildren(who, out);
   bar.hidden = false;
 }
 
 function renderCard(status: CardStatus, notice?: string): void {
   if (status.state === "cardPresent") {
-    passcodeScreen(signIn);
+    passcodeScreen(passcodeActions);
     if (notice) {
       const main = document.getElementById("main");
       main?.prepend(h("div", { class: "nhsuk-inset-text", id: "session-notice" }, h("p", {}, notice)));
@@ -71,6 +94,16 @@ async function showCardState(notice?: string): Promise<void> {
   }
 }
 
+const passcodeActions: PasscodeActions = {
+  signIn: (passcode) => void signIn(passcode),
+  workOffline: (passcode) => void workOffline(passcode),
+};
+
+/** The spine refused before the card was asked: no passcode try was spent. */
+const SPINE_DOWN = new Set(["SPINE_UNREACHABLE", "SPINE_TIMEOUT"]);
+/** Offline sign-in is not possible on this computer with this card (not a passcode problem). */
+const NO_OFFLINE = new Set(["OFFLINE_NOT_SET_UP", "CACHE_UNAVAILABLE", "WRONG_CARD"]);
+
 async function signIn(passcode: string): Promise<void> {
   if (signingIn) return;
   signingIn = true;
@@ -79,15 +112,131 @@ async function signIn(passcode: string): Promise<void> {
   try {
     const user = await api.signIn(passcode);
     if (mine !== generation) return;
-    session = { user, role: null };
+    session = { mode: "online", user, role: null };
     lastActivity = Date.now();
-    roleScreen(user, chooseRole);
+    roleScreen(user, chooseRole, undefined, cacheNotice(user));
   } catch (e) {
+    if (mine !== generation) return;
     const err = asAppError(e);
-    if (err.code === "NO_CARD" || err.code === "CARD_REMOVED") await showCardState(err.message);
-    else passcodeScreen(signIn, err);
+    if (SPINE_DOWN.has(err.code)) await fallBackOffline(passcode, err, mine);
+    else await signInFailed(err);
   } finally {
     signingIn = false;
+  }
+}
+
+/** Shown once per app run, after the first online sign-in that finds the cache off. */
+function cacheNotice(user: SignedInView): HTMLElement | null {
+  if (user.cache.state !== "off" || cacheNoticeShown) return null;
+  cacheNoticeShown = true;
+  return cacheOffNotice(user.cache.reason);
+}
+
+async function signInFailed(err: AppError): Promise<void> {
+  if (err.code === "NO_CARD" || err.code === "CARD_REMOVED") await showCardState(err.message);
+  else passcodeScreen(passcodeActions, err);
+}
+
+/** Online sign-in found the spine unreachable: try the offline records with the same passcode. */
+async function fallBackOffline(passcode: string, spineError: AppError, mine: number): Promise<void> {
+  show(
+    h("h1", {}, "Working offline…"),
+    h("p", { role: "status" }, "The Summary Care Record service cannot be reached. Opening the offline records on this computer."),
+  );
+  try {
+    const view = await api.signInOffline(passcode);
+    if (mine !== generation) return;
+    startOffline(view, true);
+  } catch (e) {
+    if (mine !== generation) return;
+    const err = asAppError(e);
+    if (NO_OFFLINE.has(err.code)) passcodeScreen(passcodeActions, { ...spineError, message: describe(spineError) }, err.message);
+    else await signInFailed(err);
+  }
+}
+
+async function workOffline(passcode: string): Promise<void> {
+  if (signingIn) return;
+  signingIn = true;
+  const mine = generation;
+  show(h("h1", {}, "Signing in to work offline…"), h("p", { role: "status" }, "Checking your card and passcode."));
+  try {
+    const view = await api.signInOffline(passcode);
+    if (mine !== generation) return;
+    startOffline(view, false);
+  } catch (e) {
+    if (mine !== generation) return;
+    await signInFailed(asAppError(e));
+  } finally {
+    signingIn = false;
+  }
+}
+
+function startOffline(view: OfflineSignedInView, fallback: boolean): void {
+  session = { mode: "offline", user: view, entries: view.entries, removedAltered: view.removedAltered, fallback };
+  lastActivity = Date.now();
+  statusBar();
+  showOffline();
+}
+
+const offlineActions = {
+  open: (nhsNumber: string) => void openOffline(nhsNumber),
+  remove: () => void removeOffline(),
+};
+
+function showOffline(opts: Omit<OfflineScreenOptions, "fallback"> = {}): void {
+  if (session?.mode !== "offline") return;
+  offlineScreen(session, offlineActions, { fallback: session.fallback, ...opts });
+}
+
+/** The list again, re-read from the cache (entries expire, or are found altered). */
+async function refreshOffline(error?: OfflineScreenOptions["error"]): Promise<void> {
+  const mine = generation;
+  try {
+    const entries = await api.offlineRecords();
+    if (mine !== generation || session?.mode !== "offline") return;
+    session.entries = entries;
+    showOffline({ error });
+  } catch (e) {
+    if (mine !== generation) return;
+    showOffline({ error: error ?? { title: "The offline records could not be read", message: asAppError(e).message } });
+  }
+}
+
+async function openOffline(nhsNumber: string): Promise<void> {
+  const mine = generation;
+  show(h("h1", {}, "Opening the offline copy…"));
+  try {
+    const summary = await api.openOfflineSummary(nhsNumber);
+    if (mine !== generation || session?.mode !== "offline") return;
+    summaryScreen(summary, new Date(), () => void refreshOffline(), "offline");
+  } catch (e) {
+    if (mine !== generation) return;
+    const err = asAppError(e);
+    const error = { title: "The offline record could not be opened", message: err.message };
+    if (err.code === "OFFLINE_RECORD_GONE") await refreshOffline(error);
+    else showOffline({ error });
+  }
+}
+
+/** "Remove my offline records", online (find screen) or offline (the list). */
+async function removeOffline(): Promise<void> {
+  const mine = generation;
+  try {
+    const removed = await api.removeOfflineRecords();
+    if (mine !== generation || !session) return;
+    if (session.mode === "offline") {
+      session.entries = [];
+      session.removedAltered = 0;
+      showOffline({ removed });
+    } else {
+      findScreen(findActions(), undefined, undefined, { removed });
+    }
+  } catch (e) {
+    if (mine !== generation || !session) return;
+    const message = asAppError(e).message;
+    if (session.mode === "offline") showOffline({ error: { title: "Offline records could not be removed", message } });
+    else findScreen(findActions(), undefined, undefined, { error: message });
   }
 }
 
@@ -95,12 +244,12 @@ async function chooseRole(role: RoleView): Promise<void> {
   const mine = generation;
   try {
     const chosen = await api.selectRole(role.id);
-    if (mine !== generation || !session) return;
+    if (mine !== generation || session?.mode !== "online") return;
     session.role = chosen;
     statusBar();
     findScreen(findActions());
   } catch (e) {
-    if (session) roleScreen(session.user, chooseRole, asAppError(e).message);
+    if (mine === generation && session?.mode === "online") roleScreen(session.user, chooseRole, asAppError(e).message);
   }
 }
 
@@ -109,6 +258,7 @@ function findActions() {
     byNumber: (digits: string) => void lookUp(() => api.findPatient(digits).then((p) => [p])),
     byDetails: (query: TraceQuery) => void lookUp(() => api.tracePatients(query), true),
     choose: (p: PatientView) => void next(p),
+    removeOffline: () => void removeOffline(),
   };
 }
 
@@ -137,7 +287,7 @@ function describe(err: AppError): string {
 }
 
 async function next(patient: PatientView): Promise<void> {
-  if (!session?.role || !patient.nhsNumber) return;
+  if (session?.mode !== "online" || !session.role || !patient.nhsNumber) return;
   const nhs = patient.nhsNumber;
   if (session.role.clinical) {
     reasonScreen(patient, (reason) => void openSummary(patient, nhs, reason));
@@ -159,7 +309,7 @@ async function openSummary(patient: PatientView, nhs: string, reason: AccessReas
   try {
     const summary = await api.openSummary(nhs, reason);
     if (mine !== generation) return;
-    summaryScreen(summary, new Date(), () => findScreen(findActions()));
+    summaryScreen(summary, new Date(), () => findScreen(findActions()), "find");
   } catch (e) {
     if (mine !== generation) return;
     const err = asAppError(e);

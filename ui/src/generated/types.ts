@@ -19,7 +19,17 @@ export type SignedInView = { userName: string, userId: string, roles: Array<Role
 /**
  * The spine's idle timeout: the app locks itself after this long without activity.
  */
-idleTimeoutSecs: number, };
+idleTimeoutSecs: number, cache: CacheStatus, };
+
+export type CacheStatus = { "state": "on", maxAgeHours: number, } | { "state": "off", reason: string, };
+
+export type OfflineEntryView = { nhsNumber: string, patient: PatientView | null, fetchedAt: string, viewedAt: string, emergency: boolean, };
+
+export type OfflineSignedInView = { userName: string, userId: string, entries: Array<OfflineEntryView>, idleTimeoutSecs: number, 
+/**
+ * Entries found altered or moved, deleted and not shown.
+ */
+removedAltered: number, };
 
 export type PatientView = { 
 /**
@@ -61,7 +71,11 @@ fetchedAt: string,
 /**
  * Opened with emergency access (reported to the privacy officer).
  */
-emergency: boolean, };
+emergency: boolean, 
+/**
+ * A copy from this computer's offline cache, not fresh from the spine.
+ */
+offlineCopy: boolean, };
 
 export type SharingView = { "status": "optedOut", code: string, recorded: string, } | { "status": "sharesCore", code: string, recorded: string, } | { "status": "sharesCoreAndAdditional", code: string, recorded: string, } | { "status": "noPreference" };
 

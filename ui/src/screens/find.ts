@@ -3,11 +3,20 @@
 import type { PatientView, TraceQuery } from "../generated/types";
 import { h, show, button, errorSummary } from "../dom";
 import { checkNhsNumber, formatDate, formatGender, formatName, formatNhsNumber } from "../format";
+import { removedText, removeOfflineControl } from "./offline";
 
 export interface FindActions {
   byNumber(digits: string): void;
   byDetails(query: TraceQuery): void;
   choose(patient: PatientView): void;
+  /** Wipes this user's offline records on this computer (asked to confirm first). */
+  removeOffline?(): void;
+}
+
+/** The outcome of "Remove my offline records", shown at the foot of the screen. */
+export interface OfflineRemoval {
+  removed?: number;
+  error?: string;
 }
 
 function field(id: string, label: string, attrs: Record<string, string> = {}): HTMLElement {
@@ -19,7 +28,7 @@ function field(id: string, label: string, attrs: Record<string, string> = {}): H
   );
 }
 
-export function findScreen(actions: FindActions, error?: string, results?: PatientView[]): void {
+export function findScreen(actions: FindActions, error?: string, results?: PatientView[], removal?: OfflineRemoval): void {
   const nhsInput = h("input", {
     class: "nhsuk-input nhsuk-input--width-10",
     id: "nhs-number",
@@ -151,5 +160,23 @@ export function findScreen(actions: FindActions, error?: string, results?: Patie
     numberForm,
     detailsForm,
     resultList ?? "",
+    actions.removeOffline ? offlineSection(() => actions.removeOffline?.(), removal) : null,
+  );
+}
+
+function offlineSection(remove: () => void, removal?: OfflineRemoval): HTMLElement {
+  return h(
+    "section",
+    { class: "scr-no-print nhsuk-u-margin-top-7", id: "offline-section", "aria-labelledby": "offline-section-title" },
+    h("h2", { class: "nhsuk-heading-s", id: "offline-section-title" }, "Offline records on this computer"),
+    removal?.error ? errorSummary("Offline records could not be removed", removal.error, "remove-offline-error") : null,
+    removal?.removed !== undefined
+      ? h("div", { class: "nhsuk-inset-text", id: "offline-removed", role: "status" }, h("p", {}, removedText(removal.removed)))
+      : h(
+          "p",
+          { class: "nhsuk-body-s" },
+          "Copies of the records you view may be kept, encrypted, on this computer for working offline. You can remove yours at any time.",
+        ),
+    removeOfflineControl(remove),
   );
 }

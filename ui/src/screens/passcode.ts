@@ -1,9 +1,20 @@
-// 2. Passcode: masked; tries left after a failure; a blocked card explained.
+// 2. Passcode: masked; tries left after a failure; a blocked card explained. "Work offline"
+// signs in with the card locally, to the offline records on this computer.
 import { h, show, button, errorSummary } from "../dom";
 import type { AppError } from "../ipc";
 
-export function passcodeScreen(onSubmit: (passcode: string) => void, error?: AppError): void {
-  if (error?.code === "CARD_BLOCKED") {
+export interface PasscodeActions {
+  signIn(passcode: string): void;
+  workOffline(passcode: string): void;
+}
+
+/**
+ * `offlineProblem`: why working offline was not possible either, shown below `error`
+ * (used when the spine cannot be reached and the automatic offline sign-in failed).
+ */
+export function passcodeScreen(actions: PasscodeActions, error?: AppError, offlineProblem?: string): void {
+  // CARD_BLOCKED from the card; PASSCODE_BLOCKED is the same state named by the offline sign-in.
+  if (error?.code === "CARD_BLOCKED" || error?.code === "PASSCODE_BLOCKED") {
     show(
       h("h1", {}, "Your smartcard is blocked"),
       errorSummary(
@@ -29,10 +40,15 @@ export function passcodeScreen(onSubmit: (passcode: string) => void, error?: App
   } else if (error) {
     message = error.message;
   }
+  const offline = button("Work offline", {
+    type: "button",
+    id: "work-offline",
+    class: "nhsuk-button nhsuk-button--secondary",
+  });
   const form = h(
     "form",
     { id: "passcode-form", novalidate: true },
-    message ? errorSummary("Sign-in failed", message, "passcode-error") : null,
+    message ? passcodeError(message, offlineProblem) : null,
     h(
       "div",
       { class: message ? "nhsuk-form-group nhsuk-form-group--error" : "nhsuk-form-group" },
@@ -40,14 +56,34 @@ export function passcodeScreen(onSubmit: (passcode: string) => void, error?: App
       h("div", { class: "nhsuk-hint", id: "passcode-hint" }, "The 6 to 8 digit passcode for your smartcard"),
       input,
     ),
-    button("Sign in", { id: "sign-in" }),
+    h(
+      "div",
+      { class: "nhsuk-button-group" },
+      button("Sign in", { id: "sign-in" }),
+      offline,
+    ),
   ) as HTMLFormElement;
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
+  // Both buttons take the passcode the same way: read once, then cleared from the field.
+  const take = (): string => {
     const value = input.value;
     input.value = "";
-    onSubmit(value);
+    return value;
+  };
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    actions.signIn(take());
   });
+  offline.addEventListener("click", () => actions.workOffline(take()));
   show(h("h1", {}, "Enter your passcode"), form);
   input.focus();
+}
+
+function passcodeError(message: string, offlineProblem?: string): HTMLElement {
+  const summary = errorSummary("Sign-in failed", message, "passcode-error");
+  if (offlineProblem) {
+    summary
+      .querySelector(".nhsuk-error-summary__body")
+      ?.append(h("p", { id: "passcode-offline-error" }, `Working offline is not possible either. ${offlineProblem}`));
+  }
+  return summary;
 }

@@ -2,7 +2,13 @@
 import type { RoleView, SignedInView } from "../generated/types";
 import { h, show, button, errorSummary } from "../dom";
 
-export function roleScreen(signedIn: SignedInView, onChoose: (role: RoleView) => void, error?: string): void {
+/** `notice`: shown above the roles (the once-per-run "offline records are off" notice). */
+export function roleScreen(
+  signedIn: SignedInView,
+  onChoose: (role: RoleView) => void,
+  error?: string,
+  notice?: HTMLElement | null,
+): void {
   const radios = signedIn.roles.map((r, i) =>
     h(
       "div",
@@ -40,5 +46,5 @@ export function roleScreen(signedIn: SignedInView, onChoose: (role: RoleView) =>
     const role = signedIn.roles.find((r) => r.id === chosen?.value);
     if (role) onChoose(role);
   });
-  show(h("h1", {}, `Welcome, ${signedIn.userName}`), form);
+  show(h("h1", {}, `Welcome, ${signedIn.userName}`), notice, form);
 }

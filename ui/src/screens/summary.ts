@@ -1,5 +1,6 @@
 // 6. The summary: banner, then the allergy section first and always in view (sticky), in
-// one of four states that never look alike; then medication, problems, provenance.
+// one of four states that never look alike; then medication, problems, provenance. A copy
+// from the offline cache says so above the allergies, in the same sticky block.
 import type { AllergySection, MedicationView, SummaryView } from "../generated/types";
 import { h, show, button } from "../dom";
 import { formatDate, formatDay } from "../format";
@@ -118,11 +119,28 @@ function medicationTable(id: string, title: string, meds: MedicationView[], empt
   );
 }
 
-export function summaryScreen(s: SummaryView, today: Date, onFindAnother: () => void): void {
+/** `Offline copy fetched 23-Nov-2026 14:02 — may be out of date` (UK time). */
+export function offlineBannerText(fetchedAt: string): string {
+  return `Offline copy fetched ${formatDate(fetchedAt)} — may be out of date`;
+}
+
+/**
+ * `onBack` is the way out: "Find another patient" online, "Back to offline records" in an
+ * offline session (`backTo`, by default from `offlineCopy`). The offline banner follows
+ * the data: any copy from the offline cache carries it.
+ */
+export function summaryScreen(
+  s: SummaryView,
+  today: Date,
+  onBack: () => void,
+  backTo: "find" | "offline" = s.offlineCopy ? "offline" : "find",
+): void {
   const p = s.provenance;
   const practice = p.practiceName ? `${p.practiceName}${p.practiceOds ? ` (${p.practiceOds})` : ""}` : p.practiceOds ?? "an unnamed source";
-  const findAnother = button("Find another patient", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "find-another" });
-  findAnother.addEventListener("click", onFindAnother);
+  const back = backTo === "offline"
+    ? button("Back to offline records", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "back-to-offline" })
+    : button("Find another patient", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "find-another" });
+  back.addEventListener("click", onBack);
   const print = button("Print", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "print" });
   print.addEventListener("click", () => window.print());
   show(
@@ -130,7 +148,13 @@ export function summaryScreen(s: SummaryView, today: Date, onFindAnother: () => 
     s.emergency
       ? h("div", { class: "nhsuk-warning-callout scr-emergency-banner", id: "emergency-banner" }, h("p", {}, "Opened with emergency access. This access has been reported to the privacy officer."))
       : null,
-    allergySection(s.allergies),
+    // The offline banner and the allergies stay in view together while the rest scrolls.
+    h(
+      "div",
+      { class: "scr-sticky-top", id: "summary-sticky" },
+      s.offlineCopy ? h("div", { class: "scr-offline-banner", id: "offline-banner", role: "status" }, offlineBannerText(s.fetchedAt)) : null,
+      allergySection(s.allergies),
+    ),
     medicationTable("repeat-medication", "Current repeat medication", s.repeatMedication, "No current repeat medication."),
     medicationTable("acute-medication", "Acute medication (last 12 months)", s.acuteMedication, "No acute medication in the last 12 months."),
     medicationTable("discontinued-medication", "Recently discontinued medication", s.discontinuedMedication, "No recently discontinued medication."),
@@ -150,6 +174,6 @@ export function summaryScreen(s: SummaryView, today: Date, onFindAnother: () => 
       { class: "nhsuk-body-s", id: "provenance" },
       `Summary from ${practice}${p.lastUpdated ? `, last updated ${formatDay(p.lastUpdated)}` : ""}. Fetched ${formatDate(s.fetchedAt)}.`,
     ),
-    h("div", {}, print, " ", findAnother),
+    h("div", {}, print, " ", back),
   );
 }
