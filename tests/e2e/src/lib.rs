@@ -186,6 +186,24 @@ impl Rig {
         scr_vcard::insert(&c).expect("insert card")
     }
 
+    /// Starts the spine again on the port the app's settings name (same store).
+    pub async fn restart_spine(&mut self, port: u16) {
+        let dir = self.data.path();
+        let mut config = scr_spine::setup::config_for(dir, None).expect("config");
+        config.listen = format!("127.0.0.1:{port}");
+        self.spine = Some(scr_spine::server::start(dir, config).await.expect("spine"));
+    }
+
+    /// The spine's port (while it runs).
+    pub fn spine_port(&self) -> u16 {
+        self.spine.as_ref().expect("spine running").addr.port()
+    }
+
+    /// Where the app keeps its offline cache.
+    pub fn cache_file(&self) -> PathBuf {
+        self.data.path().join("viewer-data/offline-cache.sqlite")
+    }
+
     pub async fn stop_spine(&mut self) {
         if let Some(s) = self.spine.take() {
             s.shutdown().await.expect("spine shutdown");
