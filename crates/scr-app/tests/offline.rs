@@ -1,0 +1,224 @@
+//! The viewer's offline cache with the real parts: a seeded spine over HTTPS, the doctor's
+//! virtual card through pcscd, the OS keyring (gnome-keyring under `dbus-run-session`, as
+//! `scripts/test` starts it) and the cache file, with the clock injected to check expiry.
+//! Skipped without pcscd or a keyring unless `SCR_REQUIRE_PCSC` / `SCR_REQUIRE_KEYRING`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use scr_app::{AccessReason, AppConfig, CacheStatus, Viewer};
+use scr_model::{ConsentRecord, NhsNumber, SharingPreference};
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn ready(keyring: &scr_cache::DeviceKeyring) -> bool {
+    let pcsc = scr_card::PcscContext::establish()
+        .and_then(|c| c.readers())
+        .map(|r| r.iter().any(|r| r.name == "Virtual PCD 00 00"))
+        .unwrap_or(false);
+    if !pcsc {
+        assert!(
+            std::env::var_os("SCR_REQUIRE_PCSC").is_none(),
+            "SCR_REQUIRE_PCSC is set but pcscd with vpcd is not running"
+        );
+        eprintln!("skipped: pcscd with vpcd readers not running");
+        return false;
+    }
+    if let Err(e) = keyring.probe() {
+        assert!(
+            std::env::var("SCR_REQUIRE_KEYRING").as_deref() != Ok("1"),
+            "SCR_REQUIRE_KEYRING=1 but the keyring is not usable: {e}"
+        );
+        eprintln!("skipped: no usable OS keyring ({e})");
+        return false;
+    }
+    true
+}
+
+async fn wait_readers_empty() {
+    for _ in 0..40 {
+        let busy = scr_card::PcscContext::establish()
+            .and_then(|c| c.readers())
+            .map(|rs| rs.iter().any(|r| r.card_present))
+            .unwrap_or(false);
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The practice records the patient's dissent (Read 9Ndo), as a GP upload would.
+async fn record_dissent(store: &scr_spine::store::Store, nhs: NhsNumber) {
+    let (patient, _, _) = store
+        .summary_view(nhs)
+        .await
+        .expect("view")
+        .expect("patient");
+    let ods = patient.gp_ods.clone().expect("registered practice");
+    let job = scr_spine::upload::UploadJob {
+        upload: scr_model::fhir::Upload {
+            bundle_id: format!("dissent-{}", nhs.as_digits()),
+            patient,
+            summary: None,
+            consent: Some(ConsentRecord {
+                preference: SharingPreference::Dissent,
+                code: "9Ndo".into(),
+                recorded: Utc::now().date_naive(),
+                recorded_by_ods: Some(ods.clone()),
+            }),
+        },
+        body_sha256: "0".repeat(64),
+        uploader_ods: ods,
+    };
+    let mut conn = store.write_pool().acquire().await.expect("connection");
+    let outcome = scr_spine::upload::apply(&mut conn, &job)
+        .await
+        .expect("upload");
+    assert_eq!(outcome, scr_spine::upload::UploadOutcome::DissentRecorded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session() {
+    let keyring =
+        scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-app-{}", std::process::id()));
+    if !ready(&keyring) {
+        return;
+    }
+    wait_readers_empty().await;
+    let data = tempfile::tempdir().expect("dir");
+    let dir = data.path();
+    scr_spine::setup::init(dir, &["localhost".into()], None)
+        .await
+        .expect("init");
+    scr_spine::setup::seed(dir, 60, 5, None)
+        .await
+        .expect("seed");
+    let mut spine_config = scr_spine::setup::config_for(dir, None).expect("config");
+    spine_config.listen = "127.0.0.1:0".into();
+    let spine = scr_spine::server::start(dir, spine_config)
+        .await
+        .expect("spine");
+    let mut patients = Vec::new();
+    for nhs in spine.store.sample_patients(true, 60).await.expect("sample") {
+        if let Some((_, Some(_), consent)) = spine.store.summary_view(nhs).await.expect("view") {
+            if !consent.is_some_and(|c| c.preference.is_dissent()) && patients.len() < 3 {
+                patients.push(nhs);
+            }
+        }
+    }
+    assert_eq!(patients.len(), 3, "three patients with summaries");
+
+    let config = AppConfig {
+        spine_url: format!("https://localhost:{}", spine.addr.port()),
+        ca_file: dir.join("ca/ca.pem"),
+        data_dir: dir.join("viewer"),
+        offline_max_age_hours: 48,
+        offline_max_entries: 100,
+    };
+    std::fs::create_dir_all(&config.data_dir).expect("data dir");
+    let offset = Arc::new(AtomicI64::new(0));
+    let clock_offset = offset.clone();
+    let clock: scr_app::offline::Clock = Arc::new(move || {
+        Utc::now() + chrono::Duration::milliseconds(clock_offset.load(Ordering::SeqCst))
+    });
+    let (viewer, _events) = Viewer::with_keyring(&config, keyring.clone(), clock).expect("viewer");
+    let _watcher = viewer.session().watch_cards().expect("watch cards");
+    let _card = scr_vcard::insert(&scr_vcard::CardConfig::new(
+        dir.join("identities/doctor"),
+        0,
+    ))
+    .expect("insert card");
+    viewer
+        .session()
+        .wait_for_card(Some("Virtual PCD 00 00"), Duration::from_secs(5))
+        .await
+        .expect("card seen");
+
+    // Offline before any online sign-in on this computer: nothing to open.
+    let none = viewer.sign_in_offline("246810".into()).await.err();
+    assert_eq!(none.map(|e| e.code).as_deref(), Some("OFFLINE_NOT_SET_UP"));
+
+    let signed = viewer.sign_in("246810".into()).await.expect("sign in");
+    assert_eq!(signed.cache, CacheStatus::On { max_age_hours: 48 });
+    viewer.select_role(&signed.roles[0].id).await.expect("role");
+    for nhs in &patients {
+        let shown = viewer
+            .summary(&nhs.as_digits(), AccessReason::PermissionToView)
+            .await
+            .expect("summary");
+        assert!(!shown.offline_copy);
+        assert!(shown.warnings.is_empty(), "{:?}", shown.warnings);
+    }
+    // The third patient opts out; the next online look-up drops their copy.
+    record_dissent(&spine.store, patients[2]).await;
+    let refused = viewer
+        .summary(&patients[2].as_digits(), AccessReason::PermissionToView)
+        .await
+        .err()
+        .map(|e| e.code);
+    assert_eq!(refused.as_deref(), Some("PATIENT_DISSENTED"));
+    viewer.sign_out();
+    assert_eq!(
+        viewer.offline_records().err().map(|e| e.code).as_deref(),
+        Some("SESSION_ENDED"),
+        "the key went with the session"
+    );
+
+    // Offline: a wrong passcode costs a try and opens nothing; the right one opens the two.
+    let wrong = viewer
+        .sign_in_offline("111111".into())
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(
+        (wrong.code.as_str(), wrong.tries_left),
+        ("WRONG_PASSCODE", Some(2))
+    );
+    let offline = viewer
+        .sign_in_offline("246810".into())
+        .await
+        .expect("offline sign-in");
+    let mut listed: Vec<String> = offline
+        .entries
+        .iter()
+        .map(|e| e.nhs_number.clone())
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = patients[..2].iter().map(|n| n.as_digits()).collect();
+    expected.sort();
+    assert_eq!(listed, expected, "the opted-out patient's copy is gone");
+    assert!(offline.entries.iter().all(|e| e.patient.is_some()));
+    let copy = viewer
+        .offline_summary(&patients[0].as_digits())
+        .expect("offline copy");
+    assert!(copy.offline_copy);
+    assert_eq!(copy.patient.nhs_number, Some(patients[0].as_digits()));
+    assert_eq!(
+        viewer
+            .offline_summary(&patients[2].as_digits())
+            .err()
+            .map(|e| e.code)
+            .as_deref(),
+        Some("OFFLINE_RECORD_GONE")
+    );
+
+    // 47 hours on: still there. 49 hours on: expired, listed nowhere, opened never.
+    offset.store(47 * HOUR_MS, Ordering::SeqCst);
+    assert_eq!(viewer.offline_records().expect("list").len(), 2);
+    offset.store(49 * HOUR_MS, Ordering::SeqCst);
+    assert!(viewer.offline_records().expect("list").is_empty());
+    assert_eq!(
+        viewer
+            .offline_summary(&patients[1].as_digits())
+            .err()
+            .map(|e| e.code)
+            .as_deref(),
+        Some("OFFLINE_RECORD_GONE")
+    );
+    viewer.sign_out();
+    let _ = keyring.delete(&signed.user_id);
+    let _ = spine.shutdown().await;
+}
