@@ -13,6 +13,7 @@ use scr_cache::{
     CacheError, CacheStore, CacheUser, DeviceKeyring, Listing, NewEntry, Retention, Secret,
     UserHeader, UserKey,
 };
+use scr_client::CardAsk;
 use serde::{Deserialize, Serialize};
 
 use crate::view::{AppError, CacheStatus, OfflineEntryView, PatientView};
@@ -73,6 +74,19 @@ pub struct QueuedView {
     pub fetched_at_ms: i64,
 }
 
+/// What [`OfflineCache::prepare`] decided before the card step.
+pub enum Prepared {
+    /// Set up here already, header vouched for by this card: the card's ECDH reopens it.
+    Existing(CacheUser),
+    /// Not set up (or the old header is not vouched for): a new header for the card to sign.
+    New {
+        header: UserHeader,
+        card_secret: Secret,
+    },
+    /// The card has no key-management certificate: no cache for this card.
+    NoKeyManagementKey,
+}
+
 /// What an online sign-in brings to the cache (owned, so it can go to a blocking thread).
 pub struct Enrolment {
     pub user_id: String,
@@ -80,22 +94,31 @@ pub struct Enrolment {
     pub idle_timeout_secs: u32,
     pub certificates: scr_client::CardCertificates,
     pub card_fingerprint: [u8; 32],
-    /// The card's ECDH answer for the user's existing header, if it had one.
+    pub prepared: Prepared,
+    /// The card's ECDH answer for an existing header.
     pub card_secret: Option<Secret>,
+    /// The card's signature over a new header.
+    pub header_signature: Option<Vec<u8>>,
 }
 
 impl Enrolment {
-    pub fn of(signed: &scr_client::SignedIn, idle_timeout_secs: u32) -> Enrolment {
+    pub fn of(
+        signed: &scr_client::SignedIn,
+        prepared: Prepared,
+        idle_timeout_secs: u32,
+    ) -> Enrolment {
         Enrolment {
             user_id: signed.user.user_id.clone(),
             user_name: signed.user.name.clone(),
             idle_timeout_secs,
             certificates: signed.certificates.clone(),
             card_fingerprint: signed.card_fingerprint,
+            prepared,
             card_secret: signed
                 .key_agreement
                 .as_ref()
                 .and_then(|a| Secret::from_bytes(a.expose()).ok()),
+            header_signature: signed.extra_signature.clone(),
         }
     }
 }
@@ -166,59 +189,118 @@ impl OfflineCache {
         self.store().purge_expired(now)
     }
 
-    /// The public key the card must do ECDH with, for the card whose authentication
-    /// certificate this is (if that card set up offline records here).
+    /// The user whose card shows this authentication certificate, if that card set up
+    /// offline records here and vouched for their header (its signature over the header
+    /// verifies against this very certificate). A header anyone else made is ignored.
     pub fn user_for_certificate(&self, certificate: &[u8]) -> Option<CacheUser> {
         let fingerprint = scr_card::certificate_fingerprint(certificate);
-        self.store()
+        let user = self
+            .store()
             .user_for_certificate(&fingerprint)
             .ok()
-            .flatten()
+            .flatten()?;
+        let vouched = user.auth_certificate == certificate
+            && scr_card::signature_matches(
+                certificate,
+                &user.header.card_binding_message(),
+                &user.header.card_binding,
+            );
+        vouched.then_some(user)
     }
 
-    /// After an online sign-in: opens the user's key with the card's answer, or sets the
-    /// user up afresh (new card, lost device secret, first time here).
-    pub fn enrol(&self, signed: &Enrolment) -> Result<UserKey, CacheError> {
-        let user_id = &signed.user_id;
-        let idle_timeout_secs = signed.idle_timeout_secs;
-        let device = self.keyring.get_or_create(user_id)?;
-        let existing = self.user_for_certificate(&signed.certificates.authentication);
-        if let (Some(user), Some(card)) = (&existing, &signed.card_secret) {
-            if &user.header.user_id == user_id {
-                if let Ok(key) = user.header.user_key(card, &device) {
-                    self.store().update_user_details(
-                        user_id,
-                        &signed.user_name,
-                        idle_timeout_secs,
-                    )?;
-                    return Ok(key);
-                }
+    /// During online sign-in, given the card's certificates: what to ask of the card. For a
+    /// user already set up, the ECDH that reopens their key; otherwise a new header for the
+    /// card to vouch for with its signature.
+    pub fn prepare(&self, certificates: &scr_client::CardCertificates) -> (CardAsk, Prepared) {
+        if let Some(user) = self.user_for_certificate(&certificates.authentication) {
+            if let Ok(peer) = user.header.ephemeral_public_key() {
+                let ask = CardAsk {
+                    agree_with: Some(peer),
+                    also_sign: None,
+                };
+                return (ask, Prepared::Existing(user));
             }
         }
-        let km_certificate = signed
-            .certificates
+        let km_public = certificates
             .key_management
             .as_deref()
-            .ok_or_else(|| {
-                CacheError::KeyringUnavailable(
-                    "your smartcard has no key-management certificate".into(),
-                )
-            })?;
-        let km_public = scr_card::piv::certificate_public_key(km_certificate)
-            .map(p256::PublicKey::from)
-            .map_err(|_| CacheError::Malformed("the card's key-management certificate".into()))?;
-        let (header, card) = UserHeader::create(user_id, &km_public, &device);
-        let key = header.user_key(&card, &device)?;
-        self.store().replace_user(
-            &CacheUser {
+            .and_then(|c| scr_card::piv::certificate_public_key(c).ok())
+            .map(p256::PublicKey::from);
+        let Some(km_public) = km_public else {
+            return (CardAsk::default(), Prepared::NoKeyManagementKey);
+        };
+        let (header, card_secret) = UserHeader::begin(&km_public);
+        let ask = CardAsk {
+            agree_with: None,
+            also_sign: Some(header.card_binding_message()),
+        };
+        (
+            ask,
+            Prepared::New {
                 header,
-                auth_certificate: signed.certificates.authentication.clone(),
-                user_name: signed.user_name.clone(),
-                idle_timeout_secs,
+                card_secret,
             },
-            &signed.card_fingerprint,
-        )?;
-        Ok(key)
+        )
+    }
+
+    /// After an online sign-in: opens the user's key with the card's answer, or completes
+    /// the new header the card has just vouched for.
+    pub fn enrol(&self, signed: Enrolment) -> Result<UserKey, CacheError> {
+        let user_id = signed.user_id.clone();
+        let device = self.keyring.get_or_create(&user_id)?;
+        match signed.prepared {
+            Prepared::Existing(user) if user.header.user_id == user_id => {
+                let card = signed.card_secret.ok_or(CacheError::WrongCard)?;
+                match user.header.user_key(&card, &device) {
+                    Ok(key) => {
+                        self.store().update_user_details(
+                            &user_id,
+                            &signed.user_name,
+                            signed.idle_timeout_secs,
+                        )?;
+                        Ok(key)
+                    }
+                    Err(e) => {
+                        // The card is right (it signed in) but the records do not open: the
+                        // device secret was lost or replaced. Start afresh at the next
+                        // sign-in, when the card can vouch for a new header.
+                        self.store().forget_user(&user_id)?;
+                        Err(e)
+                    }
+                }
+            }
+            Prepared::Existing(_) => Err(CacheError::WrongUser),
+            Prepared::NoKeyManagementKey => Err(CacheError::KeyringUnavailable(
+                "your smartcard has no key-management certificate".into(),
+            )),
+            Prepared::New {
+                mut header,
+                card_secret,
+            } => {
+                let binding = signed.header_signature.ok_or(CacheError::WrongCard)?;
+                if !scr_card::signature_matches(
+                    &signed.certificates.authentication,
+                    &header.card_binding_message(),
+                    &binding,
+                ) {
+                    return Err(CacheError::WrongCard);
+                }
+                header.user_id = user_id.clone();
+                header.bind_device(&device);
+                header.card_binding = binding;
+                let key = header.user_key(&card_secret, &device)?;
+                self.store().replace_user(
+                    &CacheUser {
+                        header,
+                        auth_certificate: signed.certificates.authentication.clone(),
+                        user_name: signed.user_name.clone(),
+                        idle_timeout_secs: signed.idle_timeout_secs,
+                    },
+                    &signed.card_fingerprint,
+                )?;
+                Ok(key)
+            }
+        }
     }
 
     /// Offline sign-in's last step: the user's key from the card's answer and this

@@ -256,25 +256,26 @@ impl Viewer {
         let passcode = Passcode::new(passcode).map_err(ClientError::Card)?;
         let reader = self.reader_with_card()?;
         let cache = self.cache.as_ref().ok().cloned();
-        let lookup = cache.clone();
+        let mut prepared = None;
         let signed = self
             .session
-            .sign_in_agreeing(&reader, passcode, move |certificates| {
-                lookup?
-                    .user_for_certificate(&certificates.authentication)?
-                    .header
-                    .ephemeral_public_key()
-                    .ok()
+            .sign_in_agreeing(&reader, passcode, |certificates| match &cache {
+                Some(cache) => {
+                    let (ask, p) = cache.prepare(certificates);
+                    prepared = Some(p);
+                    ask
+                }
+                None => scr_client::CardAsk::default(),
             })
             .await?;
         let idle_timeout_secs = u32::try_from(signed.idle_timeout_secs).unwrap_or(u32::MAX);
         self.remember_user(&signed.user.user_id);
-        let cache_status = match cache {
-            Some(cache) => {
-                self.open_cache_online(cache, &signed, idle_timeout_secs)
-                    .await
+        let cache_status = match (cache, prepared) {
+            (Some(cache), Some(prepared)) => {
+                let enrolment = Enrolment::of(&signed, prepared, idle_timeout_secs);
+                self.open_cache_online(cache, enrolment).await
             }
-            None => self.cache_status(),
+            _ => self.cache_status(),
         };
         Ok(SignedInView {
             user_name: signed.user.name,
@@ -289,14 +290,12 @@ impl Viewer {
     async fn open_cache_online(
         &self,
         cache: Arc<OfflineCache>,
-        signed: &scr_client::SignedIn,
-        idle_timeout_secs: u32,
+        enrolment: Enrolment,
     ) -> CacheStatus {
-        let user_id = signed.user.user_id.clone();
-        let enrolment = Enrolment::of(signed, idle_timeout_secs);
+        let user_id = enrolment.user_id.clone();
         let for_enrol = cache.clone();
         // The keyring is a D-Bus round trip (~100 ms): off the async threads.
-        let enrolled = tokio::task::spawn_blocking(move || for_enrol.enrol(&enrolment)).await;
+        let enrolled = tokio::task::spawn_blocking(move || for_enrol.enrol(enrolment)).await;
         match enrolled {
             Ok(Ok(key)) => {
                 self.hold_key(&user_id, key);

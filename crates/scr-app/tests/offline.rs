@@ -171,8 +171,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     let wrong = viewer
         .sign_in_offline("111111".into())
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(
         (wrong.code.as_str(), wrong.tries_left),
         ("WRONG_PASSCODE", Some(2))
@@ -218,6 +217,49 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
             .as_deref(),
         Some("OFFLINE_RECORD_GONE")
     );
+    viewer.sign_out();
+
+    // Someone with this OS account (so the keyring) makes their own header from the card's
+    // public 9D certificate, hoping the user's next sign-in keys the cache with it.
+    let km_certificate = {
+        let (_ctx, mut connection) = scr_card::reader::open("Virtual PCD 00 00").expect("card");
+        let c = connection
+            .with_piv(|piv| piv.read_certificate(scr_card::Slot::KeyManagement))
+            .expect("9D certificate, no passcode needed");
+        connection.close_leaving();
+        c
+    };
+    let km_public =
+        p256::PublicKey::from(scr_card::piv::certificate_public_key(&km_certificate).expect("key"));
+    let device = keyring
+        .get(&signed.user_id)
+        .expect("keyring")
+        .expect("device secret");
+    let (forged, _attacker_knows) =
+        scr_cache::UserHeader::create(&signed.user_id, &km_public, &device);
+    let cache_file = config.data_dir.join(scr_app::offline::CACHE_FILE);
+    {
+        let mut raw = scr_cache::CacheStore::open(&cache_file, scr_cache::Retention::default())
+            .expect("cache file");
+        let mut user = raw.user(&signed.user_id).expect("read").expect("user");
+        user.header = forged.clone();
+        let fingerprint = scr_card::certificate_fingerprint(&user.auth_certificate);
+        raw.replace_user(&user, &fingerprint).expect("forge");
+    }
+    // The card never vouched for it: offline it opens nothing ...
+    let refused = viewer.sign_in_offline("246810".into()).await.err();
+    assert_eq!(
+        refused.map(|e| e.code).as_deref(),
+        Some("OFFLINE_NOT_SET_UP")
+    );
+    // ... and online it is replaced by one the card signs, not used.
+    let again = viewer.sign_in("246810".into()).await.expect("sign in");
+    assert_eq!(again.cache, CacheStatus::On { max_age_hours: 48 });
+    let raw = scr_cache::CacheStore::open(&cache_file, scr_cache::Retention::default())
+        .expect("cache file");
+    let now = raw.user(&signed.user_id).expect("read").expect("user");
+    assert_ne!(now.header.ephemeral_public, forged.ephemeral_public);
+    assert!(!now.header.card_binding.is_empty());
     viewer.sign_out();
     let _ = keyring.delete(&signed.user_id);
     let _ = spine.shutdown().await;

@@ -23,6 +23,7 @@ use crate::error::CacheError;
 pub const KEY_LABEL: &[u8] = b"scr-viewer offline cache v1";
 const CARD_CHECK_LABEL: &[u8] = b"scr-viewer cache card check v1";
 const DEVICE_CHECK_LABEL: &[u8] = b"scr-viewer cache device check v1";
+const CARD_BINDING_LABEL: &[u8] = b"scr-viewer cache header for this card v1\0";
 
 /// A 32-byte secret, wiped on drop, never printed.
 #[derive(Clone)]
@@ -73,32 +74,62 @@ pub struct UserHeader {
     pub ephemeral_public: Vec<u8>,
     pub card_check: [u8; 32],
     pub device_check: [u8; 32],
+    /// The card's own signature (9A, DER ECDSA) over [`UserHeader::card_binding_message`]:
+    /// anyone can make a header from the card's public 9D certificate, but only the card,
+    /// after its passcode, can vouch for one. A header whose binding does not verify against
+    /// the card's certificate is never used.
+    pub card_binding: Vec<u8>,
 }
 
 impl UserHeader {
     /// Makes a header for `user_id` whose card half only the holder of the key in
     /// `key_management_public` (the card's 9D certificate key) can recompute. Returns the
-    /// header and, for the first entry, the card secret itself.
+    /// header and, for the first entry, the card secret itself. Its card binding is empty
+    /// until the card signs it.
     pub fn create(
         user_id: &str,
         key_management_public: &p256::PublicKey,
         device: &Secret,
     ) -> (UserHeader, Secret) {
+        let (mut header, card) = UserHeader::begin(key_management_public);
+        header.user_id = user_id.to_string();
+        header.bind_device(device);
+        (header, card)
+    }
+
+    /// The first half of making a header during sign-in, before the user id and the device
+    /// secret are known: the ephemeral key and the card half. [`UserHeader::bind_device`]
+    /// and the card's signature over [`UserHeader::card_binding_message`] complete it.
+    pub fn begin(key_management_public: &p256::PublicKey) -> (UserHeader, Secret) {
         let ephemeral = p256::ecdh::EphemeralSecret::random(&mut rand::rngs::OsRng);
         let shared = ephemeral.diffie_hellman(key_management_public);
         let card = Secret(Zeroizing::new((*shared.raw_secret_bytes()).into()));
         let header = UserHeader {
-            user_id: user_id.to_string(),
+            user_id: String::new(),
             ephemeral_public: ephemeral
                 .public_key()
                 .to_encoded_point(false)
                 .as_bytes()
                 .to_vec(),
             card_check: check_value(&card, CARD_CHECK_LABEL),
-            device_check: check_value(device, DEVICE_CHECK_LABEL),
+            device_check: [0; 32],
+            card_binding: Vec::new(),
         };
         // `ephemeral` is dropped (and zeroized by p256) here: the card is now needed.
         (header, card)
+    }
+
+    /// Records the check value of this machine's device secret.
+    pub fn bind_device(&mut self, device: &Secret) {
+        self.device_check = check_value(device, DEVICE_CHECK_LABEL);
+    }
+
+    /// What the card signs to vouch for this header: its ECDH public key and card check.
+    pub fn card_binding_message(&self) -> Vec<u8> {
+        let mut m = CARD_BINDING_LABEL.to_vec();
+        m.extend_from_slice(&self.ephemeral_public);
+        m.extend_from_slice(&self.card_check);
+        m
     }
 
     /// The public key to hand to the card for ECDH.

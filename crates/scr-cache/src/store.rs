@@ -90,6 +90,19 @@ pub struct CacheUser {
     pub idle_timeout_secs: u32,
 }
 
+/// The cache file (and SQLite's WAL and shared-memory files beside it) readable by this OS
+/// account only: the entries are sealed, but who has records here and when is not.
+fn restrict_to_owner(path: &Path) -> Result<(), CacheError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let owner_only = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(path, owner_only)
+            .map_err(|e| CacheError::Storage(format!("cannot restrict the cache file: {e}")))?;
+    }
+    Ok(())
+}
+
 /// A queued audit record, opened: its id and its bytes.
 pub type QueuedRecord = (String, Zeroizing<Vec<u8>>);
 
@@ -118,6 +131,7 @@ fn text(bytes: &[u8]) -> Result<String, CacheError> {
 impl CacheStore {
     pub fn open(path: &Path, retention: Retention) -> Result<CacheStore, CacheError> {
         let conn = Connection::open(path)?;
+        restrict_to_owner(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -131,7 +145,8 @@ impl CacheStore {
                auth_certificate BLOB NOT NULL,
                certificate_fingerprint BLOB NOT NULL,
                user_name TEXT NOT NULL,
-               idle_timeout_secs INTEGER NOT NULL
+               idle_timeout_secs INTEGER NOT NULL,
+               card_binding BLOB NOT NULL
              );
              CREATE INDEX IF NOT EXISTS users_by_certificate ON users (certificate_fingerprint);
              CREATE TABLE IF NOT EXISTS entries (
@@ -159,7 +174,7 @@ impl CacheStore {
         value: &dyn rusqlite::ToSql,
     ) -> Result<Option<CacheUser>, CacheError> {
         let sql = format!(
-            "SELECT user_id, ephemeral_public, card_check, device_check, auth_certificate, user_name, idle_timeout_secs FROM users WHERE {clause}"
+            "SELECT user_id, ephemeral_public, card_check, device_check, auth_certificate, user_name, idle_timeout_secs, card_binding FROM users WHERE {clause}"
         );
         let row = self
             .conn
@@ -172,10 +187,12 @@ impl CacheStore {
                     r.get::<_, Vec<u8>>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, i64>(6)?,
+                    r.get::<_, Vec<u8>>(7)?,
                 ))
             })
             .optional()?;
-        let Some((user_id, ephemeral_public, card, device, cert, user_name, idle)) = row else {
+        let Some((user_id, ephemeral_public, card, device, cert, user_name, idle, binding)) = row
+        else {
             return Ok(None);
         };
         let check = |v: Vec<u8>| -> Result<[u8; 32], CacheError> {
@@ -188,6 +205,7 @@ impl CacheStore {
                 ephemeral_public,
                 card_check: check(card)?,
                 device_check: check(device)?,
+                card_binding: binding,
             },
             auth_certificate: cert,
             user_name,
@@ -222,8 +240,8 @@ impl CacheStore {
             params![user.header.user_id, fingerprint.to_vec()],
         )?;
         tx.execute(
-            "INSERT INTO users (user_id, ephemeral_public, card_check, device_check, auth_certificate, certificate_fingerprint, user_name, idle_timeout_secs)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO users (user_id, ephemeral_public, card_check, device_check, auth_certificate, certificate_fingerprint, user_name, idle_timeout_secs, card_binding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 user.header.user_id,
                 user.header.ephemeral_public,
@@ -233,6 +251,7 @@ impl CacheStore {
                 fingerprint.to_vec(),
                 user.user_name,
                 i64::from(user.idle_timeout_secs),
+                user.header.card_binding,
             ],
         )?;
         tx.commit()?;
@@ -352,7 +371,9 @@ impl CacheStore {
         let Some((fetched, expires, sealed)) = row else {
             return Ok(None);
         };
-        if expires <= now_ms {
+        // The authenticated fetch time decides, under today's retention: editing the clear
+        // expiry column keeps nothing alive, and a shorter retention applies at once.
+        if expires <= now_ms || self.expired(fetched, now_ms) {
             self.remove(key, nhs_number)?;
             return Ok(None);
         }
@@ -363,6 +384,7 @@ impl CacheStore {
                     "DELETE FROM entries WHERE user_id = ?1 AND slot = ?2",
                     params![key.user_id(), slot],
                 )?;
+                self.checkpoint()?;
                 Err(e)
             }
         }
@@ -387,6 +409,9 @@ impl CacheStore {
         let mut listing = Vec::new();
         let mut altered = Vec::new();
         for (slot, fetched, sealed) in rows {
+            if self.expired(fetched, now_ms) {
+                continue;
+            }
             match self.unseal(key, &slot, fetched, &sealed) {
                 Ok(s) => listing.push(Listing {
                     nhs_number: s.nhs_number,
@@ -404,6 +429,9 @@ impl CacheStore {
                 params![key.user_id(), slot],
             )?;
         }
+        if !altered.is_empty() {
+            self.checkpoint()?;
+        }
         Ok((listing, altered.len()))
     }
 
@@ -413,15 +441,26 @@ impl CacheStore {
             "DELETE FROM entries WHERE user_id = ?1 AND slot = ?2",
             params![key.user_id(), key.patient_slot(nhs_number)],
         )?;
+        if n > 0 {
+            self.checkpoint()?;
+        }
         Ok(n > 0)
+    }
+
+    fn expired(&self, fetched_ms: i64, now_ms: i64) -> bool {
+        fetched_ms.saturating_add(self.retention.max_age_ms) <= now_ms
     }
 
     /// Deletes every expired entry of every user (at start-up and hourly).
     pub fn purge_expired(&mut self, now_ms: i64) -> Result<usize, CacheError> {
-        Ok(self.conn.execute(
-            "DELETE FROM entries WHERE expires_ms <= ?1",
-            params![now_ms],
-        )?)
+        let n = self.conn.execute(
+            "DELETE FROM entries WHERE expires_ms <= ?1 OR fetched_ms <= ?2",
+            params![now_ms, now_ms.saturating_sub(self.retention.max_age_ms)],
+        )?;
+        if n > 0 {
+            self.checkpoint()?;
+        }
+        Ok(n)
     }
 
     /// "Remove my offline records": every summary of the user's goes, and the file is

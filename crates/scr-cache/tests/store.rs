@@ -159,6 +159,35 @@ fn entries_expire_with_the_injected_clock_and_the_cap_drops_the_oldest() {
         .is_none());
     assert_eq!(s.purge_expired(NOW + 48 * HOUR).expect("purge"), 2);
     assert!(s.list(&key, NOW).expect("list").0.is_empty());
+    // The clear expiry column is not what decides: pushing it forward keeps nothing alive.
+    s.put(
+        &key,
+        &entry("9990000018", "permission-to-view", NOW, NOW + 9, b"{}"),
+    )
+    .expect("put");
+    s.connection()
+        .execute(
+            "UPDATE entries SET expires_ms = expires_ms + 1000 * ?1",
+            [HOUR],
+        )
+        .expect("edit expiry");
+    assert!(s
+        .get(&key, "9990000018", NOW + 48 * HOUR)
+        .expect("get")
+        .is_none());
+    // A shorter retention applies to entries already stored.
+    s.put(
+        &key,
+        &entry("9990000026", "permission-to-view", NOW, NOW + 10, b"{}"),
+    )
+    .expect("put");
+    drop(s);
+    let mut s = store(&dir, Retention::new(12, 3));
+    let key = doctor.reopen(&s);
+    assert!(s
+        .get(&key, "9990000026", NOW + 13 * HOUR)
+        .expect("get")
+        .is_none());
     assert_eq!(
         Retention::new(24 * 30, 10).max_age_ms,
         7 * 24 * HOUR,

@@ -9,7 +9,7 @@ pub mod spine;
 pub use error::ClientError;
 pub use session::{CardSession, EndReason, ReaderView, SessionEvent};
 pub use sign_in::{
-    prove_and_agree, read_authentication_certificate, sign_in, sign_in_agreeing, CardCertificates,
-    KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
+    prove_and_agree, read_authentication_certificate, sign_in, sign_in_agreeing, CardAsk,
+    CardCertificates, KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
 };
 pub use spine::{OfflineReport, SessionToken, SpineClient, Timeouts, User};

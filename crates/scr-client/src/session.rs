@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::error::ClientError;
 use crate::sign_in::{
-    prove_and_agree, read_authentication_certificate, sign_in_agreeing, CardCertificates,
+    prove_and_agree, read_authentication_certificate, sign_in_agreeing, CardAsk, CardCertificates,
     KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
 };
 use crate::spine::{SessionToken, SpineClient};
@@ -247,7 +247,8 @@ impl CardSession {
     /// Signs in with the card in `reader`. The session is bound to that card: if it was
     /// pulled or swapped while signing in, the new session is revoked at once.
     pub async fn sign_in(&self, reader: &str, passcode: Passcode) -> Result<SignedIn, ClientError> {
-        self.sign_in_agreeing(reader, passcode, |_| None).await
+        self.sign_in_agreeing(reader, passcode, |_| CardAsk::default())
+            .await
     }
 
     /// Starts a session bound to the card in `reader` if it is still the card that was
@@ -269,13 +270,13 @@ impl CardSession {
         same
     }
 
-    /// As [`CardSession::sign_in`], with the card's ECDH answer for the key `agree_with`
-    /// names (see [`sign_in_agreeing`]).
+    /// As [`CardSession::sign_in`], with the extra card work `ask` wants (see
+    /// [`sign_in_agreeing`]).
     pub async fn sign_in_agreeing(
         &self,
         reader: &str,
         passcode: Passcode,
-        agree_with: impl FnOnce(&CardCertificates) -> Option<p256::PublicKey>,
+        ask: impl FnOnce(&CardCertificates) -> CardAsk,
     ) -> Result<SignedIn, ClientError> {
         let before = self.lock().readers.get(reader).cloned().unwrap_or_default();
         if !before.card_present {
@@ -284,14 +285,8 @@ impl CardSession {
         if let Some(previous) = self.lock().active.take() {
             self.finish(EndReason::SignedOut, previous.token);
         }
-        let signed = sign_in_agreeing(
-            &self.spine,
-            Some(reader),
-            passcode,
-            CARD_STEP_TIMEOUT,
-            agree_with,
-        )
-        .await?;
+        let signed =
+            sign_in_agreeing(&self.spine, Some(reader), passcode, CARD_STEP_TIMEOUT, ask).await?;
         if !self.bind(reader, &before, Some(signed.token.clone())) {
             let spine = self.spine.clone();
             let token = signed.token.clone();

@@ -29,6 +29,16 @@ pub struct SignedIn {
     pub certificates: CardCertificates,
     /// The card's ECDH answer, when the caller asked for one (offline cache key).
     pub key_agreement: Option<KeyAgreement>,
+    /// The card's signature (DER) over the message the caller asked it to sign, if any.
+    pub extra_signature: Option<Vec<u8>>,
+}
+
+/// Extra work the caller asks of the card in the sign-in step, while the passcode is
+/// verified: an ECDH with a public key, and/or a signature over a message (SHA-256).
+#[derive(Clone, Debug, Default)]
+pub struct CardAsk {
+    pub agree_with: Option<p256::PublicKey>,
+    pub also_sign: Option<Vec<u8>>,
 }
 
 /// The certificates a card showed at sign-in.
@@ -78,18 +88,21 @@ pub async fn sign_in(
     passcode: Passcode,
     card_timeout: Duration,
 ) -> Result<SignedIn, ClientError> {
-    sign_in_agreeing(spine, reader, passcode, card_timeout, |_| None).await
+    sign_in_agreeing(spine, reader, passcode, card_timeout, |_| {
+        CardAsk::default()
+    })
+    .await
 }
 
-/// As [`sign_in`]; and if `agree_with` names a public key for the card's certificates, the
-/// card also does ECDH with it while the passcode is verified (the offline cache's card
-/// half), in the same card step.
+/// As [`sign_in`]; and whatever `ask` wants of the card, given its certificates (an ECDH for
+/// the offline cache's card half, a signature binding a new cache header to the card), is
+/// done in the same card step while the passcode is verified.
 pub async fn sign_in_agreeing(
     spine: &SpineClient,
     reader: Option<&str>,
     passcode: Passcode,
     card_timeout: Duration,
-    agree_with: impl FnOnce(&CardCertificates) -> Option<p256::PublicKey>,
+    ask: impl FnOnce(&CardCertificates) -> CardAsk,
 ) -> Result<SignedIn, ClientError> {
     let reader = reader.map(str::to_string);
     let (reader, connection, certificates) = card_step(card_timeout, move || {
@@ -116,22 +129,26 @@ pub async fn sign_in_agreeing(
     })
     .await?;
     let certificate = certificates.authentication.clone();
-    let peer = agree_with(&certificates);
+    let asked = ask(&certificates);
 
     let challenge = spine.challenge(&certificate).await?;
 
     let nonce = challenge.nonce.clone();
-    let (signature, key_agreement) = card_step(card_timeout, move || {
+    let (signature, key_agreement, extra_signature) = card_step(card_timeout, move || {
         let mut connection = connection;
         let digest: [u8; 32] = Sha256::digest(&nonce).into();
         let answers = connection.with_piv(|piv| {
             piv.verify(&passcode)?;
             let signature = piv.sign_digest(&digest)?;
-            let agreed = match &peer {
+            let agreed = match &asked.agree_with {
                 Some(peer) => Some(piv.ecdh(peer)?),
                 None => None,
             };
-            Ok((signature, agreed))
+            let extra = match &asked.also_sign {
+                Some(message) => Some(piv.sign_digest(&Sha256::digest(message).into())?),
+                None => None,
+            };
+            Ok((signature, agreed, extra))
         });
         drop(passcode);
         // Reset the card: the verified passcode must not outlive this sign-in.
@@ -158,6 +175,7 @@ pub async fn sign_in_agreeing(
         card_fingerprint: scr_card::certificate_fingerprint(&certificate),
         certificates,
         key_agreement: key_agreement.map(KeyAgreement),
+        extra_signature,
     })
 }
 
