@@ -217,6 +217,21 @@ impl Rig {
 
     /// Opens the app with another settings file (to test first-run messages).
     pub async fn launch_with_config(&self, config: &Path) -> App {
+        self.launch_with(config, &[]).await
+    }
+
+    /// Opens the app with no OS keyring: its session bus address leads nowhere.
+    pub async fn launch_without_keyring(&self) -> App {
+        let nowhere = format!("unix:path={}/no-bus", self.data.path().display());
+        self.launch_with(
+            &self.config,
+            &[("DBUS_SESSION_BUS_ADDRESS", nowhere.as_str())],
+        )
+        .await
+    }
+
+    /// Opens the app with `config`, tauri-driver (and so the app) getting `env` on top of ours.
+    pub async fn launch_with(&self, config: &Path, env: &[(&str, &str)]) -> App {
         let port = free_port();
         let native = free_port();
         let log = std::fs::File::create(self.shots.join("tauri-driver.log")).expect("log");
@@ -227,6 +242,7 @@ impl Rig {
                 "--native-port",
                 &native.to_string(),
             ])
+            .envs(env.iter().copied())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()

@@ -250,3 +250,62 @@ async fn viewed_records_are_reviewed_offline_with_the_card_and_removed_for_good(
         "the one offline view is in the audit trail"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_keyring_the_cache_is_off_said_once_and_the_app_works_online() {
+    let Some(rig) = Rig::start("no-keyring").await else {
+        return;
+    };
+    let app = rig.launch_without_keyring().await;
+    let _card = rig.insert("doctor", 0);
+    app.wait("#passcode", 20).await;
+    app.type_into("#passcode", DOCTOR_PASSCODE).await;
+    app.click("#sign-in").await;
+    let notice = app.text("#cache-off-notice").await;
+    assert!(
+        notice.contains("Offline records are off on this computer")
+            && notice.contains("works online"),
+        "{notice}"
+    );
+    app.screenshot("cache-off-notice").await;
+    app.click("#roles .nhsuk-radios__item:nth-child(1) input")
+        .await;
+    app.click("#choose-role").await;
+    app.wait("#nhs-number", 20).await;
+    view(&app, &rig.patients.known_allergies).await;
+    // Said once per run: a second sign-in does not repeat it.
+    app.click("#sign-out").await;
+    app.wait("#passcode", 20).await;
+    app.type_into("#passcode", DOCTOR_PASSCODE).await;
+    app.click("#sign-in").await;
+    app.wait("#roles", 20).await;
+    assert_eq!(
+        app.eval("return document.getElementById('cache-off-notice') === null;")
+            .await,
+        serde_json::json!(true)
+    );
+    app.click("#roles .nhsuk-radios__item:nth-child(1) input")
+        .await;
+    app.click("#choose-role").await;
+    app.wait("#nhs-number", 20).await;
+    app.click("#sign-out").await;
+    // Working offline is refused with the reason, never served from anywhere else.
+    app.wait("#passcode", 20).await;
+    app.type_into("#passcode", DOCTOR_PASSCODE).await;
+    app.click("#work-offline").await;
+    let refused = app
+        .wait_text("#passcode-error", "Offline records are off", 20)
+        .await;
+    assert!(!refused.is_empty());
+    app.close().await;
+    // Nothing was sealed: no entry of any user in the cache file.
+    if let Ok(store) =
+        scr_cache::CacheStore::open(&rig.cache_file(), scr_cache::Retention::default())
+    {
+        let entries: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(entries, 0);
+    }
+}
