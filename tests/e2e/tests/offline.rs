@@ -137,6 +137,7 @@ async fn viewed_records_are_reviewed_offline_with_the_card_and_removed_for_good(
         allergies.contains(&rig.patients.first_allergy),
         "{allergies}"
     );
+    app.screenshot("12-offline-summary").await;
     let banner_in_view = app
         .eval("window.scrollTo(0, document.body.scrollHeight); const b = document.getElementById('offline-banner').getBoundingClientRect(); const a = document.getElementById('allergies').getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight && a.top < window.innerHeight;")
         .await;
@@ -145,7 +146,7 @@ async fn viewed_records_are_reviewed_offline_with_the_card_and_removed_for_good(
         serde_json::json!(true),
         "banner and allergies stay in view"
     );
-    app.screenshot("12-offline-summary").await;
+    app.screenshot("12-offline-summary-scrolled").await;
 
     // Pulling the card locks the offline session as it does an online one.
     card.remove();
