@@ -354,6 +354,58 @@ async fn wait_readers_empty() {
     }
 }
 
+/// The privacy officer signed in with her own virtual card (reader 1), reading the audit
+/// trail. Holds the card and session for as long as it lives.
+pub struct PrivacyOfficer {
+    pub client: scr_client::SpineClient,
+    pub token: scr_client::SessionToken,
+    _session: scr_client::CardSession,
+    _watcher: scr_card::ReaderWatcher,
+    _card: InsertedCard,
+}
+
+impl PrivacyOfficer {
+    /// A FHIR read as the privacy officer (`AuditEvent?…`).
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        self.client
+            .fhir_get(&self.token, path, &[])
+            .await
+            .expect("privacy officer's read")
+    }
+}
+
+impl Rig {
+    pub async fn privacy_officer(&self) -> PrivacyOfficer {
+        let ca = std::fs::read(self.data.path().join("ca/ca.pem")).expect("ca");
+        let base = format!("https://localhost:{}", self.spine_port());
+        let client = scr_client::SpineClient::new(&base, &ca, scr_client::Timeouts::default())
+            .expect("client");
+        let (session, _events) = scr_client::CardSession::new(client.clone());
+        let watcher = session.watch_cards().expect("watch");
+        let card = self.insert("privacy-officer", 1);
+        let reader = session
+            .wait_for_card(Some("Virtual PCD 00 01"), Duration::from_secs(5))
+            .await
+            .expect("card");
+        session
+            .sign_in(
+                &reader,
+                scr_card::Passcode::new("975310".into()).expect("passcode"),
+            )
+            .await
+            .expect("privacy officer signs in");
+        session.select_role("privacy-officer").await.expect("role");
+        let token = session.token().expect("token");
+        PrivacyOfficer {
+            client,
+            token,
+            _session: session,
+            _watcher: watcher,
+            _card: card,
+        }
+    }
+}
+
 /// The app in its window, driven over WebDriver.
 pub struct App {
     client: Option<Client>,

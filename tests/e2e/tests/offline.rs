@@ -202,36 +202,11 @@ async fn viewed_records_are_reviewed_offline_with_the_card_and_removed_for_good(
     let _card = rig.insert("doctor", 0);
     sign_in_online(&app).await;
     app.close().await;
-    let ca = std::fs::read(rig.data.path().join("ca/ca.pem")).expect("ca");
-    let client = scr_client::SpineClient::new(
-        &format!("https://localhost:{port}"),
-        &ca,
-        scr_client::Timeouts::default(),
-    )
-    .expect("client");
-    let (session, _events) = scr_client::CardSession::new(client.clone());
-    let _watcher = session.watch_cards().expect("watch");
-    let _officer = rig.insert("privacy-officer", 1);
-    let reader = session
-        .wait_for_card(Some("Virtual PCD 00 01"), std::time::Duration::from_secs(5))
-        .await
-        .expect("card");
-    session
-        .sign_in(
-            &reader,
-            scr_card::Passcode::new("975310".into()).expect("passcode"),
-        )
-        .await
-        .expect("privacy officer signs in");
-    session.select_role("privacy-officer").await.expect("role");
-    let token = session.token().expect("token");
+    let officer = rig.privacy_officer().await;
     // The queue is sent in the background right after sign-in: allow it a moment.
     let mut offline_views = 0;
     for _ in 0..50 {
-        let events = client
-            .fhir_get(&token, &format!("AuditEvent?patient={first}"), &[])
-            .await
-            .expect("audit events");
+        let events = officer.get(&format!("AuditEvent?patient={first}")).await;
         offline_views = events["entry"]
             .as_array()
             .map(|entries| {

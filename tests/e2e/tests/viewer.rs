@@ -258,33 +258,10 @@ async fn emergency_access_raises_an_alert_the_privacy_officer_reads() {
     app.close().await;
 
     // The privacy officer signs in with her own card and reads the alert.
-    let ca = std::fs::read(rig.data.path().join("ca/ca.pem")).expect("ca");
-    let base = format!(
-        "https://localhost:{}",
-        rig.spine.as_ref().expect("spine").addr.port()
-    );
-    let client =
-        scr_client::SpineClient::new(&base, &ca, scr_client::Timeouts::default()).expect("client");
-    let (session, _events) = scr_client::CardSession::new(client.clone());
-    let _watcher = session.watch_cards().expect("watch");
-    let _officer = rig.insert("privacy-officer", 1);
-    let reader = session
-        .wait_for_card(Some("Virtual PCD 00 01"), std::time::Duration::from_secs(5))
-        .await
-        .expect("card");
-    session
-        .sign_in(
-            &reader,
-            scr_card::Passcode::new("975310".into()).expect("passcode"),
-        )
-        .await
-        .expect("privacy officer signs in");
-    session.select_role("privacy-officer").await.expect("role");
-    let token = session.token().expect("token");
-    let alerts = client
-        .fhir_get(&token, &format!("AuditEvent?patient={nhs}&alert=true"), &[])
-        .await
-        .expect("audit events");
+    let officer = rig.privacy_officer().await;
+    let alerts = officer
+        .get(&format!("AuditEvent?patient={nhs}&alert=true"))
+        .await;
     let total = alerts["entry"].as_array().map(Vec::len).unwrap_or(0);
     assert!(
         total >= 1,
