@@ -90,15 +90,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     wait_readers_empty().await;
     let data = tempfile::tempdir().expect("dir");
     let dir = data.path();
-    scr_spine::setup::init(dir, &["localhost".into()], None)
-        .await
-        .expect("init");
-    scr_spine::setup::seed(dir, 60, 5, None)
-        .await
-        .expect("seed");
-    let mut spine_config = scr_spine::setup::config_for(dir, None).expect("config");
-    spine_config.listen = "127.0.0.1:0".into();
-    let spine = scr_spine::server::start(dir, spine_config)
+    let spine = scr_spine::setup::start_seeded(dir, 60, 5)
         .await
         .expect("spine");
     let mut patients = Vec::new();

@@ -76,6 +76,13 @@ fn entry<'a>(
     }
 }
 
+/// How many entry rows the file holds, of any user.
+fn entry_rows(s: &CacheStore) -> i64 {
+    s.connection()
+        .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))
+        .expect("count")
+}
+
 fn store(dir: &tempfile::TempDir, retention: Retention) -> CacheStore {
     CacheStore::open(&dir.path().join("cache.db"), retention).expect("open")
 }
@@ -238,10 +245,7 @@ fn an_entry_edited_or_swapped_in_the_file_is_refused_and_deleted() {
         s.get(&key, "9990000034", NOW).err(),
         Some(CacheError::Tampered)
     );
-    let left: i64 = s
-        .connection()
-        .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))
-        .expect("count");
+    let left = entry_rows(&s);
     assert_eq!(left, 0, "refused entries are deleted");
 }
 
@@ -285,10 +289,7 @@ fn another_users_entries_stay_closed_and_removing_mine_leaves_nothing() {
     assert_eq!(left, 0);
     // The nurse's copied row is still there for her key to refuse; forgetting her drops it.
     s.forget_user(&nurse.id).expect("forget");
-    let left: i64 = s
-        .connection()
-        .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))
-        .expect("count");
+    let left = entry_rows(&s);
     assert_eq!(left, 0, "entries go with their user");
 }
 

@@ -32,11 +32,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(50);
     let data = tempfile::tempdir()?;
     let dir = data.path();
-    scr_spine::setup::init(dir, &["localhost".into()], None).await?;
-    scr_spine::setup::seed(dir, 100, 7, None).await?;
-    let mut config = scr_spine::setup::config_for(dir, None)?;
-    config.listen = "127.0.0.1:0".into();
-    let spine = scr_spine::server::start(dir, config).await?;
+    let spine = scr_spine::setup::start_seeded(dir, 100, 7).await?;
     let base = format!("https://localhost:{}", spine.addr.port());
     let ca = std::fs::read(dir.join("ca/ca.pem"))?;
     let client = SpineClient::new(&base, &ca, Timeouts::default())?;

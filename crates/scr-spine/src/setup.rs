@@ -113,3 +113,18 @@ pub async fn seed(
     }
     Ok(folders)
 }
+
+/// For tests and benchmarks: `init` + `seed` in `data`, then serve on a free loopback port
+/// (certificate for `localhost` and `127.0.0.1`), SQLite. The app and the clients reach it
+/// at `https://localhost:{addr.port()}` trusting `data/ca/ca.pem`.
+pub async fn start_seeded(
+    data: &Path,
+    patients: u32,
+    seed_value: u64,
+) -> anyhow::Result<crate::server::RunningSpine> {
+    init(data, &["localhost".into(), "127.0.0.1".into()], None).await?;
+    seed(data, patients, seed_value, None).await?;
+    let mut config = config_for(data, None)?;
+    config.listen = "127.0.0.1:0".into();
+    crate::server::start(data, config).await
+}

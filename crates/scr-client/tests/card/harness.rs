@@ -53,15 +53,7 @@ impl Rig {
         }
         let data = tempfile::tempdir().expect("temp dir");
         let dir = data.path();
-        scr_spine::setup::init(dir, &["localhost".into(), "127.0.0.1".into()], None)
-            .await
-            .expect("init");
-        scr_spine::setup::seed(dir, 40, 7, None)
-            .await
-            .expect("seed");
-        let mut config = scr_spine::setup::config_for(dir, None).expect("config");
-        config.listen = "127.0.0.1:0".into();
-        let spine = scr_spine::server::start(dir, config)
+        let spine = scr_spine::setup::start_seeded(dir, 40, 7)
             .await
             .expect("start spine");
         let base = format!("https://localhost:{}", spine.addr.port());
