@@ -21,7 +21,7 @@ pub struct AppConfig {
 
 /// Offline copies live 48 hours by default, and never more than 7 days.
 pub const DEFAULT_OFFLINE_HOURS: u32 = 48;
-pub const MAX_OFFLINE_HOURS: u32 = 7 * 24;
+pub const MAX_OFFLINE_HOURS: u32 = scr_model::timing::MAX_OFFLINE_AGE_HOURS;
 pub const DEFAULT_OFFLINE_ENTRIES: usize = 100;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -52,7 +52,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: Duration::from_secs(3),
-            request: Duration::from_secs(10),
+            request: scr_model::timing::CLIENT_REQUEST_TIMEOUT,
             retries: 3,
             backoff: Duration::from_millis(200),
         }
@@ -116,6 +116,8 @@ impl SpineClient {
             .https_only(true)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
+            // Drop idle connections before the spine does (see scr_model::timing).
+            .pool_idle_timeout(scr_model::timing::CLIENT_POOL_IDLE)
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;

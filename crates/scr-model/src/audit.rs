@@ -33,7 +33,7 @@ impl AccessReason {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuditAction {
     SignIn,
@@ -47,6 +47,8 @@ pub enum AuditAction {
     AuditRead,
     /// A view of an offline copy, reported by the app after the fact.
     OfflineView,
+    /// An operator revoked a smartcard certificate.
+    CardRevoke,
 }
 
 impl AuditAction {
@@ -62,6 +64,7 @@ impl AuditAction {
             AuditAction::Upload => "upload",
             AuditAction::AuditRead => "audit-read",
             AuditAction::OfflineView => "offline-view",
+            AuditAction::CardRevoke => "card-revoke",
         }
     }
 
@@ -77,6 +80,7 @@ impl AuditAction {
             AuditAction::Upload,
             AuditAction::AuditRead,
             AuditAction::OfflineView,
+            AuditAction::CardRevoke,
         ]
         .into_iter()
         .find(|a| a.code() == code)

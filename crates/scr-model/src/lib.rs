@@ -10,6 +10,7 @@ pub mod fhir;
 pub mod nhs_number;
 pub mod roles;
 pub mod summary;
+pub mod timing;
 
 pub use audit::{AccessReason, AuditAction, AuditOutcome, AuditRecord, OfflineAccess, OfflineView};
 pub use consent::{ConsentRecord, SharingPreference};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -320,6 +320,11 @@ pub async fn summary(
     Ok(fhir_ok(StatusCode::OK, &doc))
 }
 
+/// The largest `$summary` the spine will serve: what the viewer parses
+/// (`fhir::MAX_DOCUMENT_BYTES`), less room for a longer document id, time or patient name
+/// at serving time.
+pub const SERVED_SUMMARY_LIMIT: usize = fhir::MAX_DOCUMENT_BYTES - 16 * 1024;
+
 fn document_id() -> String {
     let mut bytes = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
@@ -370,11 +375,17 @@ pub async fn consent(
     ))
 }
 
+/// Reads a request body of at most `limit` bytes (after the caller has been authenticated:
+/// an anonymous caller never gets the spine to read megabytes).
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ()> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| ())
+}
+
 /// `POST /FHIR/R4`: a GP practice system's transaction Bundle.
 pub async fn upload(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let (caller, role) = authorise(
         &state,
@@ -384,9 +395,9 @@ pub async fn upload(
         &[Activity::GpSystemUpload],
     )
     .await?;
-    let body = match body {
+    let body = match read_body(body, state.config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(()) => {
             let e = ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 IssueType::TooLong,
@@ -426,6 +437,31 @@ pub async fn upload(
         }
     };
     let nhs = upload.patient.nhs_number;
+    if let Some(summary) = &upload.summary {
+        // Refuse now what no viewer could open later: the served document repeats coded
+        // text, so an upload well under the body limit can render past what the viewer
+        // accepts, and the patient's allergies would be unavailable at the point of care.
+        let served = fhir::summary_document(&SummaryDocumentInput {
+            patient: &upload.patient,
+            summary,
+            document_id: &document_id(),
+            generated_at: Utc::now(),
+        });
+        let size = serde_json::to_vec(&served)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        if size > SERVED_SUMMARY_LIMIT {
+            let err = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                IssueType::TooLong,
+                "SUMMARY_TOO_LARGE",
+                format!(
+                    "This summary would be served as {size} bytes; viewers accept at most {SERVED_SUMMARY_LIMIT}. Nothing was stored; send fewer or shorter entries."
+                ),
+            );
+            return Err(refuse(&state, &caller, AuditAction::Upload, Some(nhs), None, err).await);
+        }
+    }
     let job = UploadJob {
         upload,
         body_sha256: hex::encode(Sha256::digest(&body)),
@@ -442,6 +478,7 @@ pub async fn upload(
         UploadOutcome::RefusedUnknownPatient => (StatusCode::NOT_FOUND, IssueType::NotFound, "No patient has this NHS number."),
         UploadOutcome::RefusedIdentifierReused => (StatusCode::CONFLICT, IssueType::Conflict, "This Bundle identifier was already used for a different upload."),
         UploadOutcome::RefusedNothingToApply => (StatusCode::BAD_REQUEST, IssueType::Required, "The Bundle has neither a summary nor a sharing preference."),
+        UploadOutcome::RefusedOlderThanHeld => (StatusCode::CONFLICT, IssueType::Conflict, "This summary was composed before the one already held; the newer summary was kept. Nothing was stored."),
     };
     if status.is_success() {
         let body = informational_outcome(outcome.code(), message);
@@ -527,6 +564,9 @@ pub async fn audit_events(
     Ok(fhir_ok(StatusCode::OK, &fhir::audit_searchset(&records)))
 }
 
+/// How far the viewer's clock may be from the spine's when it reports offline views.
+const OFFLINE_CLOCK_SKEW_SECS: i64 = 300;
+
 /// The answer to a FHIR document the spine refuses: status, issue type and error code.
 fn offline_views_refusal(e: &fhir::FhirError) -> (StatusCode, IssueType, &'static str) {
     use fhir::FhirError as F;
@@ -584,7 +624,7 @@ fn offline_views_refusal(e: &fhir::FhirError) -> (StatusCode, IssueType, &'stati
 pub async fn report_offline_views(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let action = AuditAction::OfflineView;
     // The roles that may open summaries ($summary's check). The reason-specific activity is
@@ -598,9 +638,9 @@ pub async fn report_offline_views(
         &[Activity::B0370, Activity::B0168],
     )
     .await?;
-    let body = match body {
+    let body = match read_body(body, crate::OFFLINE_VIEWS_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(()) => {
             let e = ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 IssueType::TooLong,
@@ -621,8 +661,61 @@ pub async fn report_offline_views(
             return Err(refuse(&state, &caller, action, None, None, err).await);
         }
     };
+    // The report is the client's word: hold it against what the spine knows. Times must be
+    // in order and not in the future; a user may report only so many views a day; and each
+    // view should follow a summary this user really fetched here at about the time the
+    // copy says. One that does not is still recorded (the view may be real and the copy
+    // older than the trail's retention of reads here), but marked and raised as an alert.
+    let now = Utc::now();
+    let skew = chrono::Duration::seconds(OFFLINE_CLOCK_SKEW_SECS);
+    let max_age =
+        chrono::Duration::hours(i64::from(scr_model::timing::MAX_OFFLINE_AGE_HOURS)) + skew;
+    if let Some(bad) = views.iter().find(|v| {
+        v.fetched_at > v.viewed_at + skew
+            || v.viewed_at > now + skew
+            || v.viewed_at - v.fetched_at > max_age
+    }) {
+        let err = ApiError::invalid(
+            "INVALID_OFFLINE_VIEW",
+            format!(
+                "Nothing was recorded: view {} is dated before its copy was fetched, in the future, or after any offline copy would have expired.",
+                bad.id
+            ),
+        );
+        return Err(refuse(&state, &caller, action, None, None, err).await);
+    }
+    let day_ago = now.timestamp_millis() - 86_400_000;
+    let reported = state
+        .store
+        .offline_views_since(&caller.user_id, day_ago)
+        .await?;
+    let quota = i64::from(state.config.offline_views_per_day);
+    if reported + views.len() as i64 > quota {
+        let mut err = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            IssueType::Throttled,
+            "OFFLINE_VIEW_QUOTA",
+            format!("Nothing was recorded: at most {quota} offline views a day are accepted from one user; {reported} were reported in the last 24 hours."),
+        );
+        err.retry_after = Some(3600);
+        return Err(refuse(&state, &caller, action, None, None, err).await);
+    }
+    let (from, to) = views.iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| {
+        let t = v.fetched_at.timestamp_millis();
+        (lo.min(t), hi.max(t))
+    });
+    let skew_ms = OFFLINE_CLOCK_SKEW_SECS * 1000;
+    let reads = state
+        .store
+        .summary_reads(&caller.user_id, from - skew_ms, to + skew_ms)
+        .await?;
     let mut entries = Vec::with_capacity(views.len());
     for v in views {
+        let fetched = v.fetched_at.timestamp_millis();
+        let digits = v.nhs_number.as_digits();
+        let matched = reads
+            .iter()
+            .any(|(p, at)| *p == digits && (at - fetched).abs() <= skew_ms);
         // The parser accepts only known reasons.
         let Some(reason) = AccessReason::from_header(&v.reason) else {
             let err = ApiError::invalid("INVALID_OFFLINE_VIEW", "An access reason is not known.");
@@ -630,8 +723,17 @@ pub async fn report_offline_views(
         };
         let mut entry = caller.entry(action, Some(v.nhs_number), AuditOutcome::Success);
         entry.reason = Some(reason);
-        // Emergency access always raises an alert for the privacy officer, offline too.
-        entry.alert = reason == AccessReason::Emergency;
+        // Emergency access always raises an alert for the privacy officer, offline too, and
+        // so does a view the spine cannot match to a fetch.
+        entry.alert = reason == AccessReason::Emergency || !matched;
+        entry.detail = Some(
+            if matched {
+                "CLIENT_REPORTED"
+            } else {
+                "CLIENT_REPORTED_UNMATCHED"
+            }
+            .to_string(),
+        );
         entry.offline = Some(OfflineAccess {
             view_id: v.id,
             viewed_at: v.viewed_at,

@@ -12,7 +12,14 @@ use scr_model::{AccessReason, AuditAction, AuditOutcome, NhsNumber, OfflineAcces
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot};
+
+use crate::checkpoint::{Checkpoint, CheckpointLog, CheckpointSigner};
 
 use crate::store::{now_ms, values_clause, AuditFilter, Store, StoreError};
 use crate::upload::{self, UploadJob, UploadOutcome};
@@ -130,8 +137,23 @@ pub fn entry_hash(seq: i64, at: i64, e: &AuditEntry, prev_hash: &str) -> String 
 }
 
 fn record_hash(r: &scr_model::AuditRecord) -> String {
+    record_hash_at(r, r.seq)
+}
+
+/// How far from its position a moved entry is looked for.
+const MOVED_WINDOW: i64 = 64;
+
+/// The sequence number under which this (otherwise unchanged) entry was written, if it is
+/// near its current position but not at it.
+fn written_as(r: &scr_model::AuditRecord) -> Option<i64> {
+    (r.seq - MOVED_WINDOW..=r.seq + MOVED_WINDOW)
+        .filter(|s| *s != r.seq && *s > 0)
+        .find(|s| record_hash_at(r, *s) == r.hash)
+}
+
+fn record_hash_at(r: &scr_model::AuditRecord, seq: i64) -> String {
     hash_fields(
-        r.seq,
+        seq,
         r.at.timestamp_millis(),
         r.user_id.as_deref(),
         r.user_name.as_deref(),
@@ -173,6 +195,17 @@ enum Job {
         Vec<AuditEntry>,
         oneshot::Sender<Result<OfflineRecorded, AuditError>>,
     ),
+    /// A session's role change and its audit entry, in one transaction.
+    SelectRole {
+        token_hash: String,
+        role_profile_id: String,
+        entry: AuditEntry,
+        done: oneshot::Sender<Result<(), AuditError>>,
+    },
+    /// The readiness probe: one committed write through this writer.
+    Ping(oneshot::Sender<Result<(), AuditError>>),
+    /// Write out the refusal tally and a checkpoint now (shutdown, tests).
+    Flush(oneshot::Sender<Result<(), AuditError>>),
 }
 
 /// What recording a report of offline views did.
@@ -184,27 +217,161 @@ pub struct OfflineRecorded {
     pub already_recorded: usize,
 }
 
+/// How often the writer checkpoints and writes out its refusal tally.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterSettings {
+    pub checkpoint_every_entries: u64,
+    pub checkpoint_every: Duration,
+    pub refusal_tally_every: Duration,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        WriterSettings {
+            checkpoint_every_entries: 1000,
+            checkpoint_every: Duration::from_secs(60),
+            refusal_tally_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Refusals of callers without a valid session (no token, a junk token, an expired one; a
+/// certificate that is not ours), counted by kind. Anyone can cause them at line rate, so
+/// each one is not a chained entry of its own: that would let an anonymous flood grow the
+/// trail without bound and bury real entries. The writer appends one entry per kind, with the
+/// count and the first and last time, every `refusal_tally_every`.
+#[derive(Default)]
+struct RefusalTally {
+    counts: std::sync::Mutex<BTreeMap<(AuditAction, &'static str), TallyCount>>,
+}
+
+#[derive(Clone, Copy)]
+struct TallyCount {
+    count: u64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+impl RefusalTally {
+    fn count(&self, action: AuditAction, code: &'static str) {
+        let now = now_ms();
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let c = counts.entry((action, code)).or_insert(TallyCount {
+            count: 0,
+            first_ms: now,
+            last_ms: now,
+        });
+        c.count += 1;
+        c.last_ms = now;
+    }
+
+    fn take(&self) -> Vec<TallyKind> {
+        let taken = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()));
+        taken.into_iter().collect()
+    }
+
+    /// Puts counts back after a failed write, so none is lost.
+    fn restore(&self, taken: Vec<TallyKind>) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, t) in taken {
+            counts
+                .entry(key)
+                .and_modify(|c| {
+                    c.count += t.count;
+                    c.first_ms = c.first_ms.min(t.first_ms);
+                })
+                .or_insert(t);
+        }
+    }
+}
+
+type TallyKind = ((AuditAction, &'static str), TallyCount);
+
+/// One entry per kind of refusal: the count, the first and the last time.
+fn tally_entries(taken: &[TallyKind]) -> Vec<AuditEntry> {
+    taken
+        .iter()
+        .map(|((action, code), c)| AuditEntry {
+            user_id: None,
+            user_name: None,
+            role_code: None,
+            org_ods: None,
+            patient: None,
+            action: *action,
+            reason: None,
+            outcome: AuditOutcome::Refused,
+            detail: Some(format!(
+                "{code} count={} first={} last={}",
+                c.count,
+                format_ms(c.first_ms),
+                format_ms(c.last_ms)
+            )),
+            alert: false,
+            offline: None,
+        })
+        .collect()
+}
+
 /// Handle to the writer task. Cheap to clone.
 #[derive(Clone)]
 pub struct AuditWriter {
     jobs: mpsc::Sender<Job>,
+    tally: Arc<RefusalTally>,
+    /// When this writer last committed (ms since the epoch; 0 = not yet).
+    last_commit_ms: Arc<AtomicI64>,
 }
 
 impl AuditWriter {
+    /// A writer without checkpoints (tests of the chain alone).
     pub fn start(store: Store) -> AuditWriter {
+        Self::start_with(store, None, WriterSettings::default())
+    }
+
+    pub fn start_with(
+        store: Store,
+        signer: Option<CheckpointSigner>,
+        settings: WriterSettings,
+    ) -> AuditWriter {
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(writer_loop(store, rx));
-        AuditWriter { jobs: tx }
+        let writer = AuditWriter {
+            jobs: tx,
+            tally: Arc::new(RefusalTally::default()),
+            last_commit_ms: Arc::new(AtomicI64::new(0)),
+        };
+        let state = WriterState {
+            store,
+            signer,
+            settings,
+            tally: writer.tally.clone(),
+            last_commit_ms: writer.last_commit_ms.clone(),
+            since_checkpoint: 0,
+            checkpointed: None,
+        };
+        tokio::spawn(writer_loop(state, rx));
+        writer
+    }
+
+    async fn run<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, AuditError>>) -> Job,
+    ) -> Result<T, AuditError> {
+        let (done, wait) = oneshot::channel();
+        self.jobs
+            .send(job(done))
+            .await
+            .map_err(|_| AuditError::WriterStopped)?;
+        wait.await.map_err(|_| AuditError::WriterStopped)?
     }
 
     /// Appends entries and returns once they are committed.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<(), AuditError> {
-        let (done, wait) = oneshot::channel();
-        self.jobs
-            .send(Job::Append(entries, done))
-            .await
-            .map_err(|_| AuditError::WriterStopped)?;
-        wait.await.map_err(|_| AuditError::WriterStopped)?
+        self.run(|done| Job::Append(entries, done)).await
+    }
+
+    /// Counts a refusal of a caller without a valid session (see [`RefusalTally`]); it
+    /// reaches the trail with the next tally. Never waits.
+    pub fn count_refusal(&self, action: AuditAction, code: &'static str) {
+        self.tally.count(action, code);
     }
 
     /// Applies a GP upload and its audit entry in one transaction.
@@ -213,12 +380,8 @@ impl AuditWriter {
         job: UploadJob,
         entry: AuditEntry,
     ) -> Result<UploadOutcome, AuditError> {
-        let (done, wait) = oneshot::channel();
-        self.jobs
-            .send(Job::Upload(Box::new(job), entry, done))
+        self.run(|done| Job::Upload(Box::new(job), entry, done))
             .await
-            .map_err(|_| AuditError::WriterStopped)?;
-        wait.await.map_err(|_| AuditError::WriterStopped)?
     }
 
     /// Appends the entries of views of offline copies in one transaction, skipping each view
@@ -227,44 +390,196 @@ impl AuditWriter {
         &self,
         entries: Vec<AuditEntry>,
     ) -> Result<OfflineRecorded, AuditError> {
-        let (done, wait) = oneshot::channel();
-        self.jobs
-            .send(Job::OfflineViews(entries, done))
-            .await
-            .map_err(|_| AuditError::WriterStopped)?;
-        wait.await.map_err(|_| AuditError::WriterStopped)?
+        self.run(|done| Job::OfflineViews(entries, done)).await
+    }
+
+    /// Sets the session's role and records it in one transaction: the role is never in
+    /// force without its entry.
+    pub async fn select_role(
+        &self,
+        token_hash: &str,
+        role_profile_id: &str,
+        entry: AuditEntry,
+    ) -> Result<(), AuditError> {
+        self.run(|done| Job::SelectRole {
+            token_hash: token_hash.to_string(),
+            role_profile_id: role_profile_id.to_string(),
+            entry,
+            done,
+        })
+        .await
+    }
+
+    /// One committed write through the writer, as the readiness probe asks.
+    pub async fn ping(&self) -> Result<(), AuditError> {
+        self.run(Job::Ping).await
+    }
+
+    /// Writes the refusal tally and a checkpoint of the head now.
+    pub async fn flush(&self) -> Result<(), AuditError> {
+        self.run(Job::Flush).await
+    }
+
+    /// When this writer last committed, in ms since the epoch (`None` before its first).
+    pub fn last_commit_ms(&self) -> Option<i64> {
+        match self.last_commit_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(ms),
+        }
     }
 }
 
-async fn writer_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
+struct WriterState {
+    store: Store,
+    signer: Option<CheckpointSigner>,
+    settings: WriterSettings,
+    tally: Arc<RefusalTally>,
+    last_commit_ms: Arc<AtomicI64>,
+    /// Entries this writer appended since its last checkpoint.
+    since_checkpoint: u64,
+    /// The head last checkpointed.
+    checkpointed: Option<(i64, String)>,
+}
+
+impl WriterState {
+    fn committed(&mut self, entries: usize) {
+        self.last_commit_ms.store(now_ms(), Ordering::Relaxed);
+        self.since_checkpoint += entries as u64;
+    }
+
+    /// Signs the current head if it moved since the last checkpoint. A failure (a full disk)
+    /// is logged and retried at the next turn; it never refuses service, as the chain itself
+    /// is in the database.
+    async fn checkpoint(&mut self) {
+        let Some(signer) = &self.signer else { return };
+        let head = match read_head(self.store.write_pool()).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "audit checkpoint: could not read the chain head");
+                return;
+            }
+        };
+        if head.0 == 0 || self.checkpointed.as_ref() == Some(&head) {
+            self.since_checkpoint = 0;
+            return;
+        }
+        match signer.record(head.0, &head.1, now_ms()) {
+            Ok(_) => {
+                self.checkpointed = Some(head);
+                self.since_checkpoint = 0;
+            }
+            Err(e) => tracing::error!(error = %e, "audit checkpoint could not be written"),
+        }
+    }
+
+    async fn write_tally(&mut self) -> Result<(), AuditError> {
+        let taken = self.tally.take();
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let entries = tally_entries(&taken);
+        let n = entries.len();
+        match append_batch(&self.store, &entries).await {
+            Ok(()) => {
+                self.committed(n);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "refusal tally could not be written; kept for the next turn");
+                self.tally.restore(taken);
+                Err(e)
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> Result<(), AuditError> {
+        let mut tx = self.store.write_pool().begin().await?;
+        sqlx::query("UPDATE heartbeat SET at = $1 WHERE id = 1")
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.committed(0);
+        Ok(())
+    }
+}
+
+async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
     let mut pending: Option<Job> = None;
+    let mut checkpoint_timer = tokio::time::interval(w.settings.checkpoint_every);
+    let mut tally_timer = tokio::time::interval(w.settings.refusal_tally_every);
+    checkpoint_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tally_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = match pending.take() {
             Some(job) => job,
-            None => match rx.recv().await {
-                Some(job) => job,
-                None => return,
+            None => tokio::select! {
+                job = rx.recv() => match job {
+                    Some(job) => job,
+                    None => {
+                        // Every handle is gone: the spine is stopping. Nothing counted or
+                        // appended is left behind.
+                        let _ = w.write_tally().await;
+                        w.checkpoint().await;
+                        return;
+                    }
+                },
+                _ = tally_timer.tick() => {
+                    let _ = w.write_tally().await;
+                    continue;
+                }
+                _ = checkpoint_timer.tick() => {
+                    w.checkpoint().await;
+                    continue;
+                }
             },
         };
         match first {
             Job::Upload(job, entry, done) => {
-                let result = run_upload(&store, &job, entry).await;
+                let result = run_upload(&w.store, &job, entry).await;
+                if result.is_ok() {
+                    w.committed(1);
+                }
                 let _ = done.send(result);
             }
             Job::OfflineViews(entries, done) => {
-                let result = run_offline_views(&store, entries).await;
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, "recording offline views failed; request refused");
+                let result = run_offline_views(&w.store, entries).await;
+                match &result {
+                    Ok(r) => w.committed(r.recorded),
+                    Err(e) => {
+                        tracing::error!(error = %e, "recording offline views failed; request refused")
+                    }
                 }
+                let _ = done.send(result);
+            }
+            Job::SelectRole {
+                token_hash,
+                role_profile_id,
+                entry,
+                done,
+            } => {
+                let result = run_select_role(&w.store, &token_hash, &role_profile_id, entry).await;
+                if result.is_ok() {
+                    w.committed(1);
+                }
+                let _ = done.send(result);
+            }
+            Job::Ping(done) => {
+                let result = w.ping().await;
+                let _ = done.send(result);
+            }
+            Job::Flush(done) => {
+                let result = w.write_tally().await;
+                w.checkpoint().await;
                 let _ = done.send(result);
             }
             Job::Append(entries, done) => {
                 let mut entries_all = entries;
-                let mut waiters = vec![(done, entries_all.len())];
+                let mut waiters = vec![done];
                 while entries_all.len() < MAX_BATCH {
                     match rx.try_recv() {
                         Ok(Job::Append(more, done)) => {
-                            waiters.push((done, more.len()));
+                            waiters.push(done);
                             entries_all.extend(more);
                         }
                         Ok(other) => {
@@ -274,23 +589,33 @@ async fn writer_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
                         Err(_) => break,
                     }
                 }
-                let result = append_batch(&store, &entries_all).await;
-                match result {
+                match append_batch(&w.store, &entries_all).await {
                     Ok(()) => {
-                        for (done, _) in waiters {
+                        w.committed(entries_all.len());
+                        for done in waiters {
                             let _ = done.send(Ok(()));
                         }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, entries = entries_all.len(), "audit batch failed; requests refused");
-                        for (done, _) in waiters {
+                        for done in waiters {
                             let _ = done.send(Err(AuditError::WriterStopped));
                         }
                     }
                 }
             }
         }
+        if w.since_checkpoint >= w.settings.checkpoint_every_entries {
+            w.checkpoint().await;
+        }
     }
+}
+
+/// Appends `entries` in a transaction of their own, outside any spine's writer: for the
+/// operator's CLI (card revocation). The chain head's lock keeps it linear with a running
+/// spine's writer.
+pub async fn append_now(store: &Store, entries: &[AuditEntry]) -> Result<(), AuditError> {
+    append_batch(store, entries).await
 }
 
 async fn append_batch(store: &Store, entries: &[AuditEntry]) -> Result<(), AuditError> {
@@ -298,6 +623,31 @@ async fn append_batch(store: &Store, entries: &[AuditEntry]) -> Result<(), Audit
     append_in_tx(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn run_select_role(
+    store: &Store,
+    token_hash: &str,
+    role_profile_id: &str,
+    entry: AuditEntry,
+) -> Result<(), AuditError> {
+    let mut tx = store.write_pool().begin().await?;
+    lock_head(&mut tx).await?;
+    sqlx::query("UPDATE sessions SET role_profile_id = $1 WHERE token_hash = $2")
+        .bind(role_profile_id)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+    append_in_tx(&mut tx, std::slice::from_ref(&entry)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn read_head(pool: &sqlx::AnyPool) -> Result<(i64, String), StoreError> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok((head.try_get("seq")?, head.try_get("hash")?))
 }
 
 async fn run_upload(
@@ -434,14 +784,86 @@ async fn append_in_tx(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Resul
 /// What `audit verify` found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChainReport {
-    Intact { entries: i64 },
-    Broken { seq: i64, problem: String },
+    Intact {
+        entries: i64,
+    },
+    Broken {
+        seq: i64,
+        breach: Breach,
+        problem: String,
+    },
 }
 
-/// Walks the whole chain in order and names the first entry that does not fit.
+/// The kinds of damage `audit verify` tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breach {
+    /// An entry's content no longer matches its own hash: it was edited.
+    Altered,
+    /// A sequence number is missing in the middle: an entry was deleted.
+    Removed,
+    /// Entries are present and whole but not in the order they were written.
+    Reordered,
+    /// The chain is internally consistent but ends before a signed checkpoint: the newest
+    /// entries were cut off (with or without a rewrite of the head row).
+    Truncated,
+    /// The chain is internally consistent but differs from a signed checkpoint at the
+    /// entry it names: entries were rewritten and re-hashed.
+    Rewritten,
+    /// The head row does not match the last entry.
+    HeadMismatch,
+    /// The checkpoint log itself has been altered.
+    CheckpointsTampered,
+}
+
+impl Breach {
+    pub fn label(self) -> &'static str {
+        match self {
+            Breach::Altered => "entry altered",
+            Breach::Removed => "entry removed",
+            Breach::Reordered => "entries reordered",
+            Breach::Truncated => "trail truncated",
+            Breach::Rewritten => "trail rewritten",
+            Breach::HeadMismatch => "chain head mismatch",
+            Breach::CheckpointsTampered => "checkpoint log tampered",
+        }
+    }
+}
+
+fn broken(seq: i64, breach: Breach, problem: impl Into<String>) -> ChainReport {
+    ChainReport::Broken {
+        seq,
+        breach,
+        problem: problem.into(),
+    }
+}
+
+/// How far back a misplaced entry's predecessor is looked for, to tell reordering from
+/// editing (bounded so verifying a long trail stays in constant memory).
+const REORDER_WINDOW: usize = 4096;
+
+/// Walks the whole chain in order and names the first entry that does not fit (no
+/// checkpoints: for callers without a data folder).
 pub async fn verify_chain(store: &Store) -> Result<ChainReport, StoreError> {
+    verify_chain_against(store, None).await
+}
+
+/// Walks the chain, then holds it against every signed checkpoint.
+pub async fn verify_chain_against(
+    store: &Store,
+    checkpoints: Option<&CheckpointLog>,
+) -> Result<ChainReport, StoreError> {
+    // The hashes checkpoints name, by sequence number, to compare while walking.
+    let mut wanted: BTreeMap<i64, &Checkpoint> = BTreeMap::new();
+    for c in checkpoints
+        .map(|l| l.checkpoints.as_slice())
+        .unwrap_or_default()
+    {
+        wanted.entry(c.seq).or_insert(c);
+    }
     let mut expected_seq = 1i64;
     let mut prev = GENESIS_HASH.to_string();
+    let mut recent: std::collections::VecDeque<(String, i64)> =
+        std::collections::VecDeque::with_capacity(REORDER_WINDOW);
     loop {
         let page = store
             .audit_records(&AuditFilter {
@@ -455,10 +877,11 @@ pub async fn verify_chain(store: &Store) -> Result<ChainReport, StoreError> {
             Ok(p) => p,
             // A row that no longer parses has been edited outside the spine.
             Err(StoreError::Corrupt(what)) => {
-                return Ok(ChainReport::Broken {
-                    seq: expected_seq,
-                    problem: format!("entry unreadable near here: {what}"),
-                })
+                return Ok(broken(
+                    expected_seq,
+                    Breach::Altered,
+                    format!("entry unreadable near here: {what}"),
+                ))
             }
             Err(e) => return Err(e),
         };
@@ -467,43 +890,107 @@ pub async fn verify_chain(store: &Store) -> Result<ChainReport, StoreError> {
         }
         for r in &page {
             if r.seq != expected_seq {
-                return Ok(ChainReport::Broken {
-                    seq: expected_seq,
-                    problem: format!(
+                return Ok(broken(
+                    expected_seq,
+                    Breach::Removed,
+                    format!(
                         "entry {expected_seq} is missing (next present is {})",
                         r.seq
                     ),
-                });
-            }
-            if r.prev_hash != prev {
-                return Ok(ChainReport::Broken {
-                    seq: r.seq,
-                    problem: "its link to the previous entry does not match (an earlier entry was changed or removed)".into(),
-                });
+                ));
             }
             if record_hash(r) != r.hash {
-                return Ok(ChainReport::Broken {
-                    seq: r.seq,
-                    problem: "its content does not match its hash (the entry was altered)".into(),
-                });
+                // An entry whose content hashes under another sequence number was moved
+                // there; otherwise it was edited.
+                if let Some(original) = written_as(r) {
+                    return Ok(broken(
+                        r.seq,
+                        Breach::Reordered,
+                        format!(
+                            "the entry at position {} was written as entry {original}",
+                            r.seq
+                        ),
+                    ));
+                }
+                return Ok(broken(
+                    r.seq,
+                    Breach::Altered,
+                    "its content does not match its hash (the entry was altered)",
+                ));
             }
+            if r.prev_hash != prev {
+                let earlier = recent
+                    .iter()
+                    .find(|(h, _)| *h == r.prev_hash)
+                    .map(|(_, s)| *s);
+                if let Some(original) = earlier {
+                    return Ok(broken(
+                        r.seq,
+                        Breach::Reordered,
+                        format!(
+                            "entry {} was written after entry {original}, not after entry {}",
+                            r.seq,
+                            r.seq - 1
+                        ),
+                    ));
+                }
+                return Ok(broken(
+                    r.seq,
+                    Breach::Altered,
+                    "its link to the previous entry does not match (an earlier entry was changed or removed)",
+                ));
+            }
+            if let Some(c) = wanted.get(&r.seq) {
+                if c.hash != r.hash {
+                    return Ok(broken(
+                        r.seq,
+                        Breach::Rewritten,
+                        format!(
+                            "entry {} differs from the signed checkpoint of {} (entries up to here were rewritten and re-hashed)",
+                            r.seq,
+                            format_ms(c.at)
+                        ),
+                    ));
+                }
+            }
+            if recent.len() == REORDER_WINDOW {
+                recent.pop_front();
+            }
+            recent.push_back((r.hash.clone(), r.seq));
             prev = r.hash.clone();
             expected_seq += 1;
         }
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(store.read_pool())
-        .await?;
-    let head_seq: i64 = head.try_get("seq")?;
-    let head_hash: String = head.try_get("hash")?;
     let last = expected_seq - 1;
+    if let Some(c) = checkpoints.and_then(CheckpointLog::latest) {
+        if c.seq > last {
+            return Ok(broken(
+                last + 1,
+                Breach::Truncated,
+                format!(
+                    "the trail ends at entry {last} but a signed checkpoint of {} records {} entries: entries {} to {} were removed",
+                    format_ms(c.at),
+                    c.seq,
+                    last + 1,
+                    c.seq
+                ),
+            ));
+        }
+    }
+    let (head_seq, head_hash) = read_head(store.read_pool()).await?;
     if head_seq != last || head_hash != prev {
-        return Ok(ChainReport::Broken {
-            seq: last + 1,
-            problem: format!(
+        let breach = if head_seq > last {
+            Breach::Truncated
+        } else {
+            Breach::HeadMismatch
+        };
+        return Ok(broken(
+            last + 1,
+            breach,
+            format!(
                 "the chain head records {head_seq} entries but {last} are present (entries after {last} were removed)"
             ),
-        });
+        ));
     }
     Ok(ChainReport::Intact { entries: last })
 }

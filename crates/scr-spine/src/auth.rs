@@ -56,13 +56,19 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError>
     })
 }
 
-/// An anonymous refusal during sign-in, audited without a user.
+/// A refusal during sign-in. One that names a registered user is a chained entry of its own
+/// (a wrong signature on a real card, a revoked card); one that names nobody is counted in
+/// the writer's refusal tally, since anyone can cause it at line rate.
 async fn refuse_sign_in(
     state: &AppState,
     user: Option<(&str, &str)>,
     code: &'static str,
     err: ApiError,
 ) -> ApiError {
+    if user.is_none() {
+        state.audit.count_refusal(AuditAction::SignIn, code);
+        return err;
+    }
     let entry = AuditEntry {
         user_id: user.map(|u| u.0.to_string()),
         user_name: user.map(|u| u.1.to_string()),
@@ -96,6 +102,14 @@ pub async fn challenge(
     let der = STANDARD
         .decode(req.certificate.trim())
         .map_err(|_| ApiError::invalid("INVALID_CERTIFICATE", "certificate must be base64 DER"))?;
+    // A card signs in a few times a day; a public certificate replayed in a loop must not
+    // fill the challenge table or the trail.
+    if let Err(wait) = state.sign_in_limits.check_certificate(&der) {
+        state
+            .audit
+            .count_refusal(AuditAction::SignIn, "TOO_MANY_REQUESTS");
+        return Err(ApiError::rate_limited(wait));
+    }
     if let Err(rejected) = state.trust.verify(&der, Utc::now()) {
         let err = ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -200,7 +214,13 @@ pub async fn create_session(
     let expires_at = now + state.config.session_absolute_secs * 1000;
     state
         .store
-        .insert_session(&token_hash(&token), &identity.user_id, now, expires_at)
+        .insert_session_for(
+            &token_hash(&token),
+            &identity.user_id,
+            Some(&verified.serial_hex),
+            now,
+            expires_at,
+        )
         .await?;
     state
         .audit
@@ -323,23 +343,13 @@ pub async fn authorise(
 ) -> Result<(Caller, RoleProfile), ApiError> {
     let caller = match caller(state, headers).await {
         Ok(c) => c,
-        Err(err) => {
-            let entry = AuditEntry {
-                user_id: None,
-                user_name: None,
-                role_code: None,
-                org_ods: None,
-                patient,
-                action,
-                reason: None,
-                outcome: AuditOutcome::Refused,
-                detail: Some(err.code.to_string()),
-                alert: false,
-                offline: None,
-            };
-            state.audit.append(vec![entry]).await?;
+        // No valid session: counted, not chained one by one (see `RefusalTally`). A store
+        // failure is not a refusal and goes back as it is.
+        Err(err) if err.status == StatusCode::UNAUTHORIZED => {
+            state.audit.count_refusal(action, err.code);
             return Err(err);
         }
+        Err(err) => return Err(err),
     };
     let err = match &caller.role {
         None => ApiError::forbidden("ROLE_NOT_SELECTED", "Choose a role for this session first."),
@@ -381,14 +391,14 @@ pub async fn select_role(
             "That role profile is not one of yours.",
         ));
     };
-    state
-        .store
-        .set_session_role(&caller.token_hash, &profile.id)
-        .await?;
     let mut entry = caller.entry(AuditAction::SelectRole, None, AuditOutcome::Success);
     entry.role_code = Some(profile.role_code.clone());
     entry.org_ods = Some(profile.org_ods.clone());
-    state.audit.append(vec![entry]).await?;
+    // The role and its entry commit together: never a role in force that the trail lacks.
+    state
+        .audit
+        .select_role(&caller.token_hash, &profile.id, entry)
+        .await?;
     Ok(Json(json!({ "role_profile": profile })).into_response())
 }
 

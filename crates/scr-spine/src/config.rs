@@ -21,9 +21,36 @@ pub struct SpineConfig {
     pub session_absolute_secs: i64,
     /// How long a sign-in nonce stays valid.
     pub challenge_secs: i64,
+    /// The largest GP upload body.
     pub max_body_bytes: usize,
+    /// Each request is answered (or refused with 503) within this; below the client's own
+    /// time-out (`scr_model::timing`).
     pub request_timeout_secs: u64,
     pub max_db_connections: u32,
+    /// PostgreSQL `statement_timeout`; below the request deadline.
+    pub statement_timeout_secs: u64,
+    /// A connection that sends nothing for this long (idle between requests, or headers that
+    /// do not arrive: slowloris) is closed.
+    pub idle_connection_secs: u64,
+    /// Open connections at once, in all; beyond it new connections are closed at once.
+    pub max_connections: usize,
+    /// Open connections at once from one address.
+    pub max_connections_per_address: usize,
+    /// Requests being worked on at once; beyond it requests get 503 with `Retry-After`.
+    pub max_requests_in_flight: usize,
+    /// Sign-in calls (`/auth/*`) one address may make per minute (a burst of this many).
+    pub sign_in_per_address_per_minute: u32,
+    /// Challenges one certificate may ask for per minute.
+    pub sign_in_per_certificate_per_minute: u32,
+    /// A signed checkpoint of the audit chain head after this many new entries…
+    pub checkpoint_every_entries: u64,
+    /// …or after this many seconds with new entries.
+    pub checkpoint_every_secs: u64,
+    /// Refusals of callers with no valid session are counted and written as one audit entry
+    /// per kind every this many seconds, not one chained entry each.
+    pub refusal_tally_secs: u64,
+    /// Views of offline copies one user may report per 24 hours.
+    pub offline_views_per_day: u32,
 }
 
 impl Default for SpineConfig {
@@ -38,8 +65,19 @@ impl Default for SpineConfig {
             session_absolute_secs: 12 * 3600,
             challenge_secs: 60,
             max_body_bytes: scr_model::fhir::MAX_DOCUMENT_BYTES + 64 * 1024,
-            request_timeout_secs: 15,
+            request_timeout_secs: scr_model::timing::SPINE_REQUEST_DEADLINE.as_secs(),
             max_db_connections: 8,
+            statement_timeout_secs: 5,
+            idle_connection_secs: scr_model::timing::SPINE_IDLE_CONNECTION.as_secs(),
+            max_connections: 4096,
+            max_connections_per_address: 512,
+            max_requests_in_flight: 256,
+            sign_in_per_address_per_minute: 600,
+            sign_in_per_certificate_per_minute: 30,
+            checkpoint_every_entries: 1000,
+            checkpoint_every_secs: 60,
+            refusal_tally_secs: 60,
+            offline_views_per_day: 2000,
         }
     }
 }
@@ -55,6 +93,8 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
     #[error("environment variable {name} is not valid: {message}")]
     Env { name: &'static str, message: String },
+    #[error("setting {name} is not valid: {message}")]
+    Setting { name: &'static str, message: String },
 }
 
 pub const CONFIG_FILE: &str = "spine.toml";
@@ -76,7 +116,93 @@ impl SpineConfig {
             SpineConfig::default()
         };
         config.apply_env()?;
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Refuses settings that would make the spine unsafe or unable to serve: zero or negative
+    /// durations and limits, an idle time-out longer than the absolute one, a request deadline
+    /// the client would not wait for.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn bad(name: &'static str, message: impl Into<String>) -> ConfigError {
+            ConfigError::Setting {
+                name,
+                message: message.into(),
+            }
+        }
+        let positive: [(&'static str, i64); 3] = [
+            ("session_idle_secs", self.session_idle_secs),
+            ("session_absolute_secs", self.session_absolute_secs),
+            ("challenge_secs", self.challenge_secs),
+        ];
+        for (name, v) in positive {
+            if v <= 0 {
+                return Err(bad(name, format!("must be more than 0 (got {v})")));
+            }
+        }
+        let at_least_one: [(&'static str, u64); 12] = [
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("max_db_connections", u64::from(self.max_db_connections)),
+            ("statement_timeout_secs", self.statement_timeout_secs),
+            ("idle_connection_secs", self.idle_connection_secs),
+            ("max_connections", self.max_connections as u64),
+            (
+                "max_connections_per_address",
+                self.max_connections_per_address as u64,
+            ),
+            ("max_requests_in_flight", self.max_requests_in_flight as u64),
+            (
+                "sign_in_per_address_per_minute",
+                u64::from(self.sign_in_per_address_per_minute),
+            ),
+            (
+                "sign_in_per_certificate_per_minute",
+                u64::from(self.sign_in_per_certificate_per_minute),
+            ),
+            ("checkpoint_every_entries", self.checkpoint_every_entries),
+            ("checkpoint_every_secs", self.checkpoint_every_secs),
+            ("refusal_tally_secs", self.refusal_tally_secs),
+        ];
+        for (name, v) in at_least_one {
+            if v == 0 {
+                return Err(bad(name, "must be at least 1"));
+            }
+        }
+        if self.session_idle_secs > self.session_absolute_secs {
+            return Err(bad(
+                "session_idle_secs",
+                "must not be longer than session_absolute_secs",
+            ));
+        }
+        let client = scr_model::timing::CLIENT_REQUEST_TIMEOUT.as_secs();
+        if self.request_timeout_secs >= client {
+            return Err(bad(
+                "request_timeout_secs",
+                format!("must be below the viewer's own time-out of {client} s, so the spine answers (or says busy) before the viewer gives up"),
+            ));
+        }
+        if self.statement_timeout_secs >= self.request_timeout_secs {
+            return Err(bad(
+                "statement_timeout_secs",
+                "must be below request_timeout_secs",
+            ));
+        }
+        if self.max_connections_per_address > self.max_connections {
+            return Err(bad(
+                "max_connections_per_address",
+                "must not be more than max_connections",
+            ));
+        }
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 64 * 1024 * 1024 {
+            return Err(bad("max_body_bytes", "must be between 1 KiB and 64 MiB"));
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(bad(
+                "listen",
+                format!("{:?} is not an address and port", self.listen),
+            ));
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self) -> Result<(), ConfigError> {
@@ -110,6 +236,15 @@ impl SpineConfig {
         Ok(())
     }
 
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            max_connections: self.max_db_connections,
+            // A request waiting for a connection gives up well inside its deadline.
+            acquire_timeout: std::time::Duration::from_secs(self.statement_timeout_secs),
+            statement_timeout: std::time::Duration::from_secs(self.statement_timeout_secs),
+        }
+    }
+
     pub fn database_url(&self, data_dir: &Path) -> String {
         match &self.database {
             Some(url) => url.clone(),
@@ -127,5 +262,82 @@ impl SpineConfig {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_answer_before_the_viewer_gives_up() {
+        let c = SpineConfig::default();
+        c.validate().expect("defaults");
+        assert!(
+            std::time::Duration::from_secs(c.request_timeout_secs)
+                < scr_model::timing::CLIENT_REQUEST_TIMEOUT
+        );
+        assert!(scr_model::timing::CLIENT_POOL_IDLE < scr_model::timing::SPINE_IDLE_CONNECTION);
+    }
+
+    #[test]
+    fn zero_negative_and_contradictory_settings_are_refused_by_name() {
+        type Change = Box<dyn Fn(&mut SpineConfig)>;
+        let cases: Vec<(&str, Change)> = vec![
+            ("session_idle_secs", Box::new(|c| c.session_idle_secs = 0)),
+            (
+                "session_absolute_secs",
+                Box::new(|c| c.session_absolute_secs = -5),
+            ),
+            ("challenge_secs", Box::new(|c| c.challenge_secs = 0)),
+            (
+                "request_timeout_secs",
+                Box::new(|c| c.request_timeout_secs = 0),
+            ),
+            (
+                "request_timeout_secs",
+                Box::new(|c| c.request_timeout_secs = 15),
+            ),
+            (
+                "statement_timeout_secs",
+                Box::new(|c| c.statement_timeout_secs = 9),
+            ),
+            (
+                "session_idle_secs",
+                Box::new(|c| c.session_idle_secs = c.session_absolute_secs + 1),
+            ),
+            ("max_connections", Box::new(|c| c.max_connections = 0)),
+            (
+                "max_connections_per_address",
+                Box::new(|c| c.max_connections_per_address = c.max_connections + 1),
+            ),
+            (
+                "max_requests_in_flight",
+                Box::new(|c| c.max_requests_in_flight = 0),
+            ),
+            ("listen", Box::new(|c| c.listen = "not an address".into())),
+            ("max_body_bytes", Box::new(|c| c.max_body_bytes = 0)),
+        ];
+        for (name, change) in cases {
+            let mut c = SpineConfig::default();
+            change(&mut c);
+            match c.validate() {
+                Err(ConfigError::Setting { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{name}: expected a refusal, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_with_a_bad_setting_is_refused_at_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join(CONFIG_FILE), "session_idle_secs = -1\n").expect("write");
+        assert!(matches!(
+            SpineConfig::load(dir.path()),
+            Err(ConfigError::Setting {
+                name: "session_idle_secs",
+                ..
+            })
+        ));
     }
 }

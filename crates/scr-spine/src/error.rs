@@ -65,6 +65,43 @@ impl ApiError {
         )
     }
 
+    /// The store cannot be reached or is overloaded for now: the client may retry.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(%detail, "store unavailable; request refused");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            IssueType::Transient,
+            "SERVICE_UNAVAILABLE",
+            "The service cannot reach its records right now. Try again shortly.",
+        );
+        e.retry_after = Some(2);
+        e
+    }
+
+    /// Too many requests from this caller: slow down.
+    pub fn rate_limited(retry_after: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            IssueType::Throttled,
+            "TOO_MANY_REQUESTS",
+            "Too many requests. Wait a moment and try again.",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// The service is at its limit of requests in flight: shed, and ask to retry.
+    pub fn overloaded() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            IssueType::Transient,
+            "SERVICE_BUSY",
+            "The service is busy. Try again shortly.",
+        );
+        e.retry_after = Some(1);
+        e
+    }
+
     /// The audit trail could not be written, so no data is released (fail closed).
     pub fn audit_unavailable(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "audit write failed; request refused");
@@ -81,7 +118,11 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
+        if e.is_transient() {
+            ApiError::unavailable(e)
+        } else {
+            ApiError::internal(e)
+        }
     }
 }
 

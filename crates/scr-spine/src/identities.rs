@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use scr_model::{Activity, RoleProfile};
 use serde::{Deserialize, Serialize};
 
-use crate::pki::{restrict_permissions, write_file, CertificateAuthority, PkiError};
+use crate::pki::{write_file, write_secret, CertificateAuthority, PkiError};
 use crate::store::{StaffIdentity, Store, StoreError};
 
 /// `profile.json`: what a person (or the virtual card) needs to sign in.
@@ -189,13 +189,10 @@ pub async fn issue_identity(
         )
         .await?;
     write_file(&dir.join("cert.pem"), &auth.cert_pem)?;
-    write_file(&dir.join("key.pem"), &auth.key_pem)?;
-    restrict_permissions(&dir.join("key.pem"));
+    write_secret(&dir.join("key.pem"), &auth.key_pem)?;
     write_file(&dir.join("km-cert.pem"), &km.cert_pem)?;
-    write_file(&dir.join("km-key.pem"), &km.key_pem)?;
-    restrict_permissions(&dir.join("km-key.pem"));
+    write_secret(&dir.join("km-key.pem"), &km.key_pem)?;
     let json = serde_json::to_string_pretty(profile).unwrap_or_default();
-    write_file(&dir.join("profile.json"), &json)?;
-    restrict_permissions(&dir.join("profile.json"));
+    write_secret(&dir.join("profile.json"), &json)?;
     Ok(auth.serial_hex)
 }

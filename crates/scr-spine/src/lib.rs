@@ -6,9 +6,12 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod checkpoint;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod identities;
+pub mod limits;
 pub mod metadata;
 pub mod pki;
 pub mod seed;
@@ -18,22 +21,32 @@ pub mod store;
 pub mod trace;
 pub mod upload;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use scr_model::fhir::IssueType;
+use tower::ServiceBuilder;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::audit::AuditWriter;
 use crate::config::SpineConfig;
 use crate::error::ApiError;
+use crate::limits::SignInLimits;
 use crate::pki::TrustAnchor;
 use crate::store::Store;
+
+/// The largest body of a sign-in or role call (a certificate, a signature, an id).
+pub const SIGN_IN_BODY_BYTES: usize = 16 * 1024;
+/// The largest report of offline views (`fhir::MAX_OFFLINE_VIEWS` AuditEvents of ~1 KB).
+pub const OFFLINE_VIEWS_BODY_BYTES: usize = 1536 * 1024;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -41,20 +54,44 @@ pub struct AppState {
     pub audit: AuditWriter,
     pub trust: TrustAnchor,
     pub config: SpineConfig,
+    pub sign_in_limits: SignInLimits,
+}
+
+impl AppState {
+    pub fn new(store: Store, audit: AuditWriter, trust: TrustAnchor, config: SpineConfig) -> Self {
+        let sign_in_limits = SignInLimits::new(
+            config.sign_in_per_address_per_minute,
+            config.sign_in_per_certificate_per_minute,
+        );
+        AppState {
+            store,
+            audit,
+            trust,
+            config,
+            sign_in_limits,
+        }
+    }
 }
 
 /// The whole API as one router (tests call it directly or over a socket).
 pub fn router(state: Arc<AppState>) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
-    let body_limit = state.config.max_body_bytes;
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/FHIR/R4/metadata", get(metadata::capability_statement))
+    let in_flight = state.config.max_requests_in_flight.max(1);
+    let sign_in = Router::new()
         .route("/auth/challenge", post(auth::challenge))
         .route(
             "/auth/session",
             post(auth::create_session).delete(auth::end_session),
         )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            sign_in_rate_limit,
+        ));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .route("/FHIR/R4/metadata", get(metadata::capability_statement))
+        .merge(sign_in)
         .route("/auth/session/role", put(auth::select_role))
         .route("/FHIR/R4/Patient", get(api::search_patients))
         .route("/FHIR/R4/Patient/{id}", get(api::read_patient))
@@ -67,12 +104,36 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/FHIR/R4", post(api::upload))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
+        // Bodies read by extractors (sign-in, role) are small; the upload and offline-view
+        // handlers read theirs themselves, after the caller is authenticated, with their own
+        // limits.
+        .layer(DefaultBodyLimit::max(SIGN_IN_BODY_BYTES))
         .layer(middleware::from_fn_with_state(timeout, request_deadline))
+        // Past `in_flight` requests at once, shed with 503 + Retry-After rather than queue:
+        // queued requests would only time out later, holding memory and connections.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    ApiError::overloaded()
+                }))
+                .load_shed()
+                // Global: `Router::layer` wraps each route, and one limit must hold for all.
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight)),
+        )
+        // Patient data must not be kept by any cache on the way, nor sniffed as another type.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
 
+/// Liveness: the process answers and its database is reachable for reads.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     match sqlx::query("SELECT 1")
         .execute(state.store.read_pool())
@@ -92,6 +153,74 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// How long the readiness probe waits for its write through the audit writer.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Readiness: a committed write through the audit writer (the path every data release
+/// waits on), within a time limit. A wedged writer, a full disk or a lost database says 503,
+/// so a load balancer stops sending clinicians here. Reports the age of the writer's last
+/// commit.
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let outcome = tokio::time::timeout(READY_TIMEOUT, state.audit.ping()).await;
+    let age_ms = state
+        .audit
+        .last_commit_ms()
+        .map(|ms| (store::now_ms() - ms).max(0));
+    let (status, text) = match outcome {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "readiness: the audit writer could not commit");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit writer cannot commit",
+            )
+        }
+        Err(_) => {
+            tracing::error!("readiness: the audit writer did not answer in time");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit writer not answering",
+            )
+        }
+    };
+    let mut response = (
+        status,
+        axum::Json(serde_json::json!({
+            "status": text,
+            "last_audit_commit_age_ms": age_ms,
+        })),
+    )
+        .into_response();
+    if status != StatusCode::OK {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(5u32));
+    }
+    response
+}
+
+/// Per-address allowance on `/auth/*`. Requests that come with no peer address (tests that
+/// call the router directly) are not limited here.
+async fn sign_in_rate_limit(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer {
+        if let Err(wait) = state.sign_in_limits.check_address(ip) {
+            state
+                .audit
+                .count_refusal(scr_model::AuditAction::SignIn, "TOO_MANY_REQUESTS");
+            return ApiError::rate_limited(wait).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> ApiError {
@@ -140,7 +269,7 @@ async fn log_request(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "(unmatched)".into());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    tracing::debug!(
+    tracing::info!(
         %method,
         route,
         status = response.status().as_u16(),

@@ -1,7 +1,8 @@
 //! `scr-spine`: operators', the demo's and the tests' entry point.
 
 use clap::{Parser, Subcommand};
-use scr_spine::audit::{verify_chain, ChainReport};
+use scr_spine::audit::{verify_chain_against, AuditEntry, ChainReport};
+use scr_spine::checkpoint::CheckpointLog;
 use scr_spine::setup::{config_for, open_store};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,6 +56,36 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Smartcard certificates: list them, revoke a lost or stolen card.
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CardCommand {
+    /// Every registered certificate: serial, holder, state, live sessions.
+    List {
+        #[arg(long, env = "SCR_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Revoke a certificate: sign-in with it is refused and its live sessions end at once.
+    /// Recorded in the audit trail.
+    Revoke {
+        #[arg(long, env = "SCR_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        database: Option<String>,
+        /// The certificate's serial number (hex, as `card list` shows it).
+        #[arg(long)]
+        serial: String,
+        /// Why (lost, stolen, left the organisation…); kept in the audit entry.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -70,19 +101,123 @@ enum AuditCommand {
 
 async fn audit_verify(data: &Path, database: Option<String>) -> anyhow::Result<bool> {
     let config = config_for(data, database)?;
+    let checkpoints = match CheckpointLog::read(data) {
+        Ok(log) => log,
+        Err(e) => {
+            println!("audit chain BROKEN (checkpoint log tampered): {e}");
+            return Ok(false);
+        }
+    };
     let store = open_store(data, &config).await?;
-    let report = verify_chain(&store).await?;
+    let report = verify_chain_against(&store, checkpoints.as_ref()).await?;
     store.close().await;
     match report {
         ChainReport::Intact { entries } => {
-            println!("audit chain intact: {entries} entries");
+            match checkpoints.as_ref().and_then(CheckpointLog::latest) {
+                Some(c) => println!(
+                    "audit chain intact: {entries} entries; agrees with {} signed checkpoints (latest at entry {})",
+                    checkpoints.as_ref().map_or(0, |l| l.checkpoints.len()),
+                    c.seq
+                ),
+                None => println!(
+                    "audit chain intact: {entries} entries (no signed checkpoint yet: removal of the newest entries could not be seen)"
+                ),
+            }
             Ok(true)
         }
-        ChainReport::Broken { seq, problem } => {
-            println!("audit chain BROKEN at entry {seq}: {problem}");
+        ChainReport::Broken {
+            seq,
+            breach,
+            problem,
+        } => {
+            println!(
+                "audit chain BROKEN at entry {seq} ({}): {problem}",
+                breach.label()
+            );
             Ok(false)
         }
     }
+}
+
+async fn card_list(data: &Path, database: Option<String>) -> anyhow::Result<bool> {
+    let config = config_for(data, database)?;
+    let store = open_store(data, &config).await?;
+    let rows = store.certificates().await?;
+    store.close().await;
+    println!(
+        "{:<34} {:<14} {:<8} {:>5}  holder",
+        "serial", "user", "state", "live"
+    );
+    for r in rows {
+        println!(
+            "{:<34} {:<14} {:<8} {:>5}  {}",
+            r.serial_hex,
+            r.user_id,
+            if r.revoked { "revoked" } else { "active" },
+            r.live_sessions,
+            r.name
+        );
+    }
+    Ok(true)
+}
+
+async fn card_revoke(
+    data: &Path,
+    database: Option<String>,
+    serial: &str,
+    reason: &str,
+) -> anyhow::Result<bool> {
+    let config = config_for(data, database)?;
+    let store = open_store(data, &config).await?;
+    let serial = serial.trim().to_ascii_lowercase();
+    let holder = store
+        .certificates()
+        .await?
+        .into_iter()
+        .find(|c| c.serial_hex == serial);
+    let Some(holder) = holder else {
+        store.close().await;
+        println!("no registered certificate has serial {serial}; nothing revoked");
+        return Ok(false);
+    };
+    let Some(ended) = store.revoke_certificate(&serial).await? else {
+        store.close().await;
+        println!("no registered certificate has serial {serial}; nothing revoked");
+        return Ok(false);
+    };
+    // Who revoked is the operator at this console; the entry names the card's holder, the
+    // serial and the reason.
+    let operator = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "operator".into());
+    let reason: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let entry = AuditEntry {
+        user_id: Some(holder.user_id.clone()),
+        user_name: Some(holder.name.clone()),
+        role_code: None,
+        org_ods: None,
+        patient: None,
+        action: scr_model::AuditAction::CardRevoke,
+        reason: None,
+        outcome: scr_model::AuditOutcome::Success,
+        detail: Some(format!(
+            "serial={serial} sessions_ended={ended} by={operator} reason={reason}"
+        )),
+        alert: true,
+        offline: None,
+    };
+    let recorded = scr_spine::audit::append_now(&store, &[entry]).await;
+    store.close().await;
+    recorded?;
+    println!(
+        "revoked {serial} ({}, {}); {ended} live session(s) ended",
+        holder.name, holder.user_id
+    );
+    Ok(true)
 }
 
 #[tokio::main]
@@ -128,6 +263,18 @@ async fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { data, database },
         } => audit_verify(&data, database).await,
+        Command::Card {
+            command: CardCommand::List { data, database },
+        } => card_list(&data, database).await,
+        Command::Card {
+            command:
+                CardCommand::Revoke {
+                    data,
+                    database,
+                    serial,
+                    reason,
+                },
+        } => card_revoke(&data, database, &serial, &reason).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

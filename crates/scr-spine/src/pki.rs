@@ -44,6 +44,8 @@ pub enum CertificateRejected {
     OutOfDate,
     #[error("the certificate's key is not an ECDSA P-256 key")]
     UnsupportedKey,
+    #[error("the certificate is not for signing in (it needs key usage digitalSignature and extended key usage clientAuth)")]
+    WrongPurpose,
 }
 
 /// A certificate that chains to the CA and is in date, with what sign-in needs from it.
@@ -109,12 +111,40 @@ impl TrustAnchor {
         if now_s < not_before || now_s > not_after {
             return Err(CertificateRejected::OutOfDate);
         }
+        if !for_client_authentication(tbs) {
+            return Err(CertificateRejected::WrongPurpose);
+        }
         let key = ec_key(&cert)?;
         Ok(VerifiedCertificate {
             serial_hex: hex::encode(tbs.serial_number.as_bytes()),
             key,
         })
     }
+}
+
+const OID_KEY_USAGE: &str = "2.5.29.15";
+const OID_EXTENDED_KEY_USAGE: &str = "2.5.29.37";
+const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+
+/// A sign-in certificate must say it is for signing (key usage digitalSignature) and for
+/// client authentication (EKU clientAuth): a TLS server certificate, a key-management (9D)
+/// certificate or a CA certificate from the same authority is not a staff credential.
+fn for_client_authentication(tbs: &x509_cert::TbsCertificate) -> bool {
+    use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage};
+    let extensions = tbs.extensions.as_deref().unwrap_or_default();
+    let find = |oid: &str| {
+        extensions
+            .iter()
+            .find(|e| e.extn_id.to_string() == oid)
+            .map(|e| e.extn_value.as_bytes())
+    };
+    let signs = find(OID_KEY_USAGE)
+        .and_then(|b| KeyUsage::from_der(b).ok())
+        .is_some_and(|ku| ku.digital_signature());
+    let client = find(OID_EXTENDED_KEY_USAGE)
+        .and_then(|b| ExtendedKeyUsage::from_der(b).ok())
+        .is_some_and(|eku| eku.0.iter().any(|oid| oid.to_string() == OID_CLIENT_AUTH));
+    signs && client
 }
 
 fn ec_key(cert: &Certificate) -> Result<VerifyingKey, CertificateRejected> {
@@ -229,8 +259,7 @@ impl CertificateAuthority {
 
     pub fn save(&self, dir: &Path) -> Result<(), PkiError> {
         write(&dir.join("ca.pem"), &self.pem)?;
-        write(&dir.join("ca-key.pem"), &self.key.serialize_pem())?;
-        restrict_permissions(&dir.join("ca-key.pem"));
+        write_secret(&dir.join("ca-key.pem"), &self.key.serialize_pem())?;
         Ok(())
     }
 
@@ -312,13 +341,36 @@ impl CertificateAuthority {
     }
 }
 
-/// Private keys are readable by their owner only.
-pub fn restrict_permissions(path: &Path) {
+/// Writes a private key (or anything secret) so that it is never readable by others, not
+/// even for a moment: the file is created owner-only before any byte is written, and an
+/// existing file is narrowed to owner-only before it is overwritten.
+pub fn write_secret(path: &Path, contents: &str) -> Result<(), PkiError> {
+    use std::io::Write;
+    let failed = |source| PkiError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| PkiError::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+        }
     }
+    let mut file = options.open(path).map_err(failed)?;
+    file.set_len(0).map_err(failed)?;
+    file.write_all(contents.as_bytes()).map_err(failed)?;
+    file.sync_all().map_err(failed)
 }
 
 pub fn write_file(path: &Path, contents: &str) -> Result<(), PkiError> {

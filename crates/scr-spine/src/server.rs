@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use axum_server::Handle;
 
-use crate::audit::AuditWriter;
+use crate::audit::{AuditWriter, WriterSettings};
+use crate::checkpoint::CheckpointSigner;
 use crate::config::SpineConfig;
+use crate::connections::{ConnectionLimits, GuardedAcceptor};
 use crate::pki::TrustAnchor;
 use crate::store::Store;
 use crate::{router, AppState};
@@ -31,6 +32,9 @@ pub struct RunningSpine {
     pub handle: Handle,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub store: Store,
+    pub audit: AuditWriter,
+    pub connections: Arc<ConnectionLimits>,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl RunningSpine {
@@ -43,6 +47,11 @@ impl RunningSpine {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.begin_shutdown();
         let result = self.task.await.context("server task")?;
+        self.housekeeping.abort();
+        // The refusal tally and a last checkpoint reach the trail before the store closes.
+        if let Err(e) = self.audit.flush().await {
+            tracing::error!(error = %e, "shutdown: the audit tally could not be written");
+        }
         self.store.close().await;
         result
     }
@@ -52,7 +61,7 @@ impl RunningSpine {
 pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<RunningSpine> {
     install_crypto_provider();
     let url = config.database_url(data_dir);
-    let store = Store::open(&url, config.max_db_connections)
+    let store = Store::open_with(&url, config.store_options())
         .await
         .with_context(|| format!("opening the store at {}", crate::store::redact_url(&url)))?;
     let ca_path = config.resolve(data_dir, &config.ca_cert);
@@ -63,33 +72,55 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
         )
     })?;
     let trust = TrustAnchor::from_pem(&ca_pem)?;
-    let tls = RustlsConfig::from_pem_file(
-        config.resolve(data_dir, &config.tls_cert),
-        config.resolve(data_dir, &config.tls_key),
-    )
-    .await
-    .context("loading the TLS certificate and key")?;
+    let tls = tls_config(
+        &config.resolve(data_dir, &config.tls_cert),
+        &config.resolve(data_dir, &config.tls_key),
+    )?;
     let addr: SocketAddr = config
         .listen
         .parse()
         .with_context(|| format!("listen address {:?}", config.listen))?;
-    let audit = AuditWriter::start(store.clone());
-    let state = Arc::new(AppState {
-        store: store.clone(),
-        audit,
-        trust,
-        config,
-    });
+    let signer = CheckpointSigner::open(data_dir).context("the audit checkpoint key")?;
+    let audit = AuditWriter::start_with(
+        store.clone(),
+        Some(signer),
+        WriterSettings {
+            checkpoint_every_entries: config.checkpoint_every_entries,
+            checkpoint_every: Duration::from_secs(config.checkpoint_every_secs),
+            refusal_tally_every: Duration::from_secs(config.refusal_tally_secs),
+        },
+    );
+    let idle = Duration::from_secs(config.idle_connection_secs);
+    let connections =
+        ConnectionLimits::new(config.max_connections, config.max_connections_per_address);
+    let state = Arc::new(AppState::new(store.clone(), audit.clone(), trust, config));
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = router(state);
     let handle = Handle::new();
     let server_handle = handle.clone();
+    let acceptor = RustlsAcceptor::new(tls)
+        .handshake_timeout(idle)
+        .acceptor(GuardedAcceptor::new(connections.clone(), idle));
+    let mut server = axum_server::bind(addr)
+        .acceptor(acceptor)
+        .handle(server_handle);
+    // Headers must arrive within the idle time: hyper's own time-out needs a timer to run.
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(idle)
+        .max_buf_size(64 * 1024);
+    server
+        .http_builder()
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(32)
+        .keep_alive_interval(idle)
+        .keep_alive_timeout(idle);
     let task = tokio::spawn(async move {
-        // TCP_NODELAY: a TLS response is written as several records; without it, Nagle's
-        // algorithm and the client's delayed ACK add ~40 ms to some answers.
-        axum_server::bind(addr)
-            .acceptor(RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new()))
-            .handle(server_handle)
-            .serve(app.into_make_service())
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
             .context("serving")
     });
@@ -108,7 +139,48 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
         handle,
         task,
         store,
+        audit,
+        connections,
+        housekeeping,
     })
+}
+
+/// TLS 1.2/1.3 with the spine's certificate, offering HTTP/1.1 only: every connection then
+/// falls under hyper's header-read time-out, and HTTP/2's multiplexing (one connection, many
+/// streams) is not there to be abused. The viewer's requests are one at a time anyway.
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<RustlsConfig> {
+    let cert_pem = std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
+    let key_pem = std::fs::read(key).with_context(|| format!("reading {}", key.display()))?;
+    let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("the TLS certificate {}", cert.display()))?;
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .with_context(|| format!("the TLS key {}", key.display()))?
+        .with_context(|| format!("no private key in {}", key.display()))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("loading the TLS certificate and key")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(RustlsConfig::from_config(Arc::new(config)))
+}
+
+/// Every minute: expired challenges and long-dead sessions go, and the rate limiters forget
+/// addresses and certificates that are quiet again.
+async fn housekeeping(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.store.purge_expired(crate::store::now_ms()).await {
+            Ok((challenges, sessions)) if challenges + sessions > 0 => {
+                tracing::debug!(challenges, sessions, "purged expired sign-in records")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging expired sign-in records failed"),
+        }
+        state.sign_in_limits.forget_idle();
+    }
 }
 
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully.

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::config::{SpineConfig, CONFIG_FILE};
 use crate::identities::create_demo_identities;
-use crate::pki::{write_file, CertificateAuthority};
+use crate::pki::{write_file, write_secret, CertificateAuthority};
 use crate::store::Store;
 
 /// The data directory's config with a database override applied.
@@ -21,7 +21,7 @@ pub fn config_for(data: &Path, database: Option<String>) -> anyhow::Result<Spine
 
 pub async fn open_store(data: &Path, config: &SpineConfig) -> anyhow::Result<Store> {
     let url = config.database_url(data);
-    Store::open(&url, config.max_db_connections)
+    Store::open_with(&url, config.store_options())
         .await
         .with_context(|| format!("opening the store at {}", crate::store::redact_url(&url)))
 }
@@ -44,8 +44,7 @@ pub async fn init(data: &Path, hosts: &[String], database: Option<String>) -> an
     let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
     let server = ca.issue_server(&host_refs)?;
     write_file(&config.resolve(data, &config.tls_cert), &server.cert_pem)?;
-    write_file(&config.resolve(data, &config.tls_key), &server.key_pem)?;
-    crate::pki::restrict_permissions(&config.resolve(data, &config.tls_key));
+    write_secret(&config.resolve(data, &config.tls_key), &server.key_pem)?;
     let config_path = data.join(CONFIG_FILE);
     if !config_path.exists() {
         write_file(&config_path, &config.to_toml())?;

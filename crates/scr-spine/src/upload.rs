@@ -34,6 +34,9 @@ pub enum UploadOutcome {
     RefusedIdentifierReused,
     /// Refused: neither a summary nor a sharing preference to apply.
     RefusedNothingToApply,
+    /// Refused: the summary was composed before the one already held (a late, older
+    /// upload must not replace a newer allergy list).
+    RefusedOlderThanHeld,
 }
 
 impl UploadOutcome {
@@ -47,6 +50,7 @@ impl UploadOutcome {
             UploadOutcome::RefusedUnknownPatient => "PATIENT_NOT_FOUND",
             UploadOutcome::RefusedIdentifierReused => "BUNDLE_IDENTIFIER_REUSED",
             UploadOutcome::RefusedNothingToApply => "NOTHING_TO_APPLY",
+            UploadOutcome::RefusedOlderThanHeld => "OLDER_THAN_HELD",
         }
     }
 
@@ -74,10 +78,14 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
     let upload = &job.upload;
     let nhs = upload.patient.nhs_number.as_digits();
 
-    if let Some(row) = sqlx::query("SELECT body_sha256, outcome FROM uploads WHERE bundle_id = $1")
-        .bind(&upload.bundle_id)
-        .fetch_optional(&mut *conn)
-        .await?
+    // Identifiers are the uploading practice's own: another practice's cannot collide.
+    if let Some(row) = sqlx::query(
+        "SELECT body_sha256, outcome FROM uploads WHERE uploader_ods = $1 AND bundle_id = $2",
+    )
+    .bind(&job.uploader_ods)
+    .bind(&upload.bundle_id)
+    .fetch_optional(&mut *conn)
+    .await?
     {
         let hash: String = row.try_get("body_sha256")?;
         let outcome: String = row.try_get("outcome")?;
@@ -129,6 +137,9 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
                 None if dissented => return Ok(UploadOutcome::RefusedDissented),
                 None => {}
             }
+            if older_than_held(conn, &nhs, summary).await? {
+                return Ok(UploadOutcome::RefusedOlderThanHeld);
+            }
             let json =
                 serde_json::to_string(summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(
@@ -152,8 +163,9 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
     };
 
     sqlx::query(
-        "INSERT INTO uploads (bundle_id, nhs_number, body_sha256, outcome, at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO uploads (uploader_ods, bundle_id, nhs_number, body_sha256, outcome, at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(&job.uploader_ods)
     .bind(&upload.bundle_id)
     .bind(&nhs)
     .bind(&job.body_sha256)
@@ -162,6 +174,29 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
     .execute(&mut *conn)
     .await?;
     Ok(outcome)
+}
+
+/// Whether `summary` was composed before the summary already held for the patient. Uploads
+/// can arrive out of order (a retry queue, two sessions at the practice); the one composed
+/// last must win. A summary without a composition date cannot be ordered and is accepted.
+async fn older_than_held(
+    conn: &mut AnyConnection,
+    nhs: &str,
+    summary: &scr_model::Summary,
+) -> Result<bool, StoreError> {
+    let Some(new) = summary.provenance.last_updated else {
+        return Ok(false);
+    };
+    let held: Option<String> = sqlx::query("SELECT summary FROM summaries WHERE nhs_number = $1")
+        .bind(nhs)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("summary"))
+        .transpose()?;
+    let Some(held) = held else { return Ok(false) };
+    let held: scr_model::Summary =
+        serde_json::from_str(&held).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(held.provenance.last_updated.is_some_and(|old| new < old))
 }
 
 async fn upsert_consent(

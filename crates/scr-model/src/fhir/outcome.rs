@@ -20,6 +20,8 @@ pub enum IssueType {
     TooCostly,
     BusinessRule,
     Exception,
+    /// A passing failure (the store or the service is unavailable for now).
+    Transient,
     Timeout,
     Throttled,
     TooLong,
@@ -44,6 +46,7 @@ impl IssueType {
             IssueType::TooCostly => "too-costly",
             IssueType::BusinessRule => "business-rule",
             IssueType::Exception => "exception",
+            IssueType::Transient => "transient",
             IssueType::Timeout => "timeout",
             IssueType::Throttled => "throttled",
             IssueType::TooLong => "too-long",

@@ -14,8 +14,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 
 pub use rows::{
-    preference_code as rows_preference_code, AuditFilter, Challenge, FamilyFilter, PatientRow,
-    SessionRow, StaffIdentity,
+    preference_code as rows_preference_code, AuditFilter, CertificateRow, Challenge, FamilyFilter,
+    PatientRow, SessionRow, StaffIdentity,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,48 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// A failure of reaching or using the database that may pass (connection lost, pool
+    /// exhausted, statement timed out, disk full, database busy or restarting), as opposed to
+    /// a bug or damaged data. The request is answered 503 with `Retry-After`, not 500.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                transient_database_code(&code)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// SQLSTATE classes (PostgreSQL) and result codes (SQLite) that mean "try again later".
+fn transient_database_code(code: &str) -> bool {
+    if let Ok(n) = code.parse::<i64>() {
+        // SQLite: extended codes carry the primary code in the low byte. BUSY, LOCKED,
+        // IOERR, FULL, CANTOPEN.
+        return matches!(n & 0xff, 5 | 6 | 10 | 13 | 14);
+    }
+    // PostgreSQL: connection exceptions (08), insufficient resources (53: disk full, out of
+    // memory, too many connections), operator intervention (57: statement timeout,
+    // shutdown, cannot connect now), transaction rollback (40: serialization, deadlock),
+    // idle-in-transaction timeout (25P03).
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57")
+        || code.starts_with("40")
+        || code == "25P03"
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -47,7 +89,33 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0002_offline_views.sqlite.sql"),
         include_str!("../../migrations/0002_offline_views.postgres.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/0003_hardening.sqlite.sql"),
+        include_str!("../../migrations/0003_hardening.postgres.sql"),
+    ),
 ];
+
+/// How the store's connections behave. Every wait is bounded and shorter than the request
+/// deadline, so a slow or absent database becomes a 503 the client can retry, not a hang.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// The longest a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` (and `idle_in_transaction_session_timeout`).
+    pub statement_timeout: Duration,
+}
+
+impl StoreOptions {
+    pub fn with_connections(max_connections: u32) -> StoreOptions {
+        StoreOptions {
+            max_connections,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Store {
@@ -63,6 +131,12 @@ pub fn now_ms() -> i64 {
 impl Store {
     /// Opens (creating a SQLite file if needed) and brings the schema up to date.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
+        Store::open_with(url, StoreOptions::with_connections(max_connections)).await
+    }
+
+    pub async fn open_with(url: &str, opts: StoreOptions) -> StoreResult<Store> {
+        let max_connections = opts.max_connections;
+        let statement_ms = opts.statement_timeout.as_millis().max(1);
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -76,20 +150,38 @@ impl Store {
             AnyPoolOptions::new()
                 .max_connections(n)
                 .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(opts.acquire_timeout)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
-                        if backend == Backend::Sqlite {
-                            // WAL: readers never block the writer; NORMAL sync is durable
-                            // across application crashes and only loses the last commits on
-                            // power loss, never corrupts. busy_timeout covers other processes
-                            // (the CLI) touching the file.
-                            use sqlx::Executor;
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
+                        use sqlx::Executor;
+                        match backend {
+                            Backend::Sqlite => {
+                                // WAL: readers never block the writer. FULL sync: a commit
+                                // is on disk before the spine answers, so a power cut cannot
+                                // take back an audit entry for data already released (NORMAL
+                                // would lose the last commits, and the chain head with them,
+                                // invisibly). busy_timeout covers other processes (the CLI)
+                                // touching the file.
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                            }
+                            Backend::Postgres => {
+                                // A statement or an idle transaction that overruns is ended by
+                                // the server, so no request holds a connection (or the chain
+                                // head's row lock) past its deadline.
+                                conn.execute(
+                                    format!(
+                                        "SET statement_timeout = {statement_ms}; \
+                                         SET idle_in_transaction_session_timeout = {};",
+                                        statement_ms * 2
+                                    )
+                                    .as_str(),
+                                )
+                                .await?;
+                            }
                         }
                         Ok(())
                     })
@@ -237,14 +329,14 @@ impl Store {
                 sql.push_str(&format!(" AND family_upper = {p}"));
             }
             Some(rows::FamilyFilter::Prefix(f)) => {
-                let p = next(format!("{f}%"), &mut binds);
-                sql.push_str(&format!(" AND family_upper LIKE {p}"));
+                let p = next(format!("{}%", escape_like(&f)), &mut binds);
+                sql.push_str(&format!(" AND family_upper LIKE {p} ESCAPE '\\'"));
             }
             Some(rows::FamilyFilter::SoundexOrPrefix { soundex, prefix }) => {
                 let s = next(soundex, &mut binds);
-                let p = next(format!("{prefix}%"), &mut binds);
+                let p = next(format!("{}%", escape_like(&prefix)), &mut binds);
                 sql.push_str(&format!(
-                    " AND (family_soundex = {s} OR family_upper LIKE {p})"
+                    " AND (family_soundex = {s} OR family_upper LIKE {p} ESCAPE '\\')"
                 ));
             }
             None => {}
@@ -354,12 +446,53 @@ impl Store {
         Ok(())
     }
 
-    pub async fn revoke_certificate(&self, serial_hex: &str) -> StoreResult<bool> {
+    /// Revokes the certificate and ends every session opened with it, in one transaction.
+    /// Returns `None` for an unknown serial, else how many live sessions were ended.
+    pub async fn revoke_certificate(&self, serial_hex: &str) -> StoreResult<Option<u64>> {
+        let mut tx = self.write.begin().await?;
         let r = sqlx::query("UPDATE certificates SET revoked = 1 WHERE serial_hex = $1")
             .bind(serial_hex)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(r.rows_affected() == 1)
+        if r.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let ended = sqlx::query(
+            "UPDATE sessions SET revoked = 1 WHERE cert_serial = $1 AND revoked = 0 AND expires_at > $2",
+        )
+        .bind(serial_hex)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Some(ended))
+    }
+
+    /// Every registered certificate with its holder and state, and how many live sessions
+    /// it has (for `scr-spine card list`).
+    pub async fn certificates(&self) -> StoreResult<Vec<CertificateRow>> {
+        let rows = sqlx::query(
+            "SELECT c.serial_hex, c.user_id, u.name, c.revoked, \
+                    (SELECT COUNT(*) FROM sessions s WHERE s.cert_serial = c.serial_hex \
+                       AND s.revoked = 0 AND s.expires_at > $1) AS live \
+             FROM certificates c JOIN users u ON u.user_id = c.user_id \
+             ORDER BY u.name, c.serial_hex",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CertificateRow {
+                    serial_hex: r.try_get("serial_hex")?,
+                    user_id: r.try_get("user_id")?,
+                    name: r.try_get("name")?,
+                    revoked: r.try_get::<i64, _>("revoked")? != 0,
+                    live_sessions: r.try_get::<i64, _>("live")?,
+                })
+            })
+            .collect()
     }
 
     // ---------------------------------------------------------------- challenges
@@ -374,12 +507,23 @@ impl Store {
         .bind(c.expires_at)
         .execute(&self.write)
         .await?;
-        // Old challenges are useless; keep the table small.
-        sqlx::query("DELETE FROM challenges WHERE expires_at < $1")
-            .bind(now_ms() - 3_600_000)
-            .execute(&self.write)
-            .await?;
         Ok(())
+    }
+
+    /// Deletes challenges past their expiry and sessions a day past theirs (the audit trail
+    /// has the story). Returns how many of each. Runs on a timer, by index.
+    pub async fn purge_expired(&self, now: i64) -> StoreResult<(u64, u64)> {
+        let challenges = sqlx::query("DELETE FROM challenges WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now - 86_400_000)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok((challenges, sessions))
     }
 
     /// Marks the challenge used and returns it, or `None` if unknown or already used: a
@@ -410,6 +554,8 @@ impl Store {
 
     // ---------------------------------------------------------------- sessions
 
+    /// A new session, tied to the certificate it was opened with (`None` only for sessions
+    /// made outside sign-in, by tests).
     pub async fn insert_session(
         &self,
         token_hash: &str,
@@ -417,14 +563,27 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
+        self.insert_session_for(token_hash, user_id, None, now, expires_at)
+            .await
+    }
+
+    pub async fn insert_session_for(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        cert_serial: Option<&str>,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, role_profile_id, created_at, last_seen, expires_at, revoked) \
-             VALUES ($1, $2, NULL, $3, $3, $4, 0)",
+            "INSERT INTO sessions (token_hash, user_id, role_profile_id, created_at, last_seen, expires_at, revoked, cert_serial) \
+             VALUES ($1, $2, NULL, $3, $3, $4, 0, $5)",
         )
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
+        .bind(cert_serial.map(str::to_string))
         .execute(&self.write)
         .await?;
         Ok(())
@@ -432,9 +591,13 @@ impl Store {
 
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
         let row = sqlx::query(
-            "SELECT s.user_id, u.name, s.role_profile_id, s.last_seen, s.expires_at, s.revoked, \
+            // A revoked certificate ends its sessions on their next request, whoever revoked
+            // it and however (the CLI, or SQL by an operator).
+            "SELECT s.user_id, u.name, s.role_profile_id, s.last_seen, s.expires_at, \
+                    CASE WHEN s.revoked <> 0 OR COALESCE(c.revoked, 0) <> 0 THEN 1 ELSE 0 END AS revoked, \
                     r.role_code, r.role_name, r.org_ods, r.org_name, r.activities \
              FROM sessions s JOIN users u ON u.user_id = s.user_id \
+             LEFT JOIN certificates c ON c.serial_hex = s.cert_serial \
              LEFT JOIN role_profiles r ON r.id = s.role_profile_id \
              WHERE s.token_hash = $1",
         )
@@ -472,15 +635,52 @@ impl Store {
                 .bind(token_hash)
                 .execute(&self.write)
                 .await?;
-        // Long-dead sessions carry nothing worth keeping (the audit trail has the story).
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(now_ms() - 86_400_000)
-            .execute(&self.write)
-            .await?;
         Ok(r.rows_affected() == 1)
     }
 
     // ---------------------------------------------------------------- audit (reads)
+
+    /// How many offline views `user_id` has had recorded since `since_ms`.
+    pub async fn offline_views_since(&self, user_id: &str, since_ms: i64) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit WHERE user_id = $1 AND action = $2 AND at >= $3",
+        )
+        .bind(user_id)
+        .bind(scr_model::AuditAction::OfflineView.code())
+        .bind(since_ms)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// The summaries `user_id` was served between two times: (NHS number, when).
+    pub async fn summary_reads(
+        &self,
+        user_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT patient, at FROM audit WHERE user_id = $1 AND action = $2 AND outcome = $3 \
+             AND at >= $4 AND at <= $5",
+        )
+        .bind(user_id)
+        .bind(scr_model::AuditAction::SummaryRead.code())
+        .bind(scr_model::AuditOutcome::Success.code())
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>("patient")?
+                        .unwrap_or_default(),
+                    r.try_get::<i64, _>("at")?,
+                ))
+            })
+            .collect()
+    }
 
     pub async fn audit_records(
         &self,
@@ -685,6 +885,19 @@ pub(crate) fn values_clause(sql: &mut String, rows: usize, cols: usize) {
         }
         sql.push(')');
     }
+}
+
+/// A name as a literal inside a LIKE pattern: `%` and `_` in what a user typed match only
+/// themselves (a family name of `%%` must not scan everyone born that day).
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Never print a password that a database URL may carry.

@@ -32,6 +32,16 @@ pub struct StaffIdentity {
     pub revoked: bool,
 }
 
+/// A registered certificate, for operators.
+#[derive(Clone, Debug)]
+pub struct CertificateRow {
+    pub serial_hex: String,
+    pub user_id: String,
+    pub name: String,
+    pub revoked: bool,
+    pub live_sessions: i64,
+}
+
 /// A session as the request path needs it: who, in which role, and its clocks.
 #[derive(Clone, Debug)]
 pub struct SessionRow {

@@ -5,6 +5,7 @@
 mod harness;
 
 mod audit_chain;
+mod hardening;
 mod offline_views;
 mod rbac;
 mod shutdown_and_deadlines;

@@ -14,7 +14,7 @@ use crate::harness::{error_code, TestSpine};
 
 backend_tests!(upload_rules, dissent_withdraws_the_summary);
 
-fn summary_with_allergy(substance: &str) -> Summary {
+pub(crate) fn summary_with_allergy(substance: &str) -> Summary {
     Summary {
         allergies: AllergyState::Known {
             allergies: vec![Allergy {
@@ -45,7 +45,10 @@ fn summary_with_allergy(substance: &str) -> Summary {
 }
 
 /// A seeded patient registered at the GP system's practice (A81001), with no dissent.
-async fn patient_at_a81001(spine: &TestSpine, dissented: bool) -> scr_model::Demographics {
+pub(crate) async fn patient_at_a81001(
+    spine: &TestSpine,
+    dissented: bool,
+) -> scr_model::Demographics {
     for nhs in spine
         .store()
         .sample_patients(false, 1_500)
@@ -66,7 +69,7 @@ async fn patient_at_a81001(spine: &TestSpine, dissented: bool) -> scr_model::Dem
     panic!("no suitable patient at A81001 in the seeded population");
 }
 
-async fn post(spine: &TestSpine, token: &str, upload: &Upload) -> (StatusCode, Value) {
+pub(crate) async fn post(spine: &TestSpine, token: &str, upload: &Upload) -> (StatusCode, Value) {
     let body = serde_json::to_vec(&upload_bundle(upload)).expect("json");
     spine
         .call(Method::POST, "/FHIR/R4", Some(token), &[], Some(body))
