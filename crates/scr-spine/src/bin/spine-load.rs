@@ -474,7 +474,8 @@ impl Pools {
                 )
             })
             .collect();
-        let anyone = Population::sample(patients, seed ^ 1, 5_000, |_| true);
+        // The same seed as the spine's: the population is regenerated, not read.
+        let anyone = Population::sample(patients, seed, 5_000, |_| true);
         let patient = anyone
             .rows
             .iter()
@@ -746,7 +747,8 @@ impl Held {
 }
 
 enum Outcome {
-    Ok,
+    /// A 2xx, with the searchset's `total` when the answer has one.
+    Ok(Option<u64>),
     /// Status and the OperationOutcome's error code, if any.
     Status(u16, String),
     /// What kind of transport error, and its message.
@@ -779,7 +781,11 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-async fn outcome(result: Result<reqwest::Response, reqwest::Error>, stats: &Stats) -> Outcome {
+async fn outcome(
+    result: Result<reqwest::Response, reqwest::Error>,
+    want_total: bool,
+    stats: &Stats,
+) -> Outcome {
     let resp = match result {
         Ok(r) => r,
         Err(e) => return Outcome::Transport(transport_kind(&e), chain(&e)),
@@ -791,11 +797,20 @@ async fn outcome(result: Result<reqwest::Response, reqwest::Error>, stats: &Stat
         Err(e) => return Outcome::Transport("body", chain(&e)),
     };
     if status.is_success() {
-        let mut s = stats.lock();
-        if s.http_version.is_none() {
-            s.http_version = Some(format!("{version:?}"));
+        {
+            let mut s = stats.lock();
+            if s.http_version.is_none() {
+                s.http_version = Some(format!("{version:?}"));
+            }
         }
-        return Outcome::Ok;
+        let total = if want_total {
+            serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["total"].as_u64())
+        } else {
+            None
+        };
+        return Outcome::Ok(total);
     }
     let code = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -896,12 +911,17 @@ async fn soak_client(mut c: Client, plan: Arc<SoakPlan>, stats: Arc<Stats>) {
         };
         let t = Instant::now();
         let result = request.bearer_auth(&held.session.token).send().await;
-        let answer = outcome(result, &stats).await;
+        let answer = outcome(result, kind == Kind::Trace, &stats).await;
         let micros = t.elapsed().as_micros() as u64;
         match answer {
-            Outcome::Ok => {
+            Outcome::Ok(total) => {
                 held.last_ok = Instant::now();
-                stats.record(kind, micros, None);
+                // A trace by a seeded patient's own name and birth date must find them.
+                let error = (kind == Kind::Trace && total.unwrap_or(0) == 0).then(|| {
+                    let what = "200 without the seeded patient";
+                    (what.to_string(), format!("total={total:?}"))
+                });
+                stats.record(kind, micros, error);
             }
             Outcome::Status(401, code) => {
                 // Re-sign in and count it; an error only if the session should still have
@@ -938,7 +958,11 @@ async fn soak_client(mut c: Client, plan: Arc<SoakPlan>, stats: Arc<Stats>) {
             }
         }
     }
-    // Sign out like the app does when the card is pulled (bounded by the client timeout).
+    // Sign out like the app does when the card is pulled (bounded by the client timeout);
+    // not when the spine is gone.
+    if stats.stop.load(Ordering::Relaxed) {
+        return;
+    }
     for held in [&c.doctor, &c.gp] {
         match c
             .http
@@ -1224,10 +1248,12 @@ async fn soak(args: &Args, ca: &[u8]) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(p) = end {
-        samples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((elapsed, p));
+        let mut samples = samples.lock().unwrap_or_else(|e| e.into_inner());
+        // The last interval's sample, seconds ago, is replaced by the end's.
+        if samples.len() > 1 && samples.last().is_some_and(|(t, _)| elapsed - t < 2.0) {
+            samples.pop();
+        }
+        samples.push((elapsed, p));
     } else if args.watch_pid.is_some() && !stats.stop.load(Ordering::Relaxed) {
         stats.other_error("spine process gone", "at the end".into());
     }
