@@ -120,6 +120,16 @@ impl SpineConfig {
         Ok(config)
     }
 
+    /// Settings text as `load` reads it from the file, validated, without the environment.
+    pub fn from_toml(text: &str) -> Result<SpineConfig, ConfigError> {
+        let config: SpineConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: CONFIG_FILE.into(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Refuses settings that would make the spine unsafe or unable to serve: zero or negative
     /// durations and limits, an idle time-out longer than the absolute one, a request deadline
     /// the client would not wait for.
@@ -135,9 +145,13 @@ impl SpineConfig {
             ("session_absolute_secs", self.session_absolute_secs),
             ("challenge_secs", self.challenge_secs),
         ];
-        for (name, v) in positive {
-            if v <= 0 {
-                return Err(bad(name, format!("must be more than 0 (got {v})")));
+        // Durations become milliseconds added to the clock (auth.rs): bounded above too, so
+        // no setting can overflow there.
+        const DAY: i64 = 24 * 3600;
+        let most = [DAY, 7 * DAY, 3600];
+        for ((name, v), max) in positive.into_iter().zip(most) {
+            if v <= 0 || v > max {
+                return Err(bad(name, format!("must be from 1 to {max} (got {v})")));
             }
         }
         let at_least_one: [(&'static str, u64); 12] = [
@@ -233,6 +247,12 @@ impl SpineConfig {
         if let Some(v) = number("SCR_MAX_DB_CONNECTIONS")? {
             self.max_db_connections = v;
         }
+        if let Some(v) = number("SCR_SIGN_IN_PER_ADDRESS_PER_MINUTE")? {
+            self.sign_in_per_address_per_minute = v;
+        }
+        if let Some(v) = number("SCR_SIGN_IN_PER_CERTIFICATE_PER_MINUTE")? {
+            self.sign_in_per_certificate_per_minute = v;
+        }
         Ok(())
     }
 
@@ -290,6 +310,7 @@ mod tests {
                 Box::new(|c| c.session_absolute_secs = -5),
             ),
             ("challenge_secs", Box::new(|c| c.challenge_secs = 0)),
+            ("session_absolute_secs", Box::new(|c| c.session_absolute_secs = i64::MAX / 10)),
             (
                 "request_timeout_secs",
                 Box::new(|c| c.request_timeout_secs = 0),

@@ -83,7 +83,20 @@ impl TestSpine {
         database: Option<String>,
         change: impl FnOnce(&mut SpineConfig),
     ) -> TestSpine {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(backend, database, None, change).await
+    }
+
+    /// As `start_with`, with the data folder made inside `parent` (e.g. a small filesystem).
+    pub async fn start_in(
+        backend: Backend,
+        database: Option<String>,
+        parent: Option<&Path>,
+        change: impl FnOnce(&mut SpineConfig),
+    ) -> TestSpine {
+        let dir = match parent {
+            Some(p) => tempfile::tempdir_in(p).expect("temp dir"),
+            None => tempfile::tempdir().expect("temp dir"),
+        };
         let data = dir.path();
         scr_spine::setup::init(
             data,
