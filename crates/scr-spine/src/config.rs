@@ -55,6 +55,9 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
     #[error("environment variable {name} is not valid: {message}")]
     Env { name: &'static str, message: String },
+    /// A number the spine cannot work with (the file or the environment).
+    #[error("the setting {0}")]
+    OutOfRange(String),
 }
 
 pub const CONFIG_FILE: &str = "spine.toml";
@@ -76,7 +79,79 @@ impl SpineConfig {
             SpineConfig::default()
         };
         config.apply_env()?;
+        config.check().map_err(ConfigError::OutOfRange)?;
         Ok(config)
+    }
+
+    /// Settings text as `load` reads it from the file, checked, without the environment.
+    pub fn from_toml(text: &str) -> Result<SpineConfig, ConfigError> {
+        let config: SpineConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: CONFIG_FILE.into(),
+            message: e.to_string(),
+        })?;
+        config.check().map_err(ConfigError::OutOfRange)?;
+        Ok(config)
+    }
+
+    /// Every number within what the spine can use: durations are turned into milliseconds
+    /// and added to the clock (`auth.rs`), so an unchecked `i64` would overflow there (a
+    /// panic in a debug build, a wrapped expiry in a release one); zero or negative times
+    /// would end every session or challenge at once; a pool needs at least one connection.
+    pub fn check(&self) -> Result<(), String> {
+        fn within(name: &str, env: &str, value: i64, min: i64, max: i64) -> Result<(), String> {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} (in {CONFIG_FILE} or {env}) must be from {min} to {max}; it is {value}"
+                ))
+            }
+        }
+        const DAY: i64 = 24 * 3600;
+        within(
+            "session_idle_secs",
+            "SCR_SESSION_IDLE_SECS",
+            self.session_idle_secs,
+            1,
+            DAY,
+        )?;
+        within(
+            "session_absolute_secs",
+            "SCR_SESSION_ABSOLUTE_SECS",
+            self.session_absolute_secs,
+            1,
+            7 * DAY,
+        )?;
+        within(
+            "challenge_secs",
+            "no variable",
+            self.challenge_secs,
+            1,
+            3600,
+        )?;
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        within(
+            "request_timeout_secs",
+            "SCR_REQUEST_TIMEOUT_SECS",
+            as_i64(self.request_timeout_secs),
+            1,
+            3600,
+        )?;
+        within(
+            "max_db_connections",
+            "SCR_MAX_DB_CONNECTIONS",
+            i64::from(self.max_db_connections),
+            1,
+            1000,
+        )?;
+        within(
+            "max_body_bytes",
+            "no variable",
+            as_i64(self.max_body_bytes as u64),
+            1024,
+            1 << 30,
+        )?;
+        Ok(())
     }
 
     fn apply_env(&mut self) -> Result<(), ConfigError> {
@@ -127,5 +202,54 @@ impl SpineConfig {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_pass_the_check_and_round_trip() {
+        let text = SpineConfig::default().to_toml();
+        assert!(SpineConfig::from_toml(&text).is_ok(), "{text}");
+    }
+
+    /// Found while writing the settings fuzz target: `challenge_secs = 9223372036854775807`
+    /// was accepted, and every `/auth/challenge` then overflowed `now + secs * 1000`.
+    #[test]
+    fn numbers_the_spine_cannot_use_are_refused() {
+        for bad in [
+            "challenge_secs = 9223372036854775807",
+            "session_absolute_secs = 9223372036854775807",
+            "session_idle_secs = -9223372036854775808",
+            "session_idle_secs = 0",
+            "request_timeout_secs = 3601",
+            "max_db_connections = 0",
+            "max_body_bytes = 0",
+        ] {
+            match SpineConfig::from_toml(bad) {
+                Err(ConfigError::OutOfRange(m)) => {
+                    let name = bad.split(' ').next().unwrap_or_default();
+                    assert!(m.starts_with(name), "{bad}: {m}");
+                }
+                other => panic!("{bad}: expected a refusal, got {other:?}"),
+            }
+        }
+        assert!(SpineConfig::from_toml("session_idle_secs = 60\nmax_db_connections = 1").is_ok());
+    }
+
+    #[test]
+    fn load_checks_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "challenge_secs = 9223372036854775807\n",
+        )
+        .expect("write");
+        assert!(matches!(
+            SpineConfig::load(dir.path()),
+            Err(ConfigError::OutOfRange(_))
+        ));
     }
 }
