@@ -93,8 +93,24 @@ impl AppConfig {
             .ok_or(ConfigError::NoFile)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| ConfigError::Unreadable(path.clone(), e.to_string()))?;
-        let parsed: FileConfig = toml::from_str(&text)
-            .map_err(|e| ConfigError::NotToml(path.clone(), e.message().to_string()))?;
+        let config = Self::from_text(&path, &text, env)?;
+        std::fs::read(&config.ca_file)
+            .map_err(|e| ConfigError::CaUnreadable(config.ca_file.clone(), e.to_string()))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| ConfigError::DataDir(config.data_dir.clone(), e.to_string()))?;
+        Ok(config)
+    }
+
+    /// The settings file's text (read from `path`) with the environment over it, and every
+    /// check that needs no disk: required settings, `https://`, the ranges. Reads and writes
+    /// nothing, so the fuzz harness can call it with any text.
+    pub fn from_text(
+        path: &Path,
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<AppConfig, ConfigError> {
+        let parsed: FileConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::NotToml(path.to_path_buf(), e.message().to_string()))?;
         // Relative paths in the file are relative to the file.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
@@ -107,17 +123,11 @@ impl AppConfig {
             .ok_or(ConfigError::Missing("ca_file", "SCR_CA_FILE"))?;
         let data_dir = env("SCR_DATA_DIR")
             .map(PathBuf::from)
-            .or(parsed
-                .data_dir
-                .map(|p| if p.is_absolute() { p } else { base.join(p) }))
+            .or(parsed.data_dir.map(resolve))
             .ok_or(ConfigError::Missing("data_dir", "SCR_DATA_DIR"))?;
         if !spine_url.starts_with("https://") {
             return Err(ConfigError::NotHttps(spine_url));
         }
-        std::fs::read(&ca_file)
-            .map_err(|e| ConfigError::CaUnreadable(ca_file.clone(), e.to_string()))?;
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| ConfigError::DataDir(data_dir.clone(), e.to_string()))?;
         let offline_max_age_hours = ranged(
             "offline_max_age_hours",
             env("SCR_OFFLINE_MAX_AGE_HOURS"),

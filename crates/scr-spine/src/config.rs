@@ -201,6 +201,9 @@ impl SpineConfig {
                 "must be below request_timeout_secs",
             ));
         }
+        if self.max_db_connections > 1000 {
+            return Err(bad("max_db_connections", "must be at most 1000"));
+        }
         if self.max_connections_per_address > self.max_connections {
             return Err(bad(
                 "max_connections_per_address",
@@ -346,6 +349,19 @@ mod tests {
                 Err(ConfigError::Setting { name: got, .. }) => assert_eq!(got, name),
                 other => panic!("{name}: expected a refusal, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn what_the_spine_writes_reads_back() {
+        let text = SpineConfig::default().to_toml();
+        assert!(SpineConfig::from_toml(&text).is_ok(), "{text}");
+        for bad in [
+            "challenge_secs = 9223372036854775807",
+            "session_idle_secs = -1",
+            "max_db_connections = 0",
+        ] {
+            assert!(SpineConfig::from_toml(bad).is_err(), "{bad}");
         }
     }
 
