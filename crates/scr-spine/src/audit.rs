@@ -176,6 +176,8 @@ pub enum AuditError {
     Store(#[from] StoreError),
     #[error("the audit writer has stopped")]
     WriterStopped,
+    #[error("the store's disk has {free} bytes free, under the reserve of {reserve}")]
+    DiskReserve { free: u64, reserve: u64 },
 }
 
 impl From<sqlx::Error> for AuditError {
@@ -218,11 +220,45 @@ pub struct OfflineRecorded {
 }
 
 /// How often the writer checkpoints and writes out its refusal tally.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct WriterSettings {
     pub checkpoint_every_entries: u64,
     pub checkpoint_every: Duration,
     pub refusal_tally_every: Duration,
+    /// For a store on a local disk (SQLite): refuse to write when less than this is free.
+    pub disk_reserve: Option<DiskReserve>,
+}
+
+/// A local store's free-space floor. SQLite meeting a full disk mid-write was seen to lose
+/// transactions it had already reported committed (docs/RELIABILITY.md), so the writer
+/// never lets the disk get that far: below the floor every write is refused (503) and
+/// nothing is released unaudited, until space returns.
+#[derive(Clone, Debug)]
+pub struct DiskReserve {
+    pub dir: std::path::PathBuf,
+    pub min_free_bytes: u64,
+}
+
+impl DiskReserve {
+    fn check(&self) -> Result<(), AuditError> {
+        match rustix::fs::statvfs(&self.dir) {
+            Ok(s) => {
+                let free = s.f_bavail.saturating_mul(s.f_frsize);
+                if free < self.min_free_bytes {
+                    Err(AuditError::DiskReserve {
+                        free,
+                        reserve: self.min_free_bytes,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "free disk space could not be measured");
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Default for WriterSettings {
@@ -231,6 +267,7 @@ impl Default for WriterSettings {
             checkpoint_every_entries: 1000,
             checkpoint_every: Duration::from_secs(60),
             refusal_tally_every: Duration::from_secs(60),
+            disk_reserve: None,
         }
     }
 }
@@ -442,6 +479,14 @@ struct WriterState {
 }
 
 impl WriterState {
+    /// Whether the disk has room for a write (always, for a store not on a local disk).
+    fn room(&self) -> Result<(), AuditError> {
+        match &self.settings.disk_reserve {
+            Some(r) => r.check(),
+            None => Ok(()),
+        }
+    }
+
     fn committed(&mut self, entries: usize) {
         self.last_commit_ms.store(now_ms(), Ordering::Relaxed);
         self.since_checkpoint += entries as u64;
@@ -473,6 +518,7 @@ impl WriterState {
     }
 
     async fn write_tally(&mut self) -> Result<(), AuditError> {
+        self.room()?;
         let taken = self.tally.take();
         if taken.is_empty() {
             return Ok(());
@@ -493,6 +539,7 @@ impl WriterState {
     }
 
     async fn ping(&mut self) -> Result<(), AuditError> {
+        self.room()?;
         let mut tx = self.store.write_pool().begin().await?;
         sqlx::query("UPDATE heartbeat SET at = $1 WHERE id = 1")
             .bind(now_ms())
@@ -536,14 +583,20 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
         };
         match first {
             Job::Upload(job, entry, done) => {
-                let result = run_upload(&w.store, &job, entry).await;
+                let result = match w.room() {
+                    Ok(()) => run_upload(&w.store, &job, entry).await,
+                    Err(e) => Err(e),
+                };
                 if result.is_ok() {
                     w.committed(1);
                 }
                 let _ = done.send(result);
             }
             Job::OfflineViews(entries, done) => {
-                let result = run_offline_views(&w.store, entries).await;
+                let result = match w.room() {
+                    Ok(()) => run_offline_views(&w.store, entries).await,
+                    Err(e) => Err(e),
+                };
                 match &result {
                     Ok(r) => w.committed(r.recorded),
                     Err(e) => {
@@ -558,7 +611,10 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
                 entry,
                 done,
             } => {
-                let result = run_select_role(&w.store, &token_hash, &role_profile_id, entry).await;
+                let result = match w.room() {
+                    Ok(()) => run_select_role(&w.store, &token_hash, &role_profile_id, entry).await,
+                    Err(e) => Err(e),
+                };
                 if result.is_ok() {
                     w.committed(1);
                 }
@@ -589,7 +645,11 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
                         Err(_) => break,
                     }
                 }
-                match append_batch(&w.store, &entries_all).await {
+                let result = match w.room() {
+                    Ok(()) => append_batch(&w.store, &entries_all).await,
+                    Err(e) => Err(e),
+                };
+                match result {
                     Ok(()) => {
                         w.committed(entries_all.len());
                         for done in waiters {

@@ -51,6 +51,8 @@ pub struct SpineConfig {
     pub refusal_tally_secs: u64,
     /// Views of offline copies one user may report per 24 hours.
     pub offline_views_per_day: u32,
+    /// A SQLite store refuses writes (503) when its disk has less than this free (MiB).
+    pub min_free_disk_mib: u64,
 }
 
 impl Default for SpineConfig {
@@ -78,6 +80,7 @@ impl Default for SpineConfig {
             checkpoint_every_secs: 60,
             refusal_tally_secs: 60,
             offline_views_per_day: 2000,
+            min_free_disk_mib: 64,
         }
     }
 }
@@ -268,6 +271,26 @@ impl SpineConfig {
         }
     }
 
+    /// The folder holding a SQLite store's file (`None` for PostgreSQL), whose free space
+    /// the audit writer watches.
+    pub fn sqlite_dir(&self, data_dir: &Path) -> Option<PathBuf> {
+        match &self.database {
+            None => Some(data_dir.to_path_buf()),
+            Some(url) => {
+                let rest = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))?;
+                let file = rest.split('?').next().unwrap_or(rest);
+                Some(
+                    Path::new(file)
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                )
+            }
+        }
+    }
+
     pub fn database_url(&self, data_dir: &Path) -> String {
         match &self.database {
             Some(url) => url.clone(),
@@ -313,7 +336,10 @@ mod tests {
                 Box::new(|c| c.session_absolute_secs = -5),
             ),
             ("challenge_secs", Box::new(|c| c.challenge_secs = 0)),
-            ("session_absolute_secs", Box::new(|c| c.session_absolute_secs = i64::MAX / 10)),
+            (
+                "session_absolute_secs",
+                Box::new(|c| c.session_absolute_secs = i64::MAX / 10),
+            ),
             (
                 "request_timeout_secs",
                 Box::new(|c| c.request_timeout_secs = 0),

@@ -88,6 +88,12 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
             checkpoint_every_entries: config.checkpoint_every_entries,
             checkpoint_every: Duration::from_secs(config.checkpoint_every_secs),
             refusal_tally_every: Duration::from_secs(config.refusal_tally_secs),
+            disk_reserve: config
+                .sqlite_dir(data_dir)
+                .map(|dir| crate::audit::DiskReserve {
+                    dir,
+                    min_free_bytes: config.min_free_disk_mib.saturating_mul(1024 * 1024),
+                }),
         },
     );
     let idle = Duration::from_secs(config.idle_connection_secs);

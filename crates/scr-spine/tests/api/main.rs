@@ -5,6 +5,7 @@
 mod harness;
 
 mod audit_chain;
+mod disk_full;
 mod hardening;
 mod offline_views;
 mod rbac;
