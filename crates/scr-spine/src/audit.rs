@@ -565,7 +565,11 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
                     Some(job) => job,
                     None => {
                         // Every handle is gone: the spine is stopping. Nothing counted or
-                        // appended is left behind.
+                        // appended is left behind (shutdown has flushed already when it
+                        // closed the store).
+                        if w.store.write_pool().is_closed() {
+                            return;
+                        }
                         let _ = w.write_tally().await;
                         w.checkpoint().await;
                         return;
