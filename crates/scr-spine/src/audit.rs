@@ -261,17 +261,6 @@ impl DiskReserve {
     }
 }
 
-impl Default for WriterSettings {
-    fn default() -> Self {
-        WriterSettings {
-            checkpoint_every_entries: 1000,
-            checkpoint_every: Duration::from_secs(60),
-            refusal_tally_every: Duration::from_secs(60),
-            disk_reserve: None,
-        }
-    }
-}
-
 /// Refusals of callers without a valid session (no token, a junk token, an expired one; a
 /// certificate that is not ours), counted by kind. Anyone can cause them at line rate, so
 /// each one is not a chained entry of its own: that would let an anonymous flood grow the
@@ -359,12 +348,7 @@ pub struct AuditWriter {
 }
 
 impl AuditWriter {
-    /// A writer without checkpoints (tests of the chain alone).
-    pub fn start(store: Store) -> AuditWriter {
-        Self::start_with(store, None, WriterSettings::default())
-    }
-
-    pub fn start_with(
+    pub fn start(
         store: Store,
         signer: Option<CheckpointSigner>,
         settings: WriterSettings,

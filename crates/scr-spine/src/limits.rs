@@ -54,10 +54,6 @@ impl SignInLimits {
         self.per_address.shrink_to_fit();
         self.per_certificate.shrink_to_fit();
     }
-
-    pub fn tracked(&self) -> usize {
-        self.per_address.len() + self.per_certificate.len()
-    }
 }
 
 fn retry_secs(wait: std::time::Duration) -> u32 {

@@ -81,7 +81,7 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
         .parse()
         .with_context(|| format!("listen address {:?}", config.listen))?;
     let signer = CheckpointSigner::open(data_dir).context("the audit checkpoint key")?;
-    let audit = AuditWriter::start_with(
+    let audit = AuditWriter::start(
         store.clone(),
         Some(signer),
         WriterSettings {

@@ -40,6 +40,16 @@ fn fill(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+async fn readiness(spine: &TestSpine) -> StatusCode {
+    spine
+        .http
+        .get(format!("{}/readyz", spine.base))
+        .send()
+        .await
+        .expect("readyz")
+        .status()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_gives_clear_503s_loses_no_entry_and_recovers_without_restart() {
     let mount = tempfile::tempdir().expect("mount point");
@@ -90,13 +100,7 @@ async fn a_full_disk_gives_clear_503s_loses_no_entry_and_recovers_without_restar
         refused >= 5,
         "the disk never filled ({released} reads released)"
     );
-    let ready = spine
-        .http
-        .get(format!("{}/readyz", spine.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(readiness(&spine).await, StatusCode::SERVICE_UNAVAILABLE);
 
     // Space comes back: the same process serves again.
     std::fs::remove_file(&filler).expect("free space");
@@ -106,13 +110,7 @@ async fn a_full_disk_gives_clear_503s_loses_no_entry_and_recovers_without_restar
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     released += 1;
-    let ready = spine
-        .http
-        .get(format!("{}/readyz", spine.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(readiness(&spine).await, StatusCode::OK);
 
     // Every summary released has its entry in the trail; the chain is whole.
     let recorded: i64 = sqlx::query(
