@@ -179,11 +179,7 @@ pub async fn create_session(
             return Err(refuse_sign_in(&state, None, "CERTIFICATE_NOT_ACCEPTED", err).await);
         }
     };
-    let Some(identity) = state
-        .store
-        .identity_for_certificate(&verified.serial_hex)
-        .await?
-    else {
+    let Some(identity) = state.store.identity_for_certificate(&verified.id).await? else {
         let err = refused(
             "CERTIFICATE_NOT_ACCEPTED",
             "The certificate is not registered to any user.",
@@ -217,7 +213,7 @@ pub async fn create_session(
         .insert_session_for(
             &token_hash(&token),
             &identity.user_id,
-            Some(&verified.serial_hex),
+            Some(&verified.id),
             now,
             expires_at,
         )

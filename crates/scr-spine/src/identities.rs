@@ -184,7 +184,7 @@ pub async fn issue_identity(
                 name: profile.name.clone(),
                 revoked: false,
             },
-            &auth.serial_hex,
+            &auth.id,
             &profile.role_profiles,
         )
         .await?;
@@ -194,5 +194,5 @@ pub async fn issue_identity(
     write_secret(&dir.join("km-key.pem"), &km.key_pem)?;
     let json = serde_json::to_string_pretty(profile).unwrap_or_default();
     write_secret(&dir.join("profile.json"), &json)?;
-    Ok(auth.serial_hex)
+    Ok(auth.id.serial_hex)
 }

@@ -65,7 +65,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CardCommand {
-    /// Every registered certificate: serial, holder, state, live sessions.
+    /// Every registered certificate: issuer, serial, holder, state, live sessions.
     List {
         #[arg(long, env = "SCR_DATA")]
         data: PathBuf,
@@ -82,6 +82,10 @@ enum CardCommand {
         /// The certificate's serial number (hex, as `card list` shows it).
         #[arg(long)]
         serial: String,
+        /// The issuer (hex, or its first digits as `card list` shows them); needed only when
+        /// certificates from two issuers share the serial.
+        #[arg(long)]
+        issuer: Option<String>,
         /// Why (lost, stolen, left the organisation…); kept in the audit entry.
         #[arg(long)]
         reason: String,
@@ -145,13 +149,14 @@ async fn card_list(data: &Path, database: Option<String>) -> anyhow::Result<bool
     let rows = store.certificates().await?;
     store.close().await;
     println!(
-        "{:<34} {:<14} {:<8} {:>5}  holder",
-        "serial", "user", "state", "live"
+        "{:<16} {:<34} {:<14} {:<8} {:>5}  holder",
+        "issuer", "serial", "user", "state", "live"
     );
     for r in rows {
         println!(
-            "{:<34} {:<14} {:<8} {:>5}  {}",
-            r.serial_hex,
+            "{:<16} {:<34} {:<14} {:<8} {:>5}  {}",
+            r.id.issuer.get(..16).unwrap_or(&r.id.issuer),
+            r.id.serial_hex,
             r.user_id,
             if r.revoked { "revoked" } else { "active" },
             r.live_sessions,
@@ -165,22 +170,44 @@ async fn card_revoke(
     data: &Path,
     database: Option<String>,
     serial: &str,
+    issuer: Option<&str>,
     reason: &str,
 ) -> anyhow::Result<bool> {
     let config = config_for(data, database)?;
     let store = open_store(data, &config).await?;
     let serial = serial.trim().to_ascii_lowercase();
-    let holder = store
+    let issuer = issuer.map(|i| i.trim().to_ascii_lowercase());
+    let matching: Vec<_> = store
         .certificates()
         .await?
         .into_iter()
-        .find(|c| c.serial_hex == serial);
-    let Some(holder) = holder else {
-        store.close().await;
-        println!("no registered certificate has serial {serial}; nothing revoked");
-        return Ok(false);
+        .filter(|c| c.id.serial_hex == serial)
+        .filter(|c| {
+            issuer
+                .as_ref()
+                .is_none_or(|i| c.id.issuer.starts_with(i.as_str()))
+        })
+        .collect();
+    let holder = match matching.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            store.close().await;
+            println!("no registered certificate has serial {serial}; nothing revoked");
+            return Ok(false);
+        }
+        several => {
+            store.close().await;
+            println!(
+                "{} certificates from different issuers have serial {serial}; nothing revoked. Name one with --issuer:",
+                several.len()
+            );
+            for c in several {
+                println!("  --issuer {}  ({}, {})", c.id.issuer, c.name, c.user_id);
+            }
+            return Ok(false);
+        }
     };
-    let Some(ended) = store.revoke_certificate(&serial).await? else {
+    let Some(ended) = store.revoke_certificate(&holder.id).await? else {
         store.close().await;
         println!("no registered certificate has serial {serial}; nothing revoked");
         return Ok(false);
@@ -205,7 +232,8 @@ async fn card_revoke(
         reason: None,
         outcome: scr_model::AuditOutcome::Success,
         detail: Some(format!(
-            "serial={serial} sessions_ended={ended} by={operator} reason={reason}"
+            "certificate={} sessions_ended={ended} by={operator} reason={reason}",
+            holder.id
         )),
         alert: true,
         offline: None,
@@ -214,8 +242,8 @@ async fn card_revoke(
     store.close().await;
     recorded?;
     println!(
-        "revoked {serial} ({}, {}); {ended} live session(s) ended",
-        holder.name, holder.user_id
+        "revoked {} ({}, {}); {ended} live session(s) ended",
+        holder.id, holder.name, holder.user_id
     );
     Ok(true)
 }
@@ -272,9 +300,10 @@ async fn main() -> ExitCode {
                     data,
                     database,
                     serial,
+                    issuer,
                     reason,
                 },
-        } => card_revoke(&data, database, &serial, &reason).await,
+        } => card_revoke(&data, database, &serial, issuer.as_deref(), &reason).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
+use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +49,47 @@ pub enum CertificateRejected {
     WrongPurpose,
 }
 
+/// Which certificate: its issuer and its serial. RFC 5280 makes a serial unique only within
+/// its issuer, so a serial alone stops naming one card as soon as a second CA is trusted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CertificateId {
+    /// SHA-256 (hex) of the issuer Name's DER.
+    pub issuer: String,
+    pub serial_hex: String,
+}
+
+impl CertificateId {
+    /// Reads issuer and serial from a certificate (without verifying it).
+    pub fn of(der: &[u8]) -> Result<CertificateId, CertificateRejected> {
+        let cert = Certificate::from_der(der).map_err(|_| CertificateRejected::Malformed)?;
+        let issuer = cert
+            .tbs_certificate
+            .issuer
+            .to_der()
+            .map_err(|_| CertificateRejected::Malformed)?;
+        Ok(CertificateId {
+            issuer: issuer_key(&issuer),
+            serial_hex: hex::encode(cert.tbs_certificate.serial_number.as_bytes()),
+        })
+    }
+}
+
+impl std::fmt::Display for CertificateId {
+    /// `issuer/serial`, the issuer shortened to 16 hex digits (what an operator reads).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = self.issuer.get(..16).unwrap_or(&self.issuer);
+        write!(f, "{short}/{}", self.serial_hex)
+    }
+}
+
+/// How the store names an issuer: SHA-256 (hex) of its Name's DER.
+pub fn issuer_key(name_der: &[u8]) -> String {
+    hex::encode(Sha256::digest(name_der))
+}
+
 /// A certificate that chains to the CA and is in date, with what sign-in needs from it.
 pub struct VerifiedCertificate {
-    pub serial_hex: String,
+    pub id: CertificateId,
     pub key: VerifyingKey,
 }
 
@@ -76,6 +115,11 @@ impl TrustAnchor {
             .map_err(|e| PkiError::BadCa(e.to_string()))?;
         let key = ec_key(&cert).map_err(|e| PkiError::BadCa(e.to_string()))?;
         Ok(TrustAnchor { subject_der, key })
+    }
+
+    /// The store's name for this CA as an issuer.
+    pub fn issuer_key(&self) -> String {
+        issuer_key(&self.subject_der)
     }
 
     /// Checks issuer, signature (ECDSA P-256 SHA-256) and validity at `now`.
@@ -116,7 +160,10 @@ impl TrustAnchor {
         }
         let key = ec_key(&cert)?;
         Ok(VerifiedCertificate {
-            serial_hex: hex::encode(tbs.serial_number.as_bytes()),
+            id: CertificateId {
+                issuer: issuer_key(&issuer),
+                serial_hex: hex::encode(tbs.serial_number.as_bytes()),
+            },
             key,
         })
     }
@@ -187,19 +234,19 @@ pub struct Issued {
     pub cert_pem: String,
     pub cert_der: Vec<u8>,
     pub key_pem: String,
-    pub serial_hex: String,
+    pub id: CertificateId,
 }
 
 fn rcgen_time(t: DateTime<Utc>) -> time::OffsetDateTime {
     rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8)
 }
 
-fn random_serial() -> (SerialNumber, String) {
+fn random_serial() -> SerialNumber {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     // Positive and without a leading zero byte, so DER keeps all 16 bytes as given.
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    (SerialNumber::from_slice(&bytes), hex::encode(bytes))
+    SerialNumber::from_slice(&bytes)
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), PkiError> {
@@ -239,7 +286,7 @@ impl CertificateAuthority {
         let now = Utc::now();
         params.not_before = rcgen_time(now - Duration::days(1));
         params.not_after = rcgen_time(now + Duration::days(3650));
-        params.serial_number = Some(random_serial().0);
+        params.serial_number = Some(random_serial());
         let cert = params.self_signed(&key)?;
         let pem = cert.pem();
         Ok(CertificateAuthority { cert, key, pem })
@@ -327,16 +374,19 @@ impl CertificateAuthority {
         not_after: DateTime<Utc>,
     ) -> Result<Issued, PkiError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let (serial, serial_hex) = random_serial();
-        params.serial_number = Some(serial);
+        params.serial_number = Some(random_serial());
         params.not_before = rcgen_time(not_before);
         params.not_after = rcgen_time(not_after);
         let cert = params.signed_by(&key, &self.cert, &self.key)?;
+        // Read back from what was signed, so the store keys the certificate exactly as
+        // sign-in will see it.
+        let id = CertificateId::of(cert.der())
+            .map_err(|e| PkiError::BadCa(format!("issued certificate unreadable: {e}")))?;
         Ok(Issued {
             cert_pem: cert.pem(),
             cert_der: cert.der().to_vec(),
             key_pem: key.serialize_pem(),
-            serial_hex,
+            id,
         })
     }
 }

@@ -60,10 +60,7 @@ impl RunningSpine {
 /// Opens the store and starts serving on `config.listen` (port 0 picks a free port).
 pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<RunningSpine> {
     install_crypto_provider();
-    let url = config.database_url(data_dir);
-    let store = Store::open_with(&url, config.store_options())
-        .await
-        .with_context(|| format!("opening the store at {}", crate::store::redact_url(&url)))?;
+    let store = crate::setup::open_store(data_dir, &config).await?;
     let ca_path = config.resolve(data_dir, &config.ca_cert);
     let ca_pem = std::fs::read_to_string(&ca_path).with_context(|| {
         format!(

@@ -19,11 +19,19 @@ pub fn config_for(data: &Path, database: Option<String>) -> anyhow::Result<Spine
     Ok(config)
 }
 
+/// Opens the store, brings its schema up to date, and names the data folder's CA as the
+/// issuer of certificates recorded before issuers were.
 pub async fn open_store(data: &Path, config: &SpineConfig) -> anyhow::Result<Store> {
     let url = config.database_url(data);
-    Store::open_with(&url, config.store_options())
+    let store = Store::open_with(&url, config.store_options())
         .await
-        .with_context(|| format!("opening the store at {}", crate::store::redact_url(&url)))
+        .with_context(|| format!("opening the store at {}", crate::store::redact_url(&url)))?;
+    let ca_path = config.resolve(data, &config.ca_cert);
+    if let Ok(pem) = std::fs::read_to_string(&ca_path) {
+        let issuer = crate::pki::TrustAnchor::from_pem(&pem)?.issuer_key();
+        store.claim_unattributed_certificates(&issuer).await?;
+    }
+    Ok(store)
 }
 
 pub async fn init(data: &Path, hosts: &[String], database: Option<String>) -> anyhow::Result<()> {

@@ -13,6 +13,8 @@ use scr_model::{ConsentRecord, Demographics, NhsNumber, RoleProfile, SharingPref
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 
+use crate::pki::CertificateId;
+
 pub use rows::{
     preference_code as rows_preference_code, AuditFilter, CertificateRow, Challenge, FamilyFilter,
     PatientRow, SessionRow, StaffIdentity,
@@ -47,29 +49,43 @@ impl StoreError {
             | sqlx::Error::WorkerCrashed => true,
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-                transient_database_code(&code)
+                // The two drivers' codes overlap as text (PostgreSQL's disk-full SQLSTATE
+                // 53100 parses as a number too), so classify by the driver that raised it.
+                let backend = if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                {
+                    Backend::Postgres
+                } else {
+                    Backend::Sqlite
+                };
+                transient_database_code(backend, &code)
             }
             _ => false,
         }
     }
 }
 
-/// SQLSTATE classes (PostgreSQL) and result codes (SQLite) that mean "try again later".
-fn transient_database_code(code: &str) -> bool {
-    if let Ok(n) = code.parse::<i64>() {
-        // SQLite: extended codes carry the primary code in the low byte. BUSY, LOCKED,
-        // IOERR, FULL, CANTOPEN.
-        return matches!(n & 0xff, 5 | 6 | 10 | 13 | 14);
+/// Result codes (SQLite) and SQLSTATEs (PostgreSQL) that mean "try again later".
+fn transient_database_code(backend: Backend, code: &str) -> bool {
+    match backend {
+        // Extended codes carry the primary code in the low byte: BUSY, LOCKED, IOERR, FULL,
+        // CANTOPEN.
+        Backend::Sqlite => code
+            .parse::<i64>()
+            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14)),
+        // Connection exceptions (08), insufficient resources (53: disk full, out of memory,
+        // too many connections), operator intervention (57: statement timeout, shutdown,
+        // cannot connect now), transaction rollback (40: serialization, deadlock),
+        // idle-in-transaction timeout (25P03).
+        Backend::Postgres => {
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57")
+                || code.starts_with("40")
+                || code == "25P03"
+        }
     }
-    // PostgreSQL: connection exceptions (08), insufficient resources (53: disk full, out of
-    // memory, too many connections), operator intervention (57: statement timeout,
-    // shutdown, cannot connect now), transaction rollback (40: serialization, deadlock),
-    // idle-in-transaction timeout (25P03).
-    code.starts_with("08")
-        || code.starts_with("53")
-        || code.starts_with("57")
-        || code.starts_with("40")
-        || code == "25P03"
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +109,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         include_str!("../../migrations/0003_hardening.sqlite.sql"),
         include_str!("../../migrations/0003_hardening.postgres.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/0004_certificate_issuer.sqlite.sql"),
+        include_str!("../../migrations/0004_certificate_issuer.postgres.sql"),
     ),
 ];
 
@@ -369,13 +390,15 @@ impl Store {
 
     pub async fn identity_for_certificate(
         &self,
-        serial_hex: &str,
+        certificate: &CertificateId,
     ) -> StoreResult<Option<StaffIdentity>> {
         let row = sqlx::query(
             "SELECT u.user_id, u.name, c.revoked FROM certificates c \
-             JOIN users u ON u.user_id = c.user_id WHERE c.serial_hex = $1",
+             JOIN users u ON u.user_id = c.user_id \
+             WHERE c.issuer_key = $1 AND c.serial_hex = $2",
         )
-        .bind(serial_hex)
+        .bind(&certificate.issuer)
+        .bind(&certificate.serial_hex)
         .fetch_optional(&self.read)
         .await?;
         row.map(|r| -> StoreResult<StaffIdentity> {
@@ -402,7 +425,7 @@ impl Store {
     pub async fn insert_identity(
         &self,
         identity: &StaffIdentity,
-        serial_hex: &str,
+        certificate: &CertificateId,
         profiles: &[RoleProfile],
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
@@ -415,10 +438,11 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO certificates (serial_hex, user_id, revoked) VALUES ($1, $2, $3) \
-             ON CONFLICT (serial_hex) DO NOTHING",
+            "INSERT INTO certificates (issuer_key, serial_hex, user_id, revoked) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (issuer_key, serial_hex) DO NOTHING",
         )
-        .bind(serial_hex)
+        .bind(&certificate.issuer)
+        .bind(&certificate.serial_hex)
         .bind(&identity.user_id)
         .bind(i64::from(identity.revoked))
         .execute(&mut *tx)
@@ -447,20 +471,28 @@ impl Store {
     }
 
     /// Revokes the certificate and ends every session opened with it, in one transaction.
-    /// Returns `None` for an unknown serial, else how many live sessions were ended.
-    pub async fn revoke_certificate(&self, serial_hex: &str) -> StoreResult<Option<u64>> {
+    /// Returns `None` for an unknown certificate, else how many live sessions were ended.
+    pub async fn revoke_certificate(
+        &self,
+        certificate: &CertificateId,
+    ) -> StoreResult<Option<u64>> {
         let mut tx = self.write.begin().await?;
-        let r = sqlx::query("UPDATE certificates SET revoked = 1 WHERE serial_hex = $1")
-            .bind(serial_hex)
-            .execute(&mut *tx)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE certificates SET revoked = 1 WHERE issuer_key = $1 AND serial_hex = $2",
+        )
+        .bind(&certificate.issuer)
+        .bind(&certificate.serial_hex)
+        .execute(&mut *tx)
+        .await?;
         if r.rows_affected() != 1 {
             return Ok(None);
         }
         let ended = sqlx::query(
-            "UPDATE sessions SET revoked = 1 WHERE cert_serial = $1 AND revoked = 0 AND expires_at > $2",
+            "UPDATE sessions SET revoked = 1 \
+             WHERE cert_issuer = $1 AND cert_serial = $2 AND revoked = 0 AND expires_at > $3",
         )
-        .bind(serial_hex)
+        .bind(&certificate.issuer)
+        .bind(&certificate.serial_hex)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?
@@ -473,11 +505,12 @@ impl Store {
     /// it has (for `scr-spine card list`).
     pub async fn certificates(&self) -> StoreResult<Vec<CertificateRow>> {
         let rows = sqlx::query(
-            "SELECT c.serial_hex, c.user_id, u.name, c.revoked, \
-                    (SELECT COUNT(*) FROM sessions s WHERE s.cert_serial = c.serial_hex \
+            "SELECT c.issuer_key, c.serial_hex, c.user_id, u.name, c.revoked, \
+                    (SELECT COUNT(*) FROM sessions s \
+                       WHERE s.cert_issuer = c.issuer_key AND s.cert_serial = c.serial_hex \
                        AND s.revoked = 0 AND s.expires_at > $1) AS live \
              FROM certificates c JOIN users u ON u.user_id = c.user_id \
-             ORDER BY u.name, c.serial_hex",
+             ORDER BY u.name, c.serial_hex, c.issuer_key",
         )
         .bind(now_ms())
         .fetch_all(&self.read)
@@ -485,7 +518,10 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(CertificateRow {
-                    serial_hex: r.try_get("serial_hex")?,
+                    id: CertificateId {
+                        issuer: r.try_get("issuer_key")?,
+                        serial_hex: r.try_get("serial_hex")?,
+                    },
                     user_id: r.try_get("user_id")?,
                     name: r.try_get("name")?,
                     revoked: r.try_get::<i64, _>("revoked")? != 0,
@@ -493,6 +529,24 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Names `issuer` as the issuer of certificates and sessions recorded before issuers
+    /// were (migration 0004): the spine trusted one CA then, so every one came from it.
+    pub async fn claim_unattributed_certificates(&self, issuer: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE certificates SET issuer_key = $1 WHERE issuer_key = ''")
+            .bind(issuer)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE sessions SET cert_issuer = $1 WHERE cert_issuer IS NULL AND cert_serial IS NOT NULL",
+        )
+        .bind(issuer)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     // ---------------------------------------------------------------- challenges
@@ -571,19 +625,20 @@ impl Store {
         &self,
         token_hash: &str,
         user_id: &str,
-        cert_serial: Option<&str>,
+        certificate: Option<&CertificateId>,
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, role_profile_id, created_at, last_seen, expires_at, revoked, cert_serial) \
-             VALUES ($1, $2, NULL, $3, $3, $4, 0, $5)",
+            "INSERT INTO sessions (token_hash, user_id, role_profile_id, created_at, last_seen, expires_at, revoked, cert_issuer, cert_serial) \
+             VALUES ($1, $2, NULL, $3, $3, $4, 0, $5, $6)",
         )
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
-        .bind(cert_serial.map(str::to_string))
+        .bind(certificate.map(|c| c.issuer.clone()))
+        .bind(certificate.map(|c| c.serial_hex.clone()))
         .execute(&self.write)
         .await?;
         Ok(())
@@ -597,7 +652,8 @@ impl Store {
                     CASE WHEN s.revoked <> 0 OR COALESCE(c.revoked, 0) <> 0 THEN 1 ELSE 0 END AS revoked, \
                     r.role_code, r.role_name, r.org_ods, r.org_name, r.activities \
              FROM sessions s JOIN users u ON u.user_id = s.user_id \
-             LEFT JOIN certificates c ON c.serial_hex = s.cert_serial \
+             LEFT JOIN certificates c \
+                    ON c.issuer_key = s.cert_issuer AND c.serial_hex = s.cert_serial \
              LEFT JOIN role_profiles r ON r.id = s.role_profile_id \
              WHERE s.token_hash = $1",
         )
@@ -905,5 +961,37 @@ pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_sqlstates_that_look_like_numbers_are_still_classified_as_postgres() {
+        // disk full, too many connections, statement timeout, connection failure,
+        // serialization failure, admin shutdown, deadlock
+        for code in [
+            "53100", "53300", "57014", "08006", "40001", "57P01", "40P01",
+        ] {
+            assert!(transient_database_code(Backend::Postgres, code), "{code}");
+        }
+        // unique violation, syntax error, check violation: bugs or bad data, not "later"
+        for code in ["23505", "42601", "23514"] {
+            assert!(!transient_database_code(Backend::Postgres, code), "{code}");
+        }
+    }
+
+    #[test]
+    fn sqlite_codes_are_read_by_their_primary_code() {
+        // BUSY, LOCKED, IOERR_FSYNC (1034), FULL, CANTOPEN
+        for code in ["5", "6", "1034", "13", "14"] {
+            assert!(transient_database_code(Backend::Sqlite, code), "{code}");
+        }
+        // CONSTRAINT_UNIQUE (2067), CORRUPT (11)
+        for code in ["2067", "11"] {
+            assert!(!transient_database_code(Backend::Sqlite, code), "{code}");
+        }
     }
 }

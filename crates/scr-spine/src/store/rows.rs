@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{StoreError, StoreResult};
+use crate::pki::CertificateId;
 
 /// A patient to bulk-load: demographics, an optional current summary, an optional preference.
 pub struct PatientRow {
@@ -35,7 +36,7 @@ pub struct StaffIdentity {
 /// A registered certificate, for operators.
 #[derive(Clone, Debug)]
 pub struct CertificateRow {
-    pub serial_hex: String,
+    pub id: CertificateId,
     pub user_id: String,
     pub name: String,
     pub revoked: bool,

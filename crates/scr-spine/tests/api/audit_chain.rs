@@ -10,9 +10,14 @@ use crate::harness::TestSpine;
 backend_tests!(tampering_is_detected_and_named);
 
 pub(crate) fn verify_cli(spine: &TestSpine) -> (i32, String) {
+    verify_data(spine.data(), spine.database.as_deref())
+}
+
+/// `scr-spine audit verify` on a data folder (and its PostgreSQL database, if any).
+pub(crate) fn verify_data(data: &std::path::Path, database: Option<&str>) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scr-spine"));
-    cmd.args(["audit", "verify", "--data"]).arg(spine.data());
-    if let Some(db) = &spine.database {
+    cmd.args(["audit", "verify", "--data"]).arg(data);
+    if let Some(db) = database {
         cmd.args(["--database", db]);
     }
     let out = cmd.output().expect("run scr-spine");

@@ -12,7 +12,7 @@ use crate::audit_chain::verify_cli;
 use crate::harness::{error_code, Backend, TestSpine};
 
 /// Mounts a tmpfs of `mib` MiB at `dir`; `false` where this user cannot mount.
-fn mount_small(dir: &Path, mib: u32) -> bool {
+pub(crate) fn mount_small(dir: &Path, mib: u32) -> bool {
     Command::new("mount")
         .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
         .arg(dir)
@@ -20,7 +20,7 @@ fn mount_small(dir: &Path, mib: u32) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-struct Unmount<'a>(&'a Path);
+pub(crate) struct Unmount<'a>(pub(crate) &'a Path);
 impl Drop for Unmount<'_> {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(self.0).status();
@@ -28,7 +28,7 @@ impl Drop for Unmount<'_> {
 }
 
 /// Fills the filesystem holding `dir` until it refuses (ENOSPC); returns the filler's path.
-fn fill(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn fill(dir: &Path) -> std::path::PathBuf {
     use std::io::Write;
     let path = dir.join("filler");
     let mut f = std::fs::File::create(&path).expect("filler");

@@ -20,6 +20,7 @@ backend_tests!(
     late_and_unservable_uploads_are_refused,
     like_metacharacters_match_only_themselves,
     offline_view_reports_are_checked,
+    certificates_are_told_apart_by_issuer,
 );
 
 fn cli(spine: &TestSpine, args: &[&str]) -> (i32, String) {
@@ -67,6 +68,7 @@ async fn revoking_a_card_ends_its_live_sessions(spine: &TestSpine) {
         .into_iter()
         .find(|c| c.user_id == doctor.profile.user_id && c.live_sessions == 1)
         .expect("the doctor's card with its live session")
+        .id
         .serial_hex;
     let (code, out) = cli(
         spine,
@@ -92,7 +94,7 @@ async fn revoking_a_card_ends_its_live_sessions(spine: &TestSpine) {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.lines()
-            .any(|l| l.starts_with(&serial) && l.contains("revoked")),
+            .any(|l| l.contains(&serial) && l.contains("revoked")),
         "{out}"
     );
     let revocations = spine
@@ -118,6 +120,71 @@ async fn revoking_a_card_ends_its_live_sessions(spine: &TestSpine) {
         &["card", "revoke", "--serial", "00ff", "--reason", "x"],
     );
     assert_eq!(code, 1, "{out}");
+}
+
+/// Two CAs may issue the same serial (RFC 5280 makes it unique only per issuer): each card
+/// must sign in as its own holder, and revoking one must leave the other working.
+async fn certificates_are_told_apart_by_issuer(spine: &TestSpine) {
+    use scr_spine::pki::CertificateId;
+    use scr_spine::store::StaffIdentity;
+    let serial = "4a01020304050607".to_string();
+    let first = CertificateId {
+        issuer: "aa".repeat(32),
+        serial_hex: serial.clone(),
+    };
+    let second = CertificateId {
+        issuer: "bb".repeat(32),
+        serial_hex: serial.clone(),
+    };
+    for (user, cert) in [("first-holder", &first), ("second-holder", &second)] {
+        spine
+            .store()
+            .insert_identity(
+                &StaffIdentity {
+                    user_id: user.into(),
+                    name: user.into(),
+                    revoked: false,
+                },
+                cert,
+                &[],
+            )
+            .await
+            .expect("register");
+    }
+    let holder = |c: &CertificateId| {
+        let c = c.clone();
+        async move {
+            spine
+                .store()
+                .identity_for_certificate(&c)
+                .await
+                .expect("look up")
+                .expect("registered")
+        }
+    };
+    assert_eq!(holder(&first).await.user_id, "first-holder");
+    assert_eq!(holder(&second).await.user_id, "second-holder");
+
+    // The serial alone is ambiguous: the operator is asked which, and nothing is revoked.
+    let (code, out) = cli(
+        spine,
+        &["card", "revoke", "--serial", &serial, "--reason", "stolen"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--issuer"), "{out}");
+    assert!(!holder(&first).await.revoked && !holder(&second).await.revoked);
+    let (code, out) = cli(
+        spine,
+        &[
+            "card", "revoke", "--serial", &serial, "--issuer", "aaaa", "--reason", "stolen",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(holder(&first).await.revoked);
+    assert!(
+        !holder(&second).await.revoked,
+        "the other issuer's card was revoked too"
+    );
 }
 
 async fn anonymous_refusals_are_counted_not_chained(spine: &TestSpine) {
@@ -624,4 +691,38 @@ async fn offline_view_reports_are_checked(spine: &TestSpine) {
             "{body}"
         );
     }
+}
+
+/// An authorised caller who sends too much hears a 413, not a reset connection: the spine
+/// reads (and drops) a bounded overrun before answering, so the answer is not destroyed by
+/// the kernel resetting a connection with unread data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_is_answered_413_not_reset() {
+    let spine = TestSpine::start(Backend::Sqlite).await;
+    let gp = spine.sign_in(&spine.identity("gp-system"), None).await;
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let upload_overrun = vec![b' '; scr_model::fhir::MAX_DOCUMENT_BYTES + 2 * 1024 * 1024];
+    let views_overrun = vec![b' '; 5 * 1024 * 1024];
+    for round in 0..10 {
+        for (path, token, body) in [
+            ("/FHIR/R4", &gp, &upload_overrun),
+            ("/FHIR/R4/AuditEvent", &doctor, &views_overrun),
+        ] {
+            let sent = spine
+                .http
+                .post(format!("{}{}", spine.base, path))
+                .bearer_auth(token)
+                .header("content-type", "application/fhir+json")
+                .body(body.clone())
+                .send()
+                .await;
+            let status = sent.map(|r| r.status()).map_err(|e| format!("{e:?}"));
+            assert_eq!(
+                status,
+                Ok(StatusCode::PAYLOAD_TOO_LARGE),
+                "round {round}, {path}"
+            );
+        }
+    }
+    spine.stop().await;
 }

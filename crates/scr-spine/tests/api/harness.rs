@@ -25,14 +25,63 @@ pub enum Backend {
 pub struct TestSpine {
     pub dir: tempfile::TempDir,
     pub running: RunningSpine,
-    pub base: String,
-    pub http: reqwest::Client,
+    pub client: SpineClient,
     pub backend: Backend,
     pub database: Option<String>,
 }
 
+/// Calls to a spine over HTTPS, trusting the CA of its data folder: what a card holder's
+/// client does. Shared by in-process spines and spines run as their own process.
+pub struct SpineClient {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl std::ops::Deref for TestSpine {
+    type Target = SpineClient;
+    fn deref(&self) -> &SpineClient {
+        &self.client
+    }
+}
+
+/// A fresh PostgreSQL database in the cluster at `base` (a URL naming any database).
+pub async fn fresh_database_in(base: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to the test cluster");
+    let name = format!("scr_test_{}", hex::encode(rand::random::<[u8; 6]>()));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
+    format!("{prefix}/{name}")
+}
+
+/// A data folder made by `init` and `seed`, as an operator would make one; inside `parent`
+/// if given (e.g. a small filesystem).
+pub async fn prepared_data(database: Option<&str>, parent: Option<&Path>) -> tempfile::TempDir {
+    let dir = match parent {
+        Some(p) => tempfile::tempdir_in(p).expect("temp dir"),
+        None => tempfile::tempdir().expect("temp dir"),
+    };
+    let database = database.map(str::to_string);
+    scr_spine::setup::init(
+        dir.path(),
+        &["localhost".into(), "127.0.0.1".into()],
+        database.clone(),
+    )
+    .await
+    .expect("init");
+    scr_spine::setup::seed(dir.path(), SEEDED_PATIENTS, 7, database)
+        .await
+        .expect("seed");
+    dir
+}
+
 /// A fresh PostgreSQL database in the cluster named by `SCR_TEST_POSTGRES_URL`.
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     let Ok(base) = std::env::var("SCR_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var("SCR_REQUIRE_POSTGRES").is_err(),
@@ -43,17 +92,7 @@ async fn fresh_postgres_database() -> Option<String> {
         );
         return None;
     };
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("connect to the test cluster");
-    let name = format!("scr_test_{}", hex::encode(rand::random::<[u8; 6]>()));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    Some(format!("{prefix}/{name}"))
+    Some(fresh_database_in(&base).await)
 }
 
 impl TestSpine {
@@ -93,40 +132,19 @@ impl TestSpine {
         parent: Option<&Path>,
         change: impl FnOnce(&mut SpineConfig),
     ) -> TestSpine {
-        let dir = match parent {
-            Some(p) => tempfile::tempdir_in(p).expect("temp dir"),
-            None => tempfile::tempdir().expect("temp dir"),
-        };
+        let dir = prepared_data(database.as_deref(), parent).await;
         let data = dir.path();
-        scr_spine::setup::init(
-            data,
-            &["localhost".into(), "127.0.0.1".into()],
-            database.clone(),
-        )
-        .await
-        .expect("init");
-        scr_spine::setup::seed(data, SEEDED_PATIENTS, 7, database.clone())
-            .await
-            .expect("seed");
         let mut config = scr_spine::setup::config_for(data, database.clone()).expect("config");
         config.listen = "127.0.0.1:0".into();
         change(&mut config);
         let running = scr_spine::server::start(data, config)
             .await
             .expect("start spine");
-        let ca = std::fs::read(data.join("ca/ca.pem")).expect("CA");
-        let http = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA PEM"))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .expect("client");
-        let base = format!("https://localhost:{}", running.addr.port());
+        let client = SpineClient::new(data, running.addr);
         TestSpine {
             dir,
             running,
-            base,
-            http,
+            client,
             backend,
             database,
         }
@@ -146,6 +164,33 @@ impl TestSpine {
 
     pub fn identity(&self, name: &str) -> Identity {
         Identity::load(&self.data().join("identities").join(name))
+    }
+
+    /// Writes a served resource where the FHIR validator (tests/fhir/validate.py) will check it.
+    pub fn keep_sample(&self, name: &str, value: &Value) {
+        if let Ok(dir) = std::env::var("SCR_FHIR_SAMPLES_DIR") {
+            let dir = PathBuf::from(dir);
+            let _ = std::fs::create_dir_all(&dir);
+            let file = dir.join(format!("spine-{name}-{:?}.json", self.backend).to_lowercase());
+            std::fs::write(file, serde_json::to_vec_pretty(value).expect("json"))
+                .expect("write sample");
+        }
+    }
+}
+
+impl SpineClient {
+    pub fn new(data: &Path, addr: std::net::SocketAddr) -> SpineClient {
+        let ca = std::fs::read(data.join("ca/ca.pem")).expect("CA");
+        let http = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA PEM"))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client");
+        SpineClient {
+            base: format!("https://localhost:{}", addr.port()),
+            http,
+        }
     }
 
     /// A request with optional bearer token; returns status and JSON body (Null if empty).
@@ -268,17 +313,6 @@ impl TestSpine {
             Some(req.to_string().into_bytes()),
         )
         .await
-    }
-
-    /// Writes a served resource where the FHIR validator (tests/fhir/validate.py) will check it.
-    pub fn keep_sample(&self, name: &str, value: &Value) {
-        if let Ok(dir) = std::env::var("SCR_FHIR_SAMPLES_DIR") {
-            let dir = PathBuf::from(dir);
-            let _ = std::fs::create_dir_all(&dir);
-            let file = dir.join(format!("spine-{name}-{:?}.json", self.backend).to_lowercase());
-            std::fs::write(file, serde_json::to_vec_pretty(value).expect("json"))
-                .expect("write sample");
-        }
     }
 }
 

@@ -6,8 +6,10 @@ mod harness;
 
 mod audit_chain;
 mod disk_full;
+mod faults;
 mod hardening;
 mod offline_views;
+mod pg_cluster;
 mod rbac;
 mod shutdown_and_deadlines;
 mod sign_in;

@@ -199,7 +199,7 @@ async fn a_revoked_certificate_is_refused() {
     .expect("anchor")
     .verify(&doctor.cert_der, Utc::now())
     .expect("valid")
-    .serial_hex;
+    .id;
     assert!(spine
         .store()
         .revoke_certificate(&serial)

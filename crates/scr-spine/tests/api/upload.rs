@@ -49,14 +49,15 @@ pub(crate) async fn patient_at_a81001(
     spine: &TestSpine,
     dissented: bool,
 ) -> scr_model::Demographics {
-    for nhs in spine
-        .store()
-        .sample_patients(false, 1_500)
-        .await
-        .expect("sample")
-    {
-        let (d, _, consent) = spine
-            .store()
+    patient_at_a81001_in(spine.store(), dissented).await
+}
+
+pub(crate) async fn patient_at_a81001_in(
+    store: &scr_spine::store::Store,
+    dissented: bool,
+) -> scr_model::Demographics {
+    for nhs in store.sample_patients(false, 1_500).await.expect("sample") {
+        let (d, _, consent) = store
             .summary_view(nhs)
             .await
             .expect("view")

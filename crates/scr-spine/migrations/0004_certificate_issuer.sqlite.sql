@@ -1,0 +1,20 @@
+-- A certificate is named by its issuer and serial together: RFC 5280 makes a serial unique
+-- only within one issuer, so with a second CA trusted two cards could share a serial and
+-- one would sign in as the other's holder. `issuer_key` is the SHA-256 (hex) of the issuer
+-- Name's DER. Rows from before this version have '' and are claimed for the spine's own CA
+-- when the store is opened with its data folder (every earlier certificate came from it).
+CREATE TABLE certificates_by_issuer (
+    issuer_key      TEXT NOT NULL,
+    serial_hex      TEXT NOT NULL,
+    user_id         TEXT NOT NULL REFERENCES users (user_id),
+    revoked         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (issuer_key, serial_hex)
+);
+INSERT INTO certificates_by_issuer (issuer_key, serial_hex, user_id, revoked)
+    SELECT '', serial_hex, user_id, revoked FROM certificates;
+DROP TABLE certificates;
+ALTER TABLE certificates_by_issuer RENAME TO certificates;
+
+ALTER TABLE sessions ADD COLUMN cert_issuer TEXT;
+DROP INDEX sessions_cert;
+CREATE INDEX sessions_cert ON sessions (cert_issuer, cert_serial);
