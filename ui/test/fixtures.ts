@@ -29,6 +29,7 @@ export function summary(over: Partial<SummaryView> = {}): SummaryView {
     discontinuedMedication: [],
     problems: [],
     provenance: { practiceName: "High Street Surgery", practiceOds: "B82001", lastUpdated: null },
+    documentText: { allergies: null, medication: null, problems: null },
     warnings: [],
     fetchedAt: "2026-11-23T14:02:00Z",
     emergency: false,

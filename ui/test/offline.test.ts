@@ -204,3 +204,38 @@ describe("signing in to work offline", () => {
     );
   });
 });
+
+describe("sections sent as text only", () => {
+  const text = (t: string) => ({ blocks: [{ kind: "item" as const, text: t }], complete: true });
+
+  it("show the document's text, never 'none recorded'", () => {
+    summaryScreen(
+      summary({ documentText: { allergies: null, medication: text("Amoxicillin 500 mg three times a day"), problems: text("Asthma since 1990") } }),
+      new Date(),
+      () => {},
+    );
+    const medication = document.getElementById("medication")!;
+    expect(medication.dataset.state).toBe("describedInText");
+    expect(medication.textContent).toContain("Described in text only");
+    expect(medication.textContent).toContain("Amoxicillin 500 mg three times a day");
+    expect(main().textContent).not.toContain("No current repeat medication");
+    expect(document.getElementById("problems")!.textContent).toContain("Asthma since 1990");
+    expect(main().textContent).not.toContain("No significant problems recorded");
+  });
+
+  it("offer the document's own text beside coded entries", () => {
+    summaryScreen(
+      summary({
+        problems: [{ condition: "Asthma", status: "active", onset: null }],
+        documentText: { allergies: text("No known drug allergies"), medication: null, problems: text("Asthma (active)") },
+      }),
+      new Date(),
+      () => {},
+    );
+    const own = document.getElementById("problems-own-text")!;
+    expect(own.tagName).toBe("DETAILS");
+    expect(own.textContent).toContain("Show the document's own text");
+    expect(own.textContent).toContain("Asthma (active)");
+    expect(document.getElementById("allergies-own-text")!.textContent).toContain("No known drug allergies");
+  });
+});

@@ -16,13 +16,31 @@ describe("the allergy section", () => {
     allergySection({ state: "noKnownAllergies", recorded: "2024-03-12" }),
     allergySection({ state: "notRecorded" }),
     allergySection({ state: "unavailable", message: "The service cannot be reached." }),
+    allergySection({
+      state: "describedInText",
+      text: {
+        blocks: [
+          { kind: "heading", text: "Allergies" },
+          { kind: "item", text: "Penicillin - anaphylaxis" },
+          { kind: "row", cells: ["Latex", "Rash"] },
+        ],
+        complete: true,
+      },
+    }),
   ];
 
-  it("has four states that differ in class, words and data-state", () => {
+  it("has five states that differ in class, words and data-state", () => {
     const classes = new Set(states.map((s) => s.className));
     const kinds = new Set(states.map((s) => s.dataset.state));
-    expect(classes.size).toBe(4);
-    expect(kinds.size).toBe(4);
+    expect(classes.size).toBe(5);
+    expect(kinds.size).toBe(5);
+    // Text only shows the text, and never the words of "not recorded" or "no known".
+    expect(states[4]!.textContent).toContain("Allergies described in text only");
+    expect(states[4]!.textContent).toContain("Penicillin - anaphylaxis");
+    expect(states[4]!.querySelector("li")?.textContent).toBe("Penicillin - anaphylaxis");
+    expect(states[4]!.querySelector("td")?.textContent).toBe("Latex");
+    expect(states[4]!.textContent).not.toContain("not recorded");
+    expect(states[4]!.textContent).not.toContain("No known allergies");
     expect(states[1]!.textContent).toContain("No known allergies");
     expect(states[1]!.textContent).toContain("12-Mar-2024");
     expect(states[2]!.textContent).toContain("Allergy information not recorded");
@@ -44,6 +62,11 @@ describe("the allergy section", () => {
       expect(s.getAttribute("aria-labelledby")).toBe("allergies-heading");
       expect(s.getAttribute("aria-live")).toBe("polite");
     }
+  });
+
+  it("says when the text was cut", () => {
+    const cut = allergySection({ state: "describedInText", text: { blocks: [{ kind: "paragraph", text: "Penicillin" }], complete: false } });
+    expect(cut.textContent).toContain("More text was sent than could be read or shown here.");
   });
 
   it("puts record text into the page as text, never as markup", () => {

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use scr_model::fhir::{DocumentPatient, PatientSummaryDocument};
+use scr_model::narrative::{narrative_text, TextBlock};
 use scr_model::{
     AllergyState, ConsentRecord, Criticality, MedicationKind, MedicationStatus, ProblemStatus,
     RoleProfile, Severity, SharingPreference, Verification,
@@ -166,14 +167,69 @@ pub struct AllergyView {
     pub recorded: Option<String>,
 }
 
-/// The allergy section: three states from the record, never confused with each other.
-/// (The fourth, "allergies unavailable", is the UI's when the fetch itself failed.)
+/// The allergy section: four states from the record, never confused with each other.
+/// (The fifth, "allergies unavailable", is the UI's when the fetch itself failed.)
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum AllergySection {
-    Known { allergies: Vec<AllergyView> },
-    NoKnownAllergies { recorded: Option<String> },
+    Known {
+        allergies: Vec<AllergyView>,
+    },
+    NoKnownAllergies {
+        recorded: Option<String>,
+    },
     NotRecorded,
+    /// No coded entry; the document's own text, which may name allergies, is all there is.
+    DescribedInText {
+        text: DocumentText,
+    },
+}
+
+/// One block of a section's own text, as plain text (the document's markup is gone).
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TextBlockView {
+    Heading { text: String },
+    Paragraph { text: String },
+    Item { text: String },
+    Row { cells: Vec<String> },
+}
+
+/// A section's own text. `complete` false: more was sent than could be read or shown.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentText {
+    pub blocks: Vec<TextBlockView>,
+    pub complete: bool,
+}
+
+impl DocumentText {
+    fn from_xhtml(xhtml: &str) -> DocumentText {
+        let n = narrative_text(xhtml);
+        DocumentText {
+            blocks: n
+                .blocks
+                .into_iter()
+                .map(|b| match b {
+                    TextBlock::Heading { text } => TextBlockView::Heading { text },
+                    TextBlock::Paragraph { text } => TextBlockView::Paragraph { text },
+                    TextBlock::Item { text } => TextBlockView::Item { text },
+                    TextBlock::Row { cells } => TextBlockView::Row { cells },
+                })
+                .collect(),
+            complete: n.complete,
+        }
+    }
+}
+
+/// Each section's own text as the document sent it, shown where a section has no coded
+/// entries and on request beside them.
+#[derive(Clone, Debug, Default, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentTexts {
+    pub allergies: Option<DocumentText>,
+    pub medication: Option<DocumentText>,
+    pub problems: Option<DocumentText>,
 }
 
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
@@ -214,6 +270,8 @@ pub struct SummaryView {
     pub discontinued_medication: Vec<MedicationView>,
     pub problems: Vec<ProblemView>,
     pub provenance: ProvenanceView,
+    /// Each section's own text (None where the document sent none).
+    pub document_text: DocumentTexts,
     /// Parts of the document that could not be read (shown, never silently dropped).
     pub warnings: Vec<String>,
     /// When this copy was fetched from the spine (RFC 3339).
@@ -306,6 +364,19 @@ impl SummaryView {
                 recorded: recorded.as_ref().map(|d| d.to_fhir()),
             },
             AllergyState::NotRecorded => AllergySection::NotRecorded,
+            AllergyState::DescribedInText => AllergySection::DescribedInText {
+                text: s
+                    .narratives
+                    .allergies
+                    .as_deref()
+                    .map(DocumentText::from_xhtml)
+                    // The parser only says "text only" when there is text; should a copy
+                    // ever lack it, the state still says so and the reader is told.
+                    .unwrap_or(DocumentText {
+                        blocks: vec![],
+                        complete: false,
+                    }),
+            },
         };
         let year_ago = (now - Duration::days(365)).date_naive();
         let recent = |d: &Option<scr_model::ClinicalDate>| {
@@ -354,6 +425,23 @@ impl SummaryView {
                 practice_name: s.provenance.practice_name.clone(),
                 practice_ods: s.provenance.practice_ods.clone(),
                 last_updated: s.provenance.last_updated.map(|t| t.to_rfc3339()),
+            },
+            document_text: DocumentTexts {
+                allergies: s
+                    .narratives
+                    .allergies
+                    .as_deref()
+                    .map(DocumentText::from_xhtml),
+                medication: s
+                    .narratives
+                    .medications
+                    .as_deref()
+                    .map(DocumentText::from_xhtml),
+                problems: s
+                    .narratives
+                    .problems
+                    .as_deref()
+                    .map(DocumentText::from_xhtml),
             },
             warnings: doc.warnings.clone(),
             fetched_at: fetched_at.to_rfc3339(),

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod date;
 pub mod demographics;
 pub mod fhir;
+pub mod narrative;
 pub mod nhs_number;
 pub mod roles;
 pub mod summary;

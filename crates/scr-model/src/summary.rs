@@ -21,9 +21,17 @@ pub struct Coding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AllergyState {
-    Known { allergies: Vec<Allergy> },
-    NoKnownAllergies { recorded: Option<ClinicalDate> },
+    Known {
+        allergies: Vec<Allergy>,
+    },
+    NoKnownAllergies {
+        recorded: Option<ClinicalDate>,
+    },
     NotRecorded,
+    /// No coded entry, but the section's own text says something (`Narratives::allergies`):
+    /// as the NHS SCR API sends allergies. Never "not recorded", never "no known allergies":
+    /// the text may name an allergy.
+    DescribedInText,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,8 +135,9 @@ pub struct Provenance {
     pub last_updated: Option<DateTime<Utc>>,
 }
 
-/// Section narratives (XHTML as sent) for documents whose sections have text but no coded
-/// entries, as the current NHS SCR API sends them. The viewer must sanitise before showing.
+/// Section narratives (XHTML as sent), kept whether or not the section also has coded entries
+/// (the NHS SCR API sends allergies and medication as text only). Read them only through
+/// `narrative::narrative_text`, which keeps the text and drops all markup.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Narratives {
     pub allergies: Option<String>,

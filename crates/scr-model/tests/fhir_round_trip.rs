@@ -155,7 +155,7 @@ fn the_document_round_trips_each_allergy_state() {
             "Composition first"
         );
         let parsed = parse_document(&serde_json::to_vec(&doc).expect("json")).expect("parse");
-        assert_eq!(parsed.summary, s);
+        assert_eq!(coded(parsed.summary), s);
         assert_eq!(parsed.patient.nhs_number, Some(p.nhs_number));
         assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
         seen.push(serde_json::to_string(&doc["entry"][0]["resource"]["section"][0]).expect("json"));
@@ -196,8 +196,20 @@ fn an_upload_round_trips_with_and_without_consent() {
         };
         let back = parse_upload(&serde_json::to_vec(&upload_bundle(&upload)).expect("json"))
             .expect("parse");
-        assert_eq!(back, upload);
+        assert_eq!(coded_upload(back), upload);
     }
+}
+
+/// The coded content: a rendered document's section text is made from its entries, and
+/// comes back as the document's own text beside them.
+fn coded(mut s: Summary) -> Summary {
+    s.narratives = Default::default();
+    s
+}
+
+fn coded_upload(mut u: Upload) -> Upload {
+    u.summary = u.summary.map(coded);
+    u
 }
 
 proptest! {
@@ -212,7 +224,7 @@ proptest! {
         }
         let upload = Upload { bundle_id: id, patient: p, summary: Some(summary(three_states().remove(state))), consent: None };
         let back = parse_upload(&serde_json::to_vec(&upload_bundle(&upload)).expect("json")).expect("parse");
-        prop_assert_eq!(back, upload);
+        prop_assert_eq!(coded_upload(back), upload);
     }
 }
 
@@ -248,4 +260,73 @@ fn patient_searchset_and_consent_read_back_what_the_spine_renders() {
     assert!(parse_patient(b"{\"resourceType\":\"Bundle\"}").is_err());
     let empty = br#"{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}"#;
     assert_eq!(parse_consent_searchset(empty).expect("empty"), None);
+}
+
+/// A GP upload whose allergies and medication are text only (as the NHS SCR API sends them):
+/// the spine serves the text, as text, and the viewer reads "described in text only" — not
+/// "not recorded", and medication not "nil known". The sender's markup does not pass through.
+#[test]
+fn text_only_sections_round_trip_as_text() {
+    let mut s = summary(AllergyState::DescribedInText);
+    s.medications.clear();
+    s.narratives.allergies = Some(
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>Penicillin - anaphylaxis<script>alert(1)</script></p><ul><li onclick="x()">Latex</li></ul></div>"#.into(),
+    );
+    s.narratives.medications = Some(
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>Amlodipine 5 mg once daily</p></div>"#
+            .into(),
+    );
+    let upload = Upload {
+        bundle_id: "text-only".into(),
+        patient: patient(7),
+        summary: Some(s.clone()),
+        consent: None,
+    };
+    let back = parse_upload(&serde_json::to_vec(&upload_bundle(&upload)).expect("json"))
+        .expect("parse upload");
+    let stored = back.summary.expect("summary");
+    assert_eq!(stored.allergies, AllergyState::DescribedInText);
+
+    let doc = summary_document(&SummaryDocumentInput {
+        patient: &upload.patient,
+        summary: &stored,
+        document_id: "0123456789abcdef0123456789abcdef",
+        generated_at: Utc::now(),
+    });
+    let served = serde_json::to_string(&doc).expect("json");
+    assert!(
+        !served.contains("<script") && !served.contains("onclick"),
+        "{served}"
+    );
+    assert!(
+        !served.contains("nilknown"),
+        "text-only medication served as nil known"
+    );
+    let read = parse_document(served.as_bytes()).expect("parse document");
+    assert_eq!(read.summary.allergies, AllergyState::DescribedInText);
+    let text = scr_model::narrative::narrative_text(
+        read.summary
+            .narratives
+            .allergies
+            .as_deref()
+            .expect("allergy text"),
+    );
+    assert_eq!(
+        text.blocks,
+        vec![
+            scr_model::narrative::TextBlock::Paragraph {
+                text: "Penicillin - anaphylaxis".into()
+            },
+            scr_model::narrative::TextBlock::Item {
+                text: "Latex".into()
+            },
+        ]
+    );
+    assert!(read.summary.medications.is_empty());
+    assert!(read
+        .summary
+        .narratives
+        .medications
+        .as_deref()
+        .is_some_and(|m| m.contains("Amlodipine 5 mg once daily")));
 }

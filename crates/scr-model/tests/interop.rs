@@ -47,6 +47,7 @@ fn state(s: &AllergyState) -> String {
         AllergyState::Known { allergies } => format!("known({})", allergies.len()),
         AllergyState::NoKnownAllergies { .. } => "no-known".into(),
         AllergyState::NotRecorded => "not-recorded".into(),
+        AllergyState::DescribedInText => "text-only".into(),
     }
 }
 
@@ -170,4 +171,93 @@ fn the_largest_document_parses() {
         .expect("samples");
     assert!(bytes.len() > 1_000_000, "{name} is the 1.7 MB one");
     parse_document(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+}
+
+/// The allergy section's LOINC code.
+const LOINC_ALLERGIES: &str = "48765-2";
+
+/// Drops the coded entries of every allergy section, as the NHS SCR API sends allergies
+/// (text only). Returns how many sections lost entries.
+fn strip_allergy_entries(v: &mut serde_json::Value) -> usize {
+    let mut stripped = 0;
+    match v {
+        serde_json::Value::Object(map) => {
+            if map.get("resourceType").and_then(|t| t.as_str()) == Some("Composition") {
+                if let Some(sections) = map.get_mut("section").and_then(|s| s.as_array_mut()) {
+                    for section in sections {
+                        let is_allergies = section["code"]["coding"]
+                            .as_array()
+                            .is_some_and(|c| c.iter().any(|c| c["code"] == LOINC_ALLERGIES));
+                        if let (true, Some(obj)) = (is_allergies, section.as_object_mut()) {
+                            if obj.remove("entry").is_some() {
+                                stripped += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            for child in map.values_mut() {
+                stripped += strip_allergy_entries(child);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for child in items {
+                stripped += strip_allergy_entries(child);
+            }
+        }
+        _ => {}
+    }
+    stripped
+}
+
+/// The real documents made text-only: an allergy section with text is "described in text
+/// only" and shows that text; without text it is "not recorded"; never "no known
+/// allergies", never "known" (the entries are gone).
+#[test]
+fn allergies_sent_as_text_only_are_never_shown_as_not_recorded() {
+    let mut text_only = 0;
+    let mut with_named_substance = 0;
+    for (name, bytes) in samples() {
+        let Ok(original) = parse_document(&bytes) else {
+            continue;
+        };
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        if strip_allergy_entries(&mut v) == 0 {
+            continue;
+        }
+        let doc = parse_document(&serde_json::to_vec(&v).expect("json"))
+            .unwrap_or_else(|e| panic!("{name} without allergy entries: {e}"));
+        let text = doc
+            .summary
+            .narratives
+            .allergies
+            .as_deref()
+            .map(scr_model::narrative::narrative_text);
+        match (&doc.summary.allergies, &text) {
+            (AllergyState::DescribedInText, Some(t)) if t.has_text() => {
+                text_only += 1;
+                // Where the original named an allergy and its text repeats the substance,
+                // the text-only copy still shows it.
+                if let AllergyState::Known { allergies } = &original.summary.allergies {
+                    let shown = serde_json::to_string(&t.blocks)
+                        .expect("json")
+                        .to_lowercase();
+                    if allergies
+                        .iter()
+                        .any(|a| shown.contains(&a.substance.display.to_lowercase()))
+                    {
+                        with_named_substance += 1;
+                    }
+                }
+            }
+            (AllergyState::NotRecorded, None) => {}
+            (state, text) => panic!("{name}: text-only allergies read as {state:?} with {text:?}"),
+        }
+    }
+    println!("{text_only} documents with allergies as text only; {with_named_substance} still name a coded substance in the text");
+    assert!(
+        text_only >= 20,
+        "only {text_only} sample documents had allergy text"
+    );
+    assert!(with_named_substance >= 10, "{with_named_substance}");
 }

@@ -1,10 +1,61 @@
 // 6. The summary: banner, then the allergy section first and always in view (sticky), in
-// one of four states that never look alike; then medication, problems, provenance. A copy
-// from the offline cache says so above the allergies, in the same sticky block.
-import type { AllergySection, MedicationView, SummaryView } from "../generated/types";
+// one of five states that never look alike; then medication, problems, provenance. A copy
+// from the offline cache says so above the allergies, in the same sticky block. A section
+// with no coded entries but text of its own shows that text; beside coded entries the
+// document's own text is one click away.
+import type { AllergySection, DocumentText, MedicationView, SummaryView } from "../generated/types";
 import { h, show, button } from "../dom";
 import { formatDate, formatDay } from "../format";
 import { patientBanner } from "./banner";
+
+/** A section's own text, rebuilt from plain-text blocks (the document's markup never
+ * reaches the page). */
+export function documentText(text: DocumentText, id?: string): HTMLElement {
+  const out: HTMLElement[] = [];
+  let list: HTMLElement | null = null;
+  let table: HTMLElement | null = null;
+  for (const b of text.blocks) {
+    if (b.kind !== "item") list = null;
+    if (b.kind !== "row") table = null;
+    switch (b.kind) {
+      case "heading":
+        out.push(h("h4", { class: "nhsuk-heading-xs" }, b.text));
+        break;
+      case "paragraph":
+        out.push(h("p", {}, b.text));
+        break;
+      case "item":
+        if (!list) {
+          list = h("ul", { class: "nhsuk-list nhsuk-list--bullet" });
+          out.push(list);
+        }
+        list.append(h("li", {}, b.text));
+        break;
+      case "row":
+        if (!table) {
+          table = h("table", { class: "nhsuk-table" });
+          out.push(table);
+        }
+        table.append(h("tr", {}, ...b.cells.map((c) => h("td", {}, c))));
+        break;
+    }
+  }
+  if (!text.complete) {
+    out.push(h("p", { class: "scr-text-cut" }, h("strong", {}, "More text was sent than could be read or shown here.")));
+  }
+  return h("div", { class: "scr-document-text", ...(id ? { id } : {}) }, ...out);
+}
+
+/** "Show the document's own text", beside coded entries. */
+function ownText(text: DocumentText | null, id: string): HTMLElement | null {
+  if (!text) return null;
+  return h(
+    "details",
+    { class: "nhsuk-details scr-no-print", id },
+    h("summary", { class: "nhsuk-details__summary" }, h("span", { class: "nhsuk-details__summary-text" }, "Show the document's own text")),
+    h("div", { class: "nhsuk-details__text" }, documentText(text)),
+  );
+}
 
 export function allergySection(section: AllergySection | { state: "unavailable"; message: string }): HTMLElement {
   const heading = (text: string) => h("h2", { class: "nhsuk-heading-m", id: "allergies-heading" }, text);
@@ -64,6 +115,19 @@ export function allergySection(section: AllergySection | { state: "unavailable";
           h("p", {}, "The GP record has no allergy entry and no record of “no known allergies”. Do not assume the patient has no allergies: ask the patient or their carer."),
         ),
       );
+    case "describedInText":
+      return h(
+        "section",
+        { ...common, class: "scr-allergies scr-allergies--text-only", "data-state": "describedInText" },
+        heading("Allergies and adverse reactions"),
+        h(
+          "div",
+          { class: "scr-text-only-callout" },
+          h("h3", { class: "scr-text-only-callout__label" }, "Allergies described in text only"),
+          h("p", {}, "The GP record sent its allergy information as text, not as coded entries. Read all of it: it may name allergies."),
+          documentText(section.text, "allergies-text"),
+        ),
+      );
     case "unavailable":
       return h(
         "section",
@@ -119,6 +183,45 @@ function medicationTable(id: string, title: string, meds: MedicationView[], empt
   );
 }
 
+/** A section with no coded entries but text of its own: the text, never "none recorded". */
+function textOnlySection(id: string, title: string, text: DocumentText): HTMLElement {
+  return h(
+    "section",
+    { id, class: "scr-section--text-only", "data-state": "describedInText" },
+    h("h2", { class: "nhsuk-heading-m" }, title),
+    h("p", { class: "scr-text-only-note" }, h("strong", {}, "Described in text only"), ": the GP record sent this as text, not as coded entries."),
+    documentText(text, `${id}-text`),
+  );
+}
+
+function medicationSections(s: SummaryView): (HTMLElement | null)[] {
+  const none = s.repeatMedication.length + s.acuteMedication.length + s.discontinuedMedication.length === 0;
+  if (none && s.documentText.medication) {
+    return [textOnlySection("medication", "Medication", s.documentText.medication)];
+  }
+  return [
+    medicationTable("repeat-medication", "Current repeat medication", s.repeatMedication, "No current repeat medication."),
+    medicationTable("acute-medication", "Acute medication (last 12 months)", s.acuteMedication, "No acute medication in the last 12 months."),
+    medicationTable("discontinued-medication", "Recently discontinued medication", s.discontinuedMedication, "No recently discontinued medication."),
+    ownText(s.documentText.medication, "medication-own-text"),
+  ];
+}
+
+function problemSection(s: SummaryView): HTMLElement {
+  if (s.problems.length === 0 && s.documentText.problems) {
+    return textOnlySection("problems", "Significant problems", s.documentText.problems);
+  }
+  return h(
+    "section",
+    { id: "problems" },
+    h("h2", { class: "nhsuk-heading-m" }, "Significant problems"),
+    s.problems.length === 0
+      ? h("p", {}, "No significant problems recorded.")
+      : h("ul", { class: "nhsuk-list nhsuk-list--bullet" }, ...s.problems.map((pr) => h("li", {}, `${pr.condition} (${pr.status}${pr.onset ? `, since ${formatDate(pr.onset)}` : ""})`))),
+    ownText(s.documentText.problems, "problems-own-text"),
+  );
+}
+
 /** `Offline copy fetched 23-Nov-2026 14:02 — may be out of date` (UK time). */
 export function offlineBannerText(fetchedAt: string): string {
   return `Offline copy fetched ${formatDate(fetchedAt)} — may be out of date`;
@@ -155,17 +258,9 @@ export function summaryScreen(
       s.offlineCopy ? h("div", { class: "scr-offline-banner", id: "offline-banner", role: "status" }, offlineBannerText(s.fetchedAt)) : null,
       allergySection(s.allergies),
     ),
-    medicationTable("repeat-medication", "Current repeat medication", s.repeatMedication, "No current repeat medication."),
-    medicationTable("acute-medication", "Acute medication (last 12 months)", s.acuteMedication, "No acute medication in the last 12 months."),
-    medicationTable("discontinued-medication", "Recently discontinued medication", s.discontinuedMedication, "No recently discontinued medication."),
-    h(
-      "section",
-      { id: "problems" },
-      h("h2", { class: "nhsuk-heading-m" }, "Significant problems"),
-      s.problems.length === 0
-        ? h("p", {}, "No significant problems recorded.")
-        : h("ul", { class: "nhsuk-list nhsuk-list--bullet" }, ...s.problems.map((pr) => h("li", {}, `${pr.condition} (${pr.status}${pr.onset ? `, since ${formatDate(pr.onset)}` : ""})`))),
-    ),
+    s.allergies.state === "describedInText" ? null : ownText(s.documentText.allergies, "allergies-own-text"),
+    ...medicationSections(s),
+    problemSection(s),
     s.warnings.length > 0
       ? h("div", { class: "nhsuk-inset-text", id: "warnings" }, h("p", {}, "Parts of this record could not be read:"), h("ul", {}, ...s.warnings.map((w) => h("li", {}, w))))
       : null,

@@ -487,6 +487,7 @@ fn read_summary(
     let mut medications = Vec::new();
     let mut problems = Vec::new();
     let mut narratives = Narratives::default();
+    let mut allergy_text_only = false;
 
     for section in array(composition, "section") {
         let kind = section_kind(section);
@@ -539,18 +540,22 @@ fn read_summary(
         if kind == SectionKind::Allergies {
             saw_allergy_section = true;
         }
-        // Narrative-only sections (the NHS SCR API sends allergies and medication this way).
-        if coded == 0 && section.get("emptyReason").is_none() {
-            let div = section
-                .get("text")
-                .and_then(|t| text(t, "div"))
-                .map(str::to_string);
-            match kind {
-                SectionKind::Allergies => narratives.allergies = div,
-                SectionKind::Medications => narratives.medications = div,
-                SectionKind::Problems => narratives.problems = div,
-                SectionKind::Other => {}
-            }
+        // The section's own text, kept beside coded entries and alone where there are none
+        // (the NHS SCR API sends allergies and medication this way). An emptyReason says
+        // the section is empty on purpose; its text then only says so.
+        let div = section
+            .get("text")
+            .and_then(|t| text(t, "div"))
+            .filter(|d| crate::narrative::narrative_text(d).has_text())
+            .map(str::to_string);
+        if kind == SectionKind::Allergies && coded == 0 && section.get("emptyReason").is_none() {
+            allergy_text_only = div.is_some();
+        }
+        match kind {
+            SectionKind::Allergies => narratives.allergies = div,
+            SectionKind::Medications => narratives.medications = div,
+            SectionKind::Problems => narratives.problems = div,
+            SectionKind::Other => {}
         }
     }
     if !saw_allergy_section {
@@ -560,6 +565,9 @@ fn read_summary(
         AllergyState::Known { allergies }
     } else if let Some(recorded) = no_known {
         AllergyState::NoKnownAllergies { recorded }
+    } else if allergy_text_only {
+        // Text but no entry: the text may name an allergy, so it is never "not recorded".
+        AllergyState::DescribedInText
     } else {
         // Nothing sent is never "no known allergies".
         AllergyState::NotRecorded

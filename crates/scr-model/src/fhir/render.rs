@@ -58,6 +58,15 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A narrative received from an uploader, served again as text in markup of our own (none of
+/// the sender's markup passes through the spine).
+fn reserved_narrative(sent: &str) -> Value {
+    json!({
+        "status": "additional",
+        "div": crate::narrative::narrative_text(sent).to_xhtml(),
+    })
+}
+
 fn narrative(items: &[String], empty: &str) -> Value {
     let body = if items.is_empty() {
         format!("<p>{}</p>", escape(empty))
@@ -416,17 +425,29 @@ fn summary_entries(
             (vec!["No known allergies".to_string()], None)
         }
         AllergyState::NotRecorded => (Vec::new(), Some(empty_reason("notasked", "Not Asked"))),
+        // Text only: served as text only (no entry, no emptyReason), so a reader finds the
+        // same state the uploader sent.
+        AllergyState::DescribedInText => (Vec::new(), None),
+    };
+    let allergy_text = match (&summary.allergies, &summary.narratives.allergies) {
+        (AllergyState::DescribedInText, Some(sent)) => reserved_narrative(sent),
+        _ => narrative(&allergy_lines, "Allergies not recorded"),
     };
     let mut allergy_section = json!({
         "title": "Allergies and adverse reactions",
         "code": loinc_section(LOINC_ALLERGIES, "Allergies and adverse reactions Document"),
-        "text": narrative(&allergy_lines, "Allergies not recorded"),
+        "text": allergy_text,
     });
     if let Some(obj) = allergy_section.as_object_mut() {
         match allergy_empty {
-            Some(reason) => obj.insert("emptyReason".into(), reason),
-            None => obj.insert("entry".into(), json!(allergy_refs)),
-        };
+            Some(reason) => {
+                obj.insert("emptyReason".into(), reason);
+            }
+            None if !allergy_refs.is_empty() => {
+                obj.insert("entry".into(), json!(allergy_refs));
+            }
+            None => {}
+        }
     }
 
     let mut list_section = |title: &str,
@@ -434,21 +455,28 @@ fn summary_entries(
                             display: &str,
                             items: Vec<(String, Value)>,
                             lines: Vec<String>,
-                            empty: &str| {
+                            empty: &str,
+                            sent_text: Option<&String>| {
         let refs: Vec<Value> = items
             .iter()
             .map(|(u, _)| json!({ "reference": u }))
             .collect();
+        // No entry but text from the uploader: the text is served, never "nil known".
+        let text_only = refs.is_empty() && sent_text.is_some();
+        let text = match sent_text {
+            Some(sent) if text_only => reserved_narrative(sent),
+            _ => narrative(&lines, empty),
+        };
         let mut s = json!({
             "title": title,
             "code": loinc_section(code, display),
-            "text": narrative(&lines, empty),
+            "text": text,
         });
         if let Some(obj) = s.as_object_mut() {
-            if refs.is_empty() {
-                obj.insert("emptyReason".into(), empty_reason("nilknown", "Nil Known"));
-            } else {
+            if !refs.is_empty() {
                 obj.insert("entry".into(), json!(refs));
+            } else if !text_only {
+                obj.insert("emptyReason".into(), empty_reason("nilknown", "Nil Known"));
             }
         }
         entries.extend(items);
@@ -477,6 +505,7 @@ fn summary_entries(
         meds,
         med_lines,
         "No current medication",
+        summary.narratives.medications.as_ref(),
     );
     let problems: Vec<(String, Value)> = summary
         .problems
@@ -501,6 +530,7 @@ fn summary_entries(
         problems,
         problem_lines,
         "No problems recorded",
+        summary.narratives.problems.as_ref(),
     );
 
     let mut authors = vec![json!({ "reference": org_url })];
