@@ -8,6 +8,11 @@ pub const SHORT_DATA_MAX: usize = 255;
 /// Responses longer than this are refused: no PIV object we read comes close, and a card
 /// that keeps sending `61xx` must not make us buffer without end.
 pub const RESPONSE_MAX: usize = 64 * 1024;
+/// GET RESPONSEs sent for one command, at most. The byte cap above cannot stop a card that
+/// answers `61 00` with no data (nothing accumulates), so the loop is capped by count too:
+/// RESPONSE_MAX in 256-byte chunks is 256 GET RESPONSEs, and 16 more leave room for a card
+/// that sends some chunks short. A PIV certificate takes fewer than ten.
+pub const GET_RESPONSE_MAX: usize = RESPONSE_MAX / 256 + 16;
 
 /// A command APDU before encoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,13 +140,16 @@ pub fn exchange(transport: &mut dyn Transport, command: &Command) -> Result<Resp
     }
     let mut response = response.ok_or_else(|| CardError::malformed("no response"))?;
     let mut data = std::mem::take(&mut response.data);
+    let mut get_responses = 0;
     while let Some(n) = response.more_available() {
+        get_responses += 1;
+        if get_responses > GET_RESPONSE_MAX {
+            return Err(CardError::EndlessResponse);
+        }
         response = Response::parse(&transport.transmit(&get_response(n))?)?;
         data.extend_from_slice(&response.data);
         if data.len() > RESPONSE_MAX {
-            return Err(CardError::malformed(format!(
-                "a response longer than {RESPONSE_MAX} bytes"
-            )));
+            return Err(CardError::EndlessResponse);
         }
     }
     Ok(Response {
@@ -253,7 +261,56 @@ mod tests {
             }
         }
         let r = exchange(&mut Endless, &Command::new(0xCB, 0, 0, vec![], Some(256)));
-        assert!(matches!(r, Err(CardError::Malformed(_))));
+        assert_eq!(r, Err(CardError::EndlessResponse));
+    }
+
+    #[test]
+    fn continuation_without_data_is_cut_off() {
+        // `61 00` with no data never grows the response, so the byte cap alone never trips.
+        // The fake gives up after far more answers than any cap, so a missing cap fails
+        // the test (as CardRemoved) instead of hanging it.
+        struct Stalled(usize);
+        impl Transport for Stalled {
+            fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, CardError> {
+                self.0 += 1;
+                if self.0 > 100_000 {
+                    return Err(CardError::CardRemoved);
+                }
+                Ok(vec![0x61, 0x00])
+            }
+        }
+        let mut card = Stalled(0);
+        let r = exchange(
+            &mut card,
+            &Command::new(0xCB, 0x3F, 0xFF, vec![], Some(256)),
+        );
+        assert_eq!(r, Err(CardError::EndlessResponse));
+        assert_eq!(card.0, 1 + GET_RESPONSE_MAX);
+    }
+
+    #[test]
+    fn the_largest_response_in_256_byte_chunks_is_within_the_cap() {
+        // A card streaming RESPONSE_MAX bytes, 256 at a time, is allowed to finish.
+        struct Big(usize);
+        impl Transport for Big {
+            fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, CardError> {
+                let left = RESPONSE_MAX - self.0;
+                let n = left.min(256);
+                self.0 += n;
+                let mut v = vec![0x30; n];
+                let after = RESPONSE_MAX - self.0;
+                match after {
+                    0 => v.extend_from_slice(&[0x90, 0x00]),
+                    a => v.extend_from_slice(&[0x61, if a >= 256 { 0 } else { a as u8 }]),
+                }
+                Ok(v)
+            }
+        }
+        let r = exchange(
+            &mut Big(0),
+            &Command::new(0xCB, 0x3F, 0xFF, vec![], Some(256)),
+        );
+        assert_eq!(r.map(|r| (r.data.len(), r.sw)), Ok((RESPONSE_MAX, 0x9000)));
     }
 
     #[test]

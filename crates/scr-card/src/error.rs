@@ -30,6 +30,10 @@ pub enum CardError {
     Timeout,
     #[error("the card answered with something that is not valid PIV: {0}")]
     Malformed(String),
+    /// The card kept saying more data follows (`61xx`) past any PIV object's size: without
+    /// a cap the client would send GET RESPONSE for ever.
+    #[error("the card's answer never ended: it kept saying more data follows")]
+    EndlessResponse,
     #[error("the card refused the command (status {0:04X})")]
     Refused(u16),
     #[error("smartcard communication failed: {0}")]
@@ -53,6 +57,7 @@ impl CardError {
             CardError::PasscodeRequired => "PASSCODE_REQUIRED",
             CardError::Timeout => "CARD_TIMEOUT",
             CardError::Malformed(_) => "CARD_MALFORMED_RESPONSE",
+            CardError::EndlessResponse => "CARD_ENDLESS_RESPONSE",
             CardError::Refused(_) => "CARD_REFUSED",
             CardError::Communication(_) => "CARD_COMMUNICATION",
         }

@@ -374,6 +374,46 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Whatever a card answers, every operation returns: a value or a CardError, never
+        /// a panic. Answers are biased to end in 9000 or 61xx so the parsers behind the
+        /// status checks (TLV, DER, the continuation loop) see the bytes.
+        #[test]
+        fn any_card_answers_give_results_not_panics(
+            answers in proptest::collection::vec(
+                (
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                    proptest::prelude::any::<u8>(),
+                    proptest::prelude::any::<u8>(),
+                ),
+                0..8,
+            )
+        ) {
+            let answers: Vec<Vec<u8>> = answers
+                .into_iter()
+                .map(|(mut bytes, pick, xx)| {
+                    match pick % 4 {
+                        0 => bytes.extend_from_slice(&[0x90, 0x00]),
+                        1 => bytes.extend_from_slice(&[0x61, xx]),
+                        _ => {}
+                    }
+                    bytes
+                })
+                .collect();
+            let passcode = Passcode::new("246810".into()).expect("valid");
+            let peer = p256::SecretKey::from_slice(&[3; 32]).expect("scalar").public_key();
+            let mut card = with(answers);
+            let mut piv = Piv::new(&mut card);
+            let _ = piv.select();
+            let _ = piv.read_certificate(Slot::Authentication);
+            let _ = piv.get_data(&[0x7E]);
+            let _ = piv.passcode_status();
+            let _ = piv.verify(&passcode);
+            let _ = piv.sign_digest(&[7; 32]);
+            let _ = piv.ecdh(&peer);
+        }
+    }
+
     #[test]
     fn signing_needs_the_passcode_and_a_real_signature() {
         let digest = [7u8; 32];

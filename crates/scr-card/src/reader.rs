@@ -224,9 +224,10 @@ pub fn has_piv(reader: &str) -> Result<bool, CardError> {
     connection.close_leaving();
     match result {
         Ok(()) => Ok(true),
-        Err(CardError::NotPivCard) | Err(CardError::Malformed(_)) | Err(CardError::Refused(_)) => {
-            Ok(false)
-        }
+        Err(CardError::NotPivCard)
+        | Err(CardError::Malformed(_))
+        | Err(CardError::EndlessResponse)
+        | Err(CardError::Refused(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }

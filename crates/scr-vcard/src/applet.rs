@@ -125,11 +125,17 @@ fn parse_apdu(raw: &[u8]) -> Option<Apdu<'_>> {
             }
             apdu.data = &rest[..lc];
         }
+        // 00 and one byte: neither a short Lc (never 00) nor an extended length (three
+        // bytes), so a wrong length rather than a read past the end.
+        2 => return None,
         3 => apdu.le = extended_le(body[1], body[2]), // 00 Le Le
         _ => {
-            // Extended: 00 Lc Lc data [Le Le].
+            // Extended: 00 Lc Lc data [Le Le], with Lc from 1 to 65535.
             let lc = usize::from(u16::from_be_bytes([body[1], body[2]]));
             let rest = &body[3..];
+            if lc == 0 {
+                return None;
+            }
             if rest.len() == lc + 2 {
                 apdu.le = extended_le(rest[lc], rest[lc + 1]);
             } else if rest.len() != lc {
@@ -447,6 +453,8 @@ impl PivApplet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::SecretKey;
+    use zeroize::Zeroizing;
 
     #[test]
     fn apdu_cases_parse() {
@@ -466,5 +474,85 @@ mod tests {
         assert_eq!(ext.data, &[0x5C]);
         assert!(parse_apdu(&[0, 0xA4, 4]).is_none());
         assert!(parse_apdu(&[0, 0xA4, 4, 0, 5, 1]).is_none());
+    }
+
+    /// A card with throwaway keys and certificates that are only bytes: enough for the
+    /// applet to answer every command it knows.
+    fn applet(dir: &Path) -> PivApplet {
+        let key = |b: u8| SecretKey::from_slice(&[b; 32]).expect("a valid scalar");
+        let identity = CardIdentity {
+            authentication_key: key(1),
+            authentication_certificate: vec![0x30; 700],
+            key_management_key: key(2),
+            key_management_certificate: vec![0x30; 300],
+            passcode: Zeroizing::new("246810".into()),
+            guid: [9; 16],
+        };
+        let counter = RetryCounter::load(&dir.join("card-state.json")).expect("fresh counter");
+        PivApplet::new(identity, counter, Fault::None)
+    }
+
+    #[test]
+    fn a_six_byte_apdu_with_a_zero_fifth_byte_is_wrong_length() {
+        // CLA INS P1 P2 00 xx: 00 starts an extended length, which needs two more bytes.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut card = applet(dir.path());
+        assert!(parse_apdu(&[0, 0xCB, 0x3F, 0xFF, 0, 0x5C]).is_none());
+        assert_eq!(
+            card.process(&[0, 0xCB, 0x3F, 0xFF, 0, 0x5C]),
+            SW_WRONG_LENGTH
+        );
+        assert_eq!(card.process(&[0, 0xCB, 0x3F, 0xFF, 0, 0]), SW_WRONG_LENGTH);
+        // An extended Lc of zero is not a length either (ISO 7816-4: Lc is 1 to 65535).
+        assert_eq!(
+            card.process(&[0, 0x20, 0, 0x80, 0, 0, 0, 0, 0]),
+            SW_WRONG_LENGTH
+        );
+        // The card still answers properly afterwards.
+        assert_eq!(card.process(&[0, 0x20, 0, 0x80]), [0x63, 0xC3]);
+    }
+
+    #[test]
+    fn arbitrary_apdus_never_panic() {
+        // proptest is not a dev-dependency here, so a fixed-seed xorshift drives the same
+        // idea: tens of thousands of APDUs of 0 to 299 bytes, with headers drawn mostly from the
+        // commands the applet knows so that the bodies reach its parsers, fed one after
+        // another to one card so chaining and pending GET RESPONSE state are exercised too.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut card = applet(dir.path());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..50_000 {
+            // Half the APDUs short, where the length cases are; a quarter of the bytes
+            // zero, since 00 is what switches a length to its extended form.
+            let len = (next() % if next() % 2 == 0 { 16 } else { 300 }) as usize;
+            let mut apdu: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => 0,
+                    _ => next() as u8,
+                })
+                .collect();
+            let header = [
+                [0x00, 0xCB, 0x3F, 0xFF],
+                [0x10, 0xCB, 0x3F, 0xFF],
+                [0x00, 0xA4, 0x04, 0x00],
+                [0x00, 0x20, 0x00, 0x80],
+                [0x00, 0x87, ALG_ECC_P256, 0x9A],
+                [0x10, 0x87, ALG_ECC_P256, 0x9D],
+                [0x00, 0xC0, 0x00, 0x00],
+            ];
+            let pick = (next() % 8) as usize;
+            if let Some(h) = header.get(pick) {
+                let n = apdu.len().min(4);
+                apdu[..n].copy_from_slice(&h[..n]);
+            }
+            let answer = card.process(&apdu);
+            assert!(answer.len() >= 2, "no status word for {apdu:02X?}");
+        }
     }
 }
