@@ -2,7 +2,8 @@
 //! a deliberately slow link to the spine (a proxy in this test holds the spine's reply);
 //! while it is held the doctor pulls the card and the receptionist signs in with theirs.
 //! When the doctor's answer lands, the viewer drops it: the call fails with
-//! `SESSION_ENDED` and the receptionist's offline cache has no copy of the patient.
+//! `SESSION_ENDED` and the receptionist's offline cache has no copy of the patient. The
+//! same with a slow role choice: the doctor's role is not given to the receptionist.
 //! Real parts as in `offline.rs`: a seeded spine over HTTPS, virtual cards through pcscd,
 //! the OS keyring. Skipped without pcscd or a keyring unless `SCR_REQUIRE_PCSC` /
 //! `SCR_REQUIRE_KEYRING`.
@@ -11,10 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use scr_app::{AccessReason, AppConfig, CacheStatus, Viewer};
+use scr_app::{AccessReason, AppConfig, CacheStatus, SignedInView, Viewer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Mutex, Notify};
+
+/// The two virtual readers are shared: one story at a time.
+static READERS: Mutex<()> = Mutex::const_new(());
 
 fn ready(keyring: &scr_cache::DeviceKeyring) -> bool {
     let pcsc = scr_card::PcscContext::establish()
@@ -137,31 +141,28 @@ async fn relay(
     let _ = up.await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
-    let keyring =
-        scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-bound-{}", std::process::id()));
-    if !ready(&keyring) {
-        return;
-    }
+/// A seeded spine behind a slow link, and a viewer with the doctor signed in on reader 0.
+struct Scene {
+    data: tempfile::TempDir,
+    spine: scr_spine::server::RunningSpine,
+    link: SlowLink,
+    keyring: scr_cache::DeviceKeyring,
+    viewer: Viewer,
+    doctor: SignedInView,
+    /// Taken out when the doctor pulls it.
+    doctor_card: Option<scr_vcard::InsertedCard>,
+    _watcher: scr_card::ReaderWatcher,
+    _events: tokio::sync::mpsc::UnboundedReceiver<scr_client::SessionEvent>,
+}
+
+async fn doctor_signed_in(keyring: scr_cache::DeviceKeyring) -> Scene {
     wait_readers_empty().await;
     let data = tempfile::tempdir().expect("dir");
     let dir = data.path();
     let spine = scr_spine::setup::start_seeded(dir, 40, 11)
         .await
         .expect("spine");
-    let mut patient = None;
-    for nhs in spine.store.sample_patients(true, 40).await.expect("sample") {
-        if let Some((_, Some(_), consent)) = spine.store.summary_view(nhs).await.expect("view") {
-            if !consent.is_some_and(|c| c.preference.is_dissent()) {
-                patient = Some(nhs);
-                break;
-            }
-        }
-    }
-    let patient = patient.expect("a patient with a summary").as_digits();
     let link = SlowLink::start(spine.addr).await;
-
     let config = AppConfig {
         spine_url: format!("https://localhost:{}", link.port),
         ca_file: dir.join("ca/ca.pem"),
@@ -170,12 +171,10 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
         offline_max_entries: 100,
     };
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
-    let (viewer, _events) =
+    let (viewer, events) =
         Viewer::with_keyring(&config, keyring.clone(), scr_app::offline::system_clock())
             .expect("viewer");
-    let _watcher = viewer.session().watch_cards().expect("watch cards");
-
-    // The doctor signs in on reader 0 and takes a clinical role.
+    let watcher = viewer.session().watch_cards().expect("watch cards");
     let doctor_card = scr_vcard::insert(&scr_vcard::CardConfig::new(
         dir.join("identities/doctor"),
         0,
@@ -191,49 +190,107 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
         .await
         .expect("doctor signs in");
     assert_eq!(doctor.cache, CacheStatus::On { max_age_hours: 48 });
+    Scene {
+        data,
+        spine,
+        link,
+        keyring,
+        viewer,
+        doctor,
+        doctor_card: Some(doctor_card),
+        _watcher: watcher,
+        _events: events,
+    }
+}
+
+/// Once the armed request is held: the doctor pulls the card, the receptionist signs in
+/// on reader 1 with their own cache key, and only then does the held reply go on.
+async fn receptionist_meanwhile(
+    link: &SlowLink,
+    viewer: &Viewer,
+    doctor_card: scr_vcard::InsertedCard,
+    dir: &std::path::Path,
+) -> (scr_vcard::InsertedCard, SignedInView) {
+    link.holding.notified().await;
+    doctor_card.remove();
+    for _ in 0..50 {
+        if viewer.session().session_serial().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(viewer.session().session_serial(), None, "doctor signed out");
+    let card = scr_vcard::insert(&scr_vcard::CardConfig::new(
+        dir.join("identities/receptionist"),
+        1,
+    ))
+    .expect("insert receptionist's card");
     viewer
-        .select_role(&doctor.roles[0].id)
+        .session()
+        .wait_for_card(Some("Virtual PCD 00 01"), Duration::from_secs(5))
+        .await
+        .expect("card seen");
+    let receptionist = viewer
+        .sign_in("135790".into())
+        .await
+        .expect("receptionist signs in");
+    assert_eq!(receptionist.cache, CacheStatus::On { max_age_hours: 48 });
+    link.release.send(true).expect("release");
+    (card, receptionist)
+}
+
+impl Scene {
+    async fn end(self, receptionist_card: scr_vcard::InsertedCard, receptionist: &SignedInView) {
+        self.viewer.sign_out();
+        receptionist_card.remove();
+        let _ = self.keyring.delete(&self.doctor.user_id);
+        let _ = self.keyring.delete(&receptionist.user_id);
+        let _ = self.spine.shutdown().await;
+        drop(self.data);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
+    let keyring =
+        scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-bound-{}", std::process::id()));
+    if !ready(&keyring) {
+        return;
+    }
+    let _readers = READERS.lock().await;
+    let mut scene = doctor_signed_in(keyring).await;
+    let doctor_card = scene.doctor_card.take().expect("card");
+    let viewer = &scene.viewer;
+    let mut patient = None;
+    for nhs in scene
+        .spine
+        .store
+        .sample_patients(true, 40)
+        .await
+        .expect("sample")
+    {
+        let view = scene.spine.store.summary_view(nhs).await.expect("view");
+        if let Some((_, Some(_), consent)) = view {
+            if !consent.is_some_and(|c| c.preference.is_dissent()) {
+                patient = Some(nhs);
+                break;
+            }
+        }
+    }
+    let patient = patient.expect("a patient with a summary").as_digits();
+    viewer
+        .select_role(&scene.doctor.roles[0].id)
         .await
         .expect("doctor's role");
     // Let the role's background report of queued views (none here) settle first.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The doctor opens the summary; its answer is held on the way back.
-    link.armed.store(true, Ordering::SeqCst);
-    let asked = viewer.summary(&patient, AccessReason::PermissionToView);
-    let meanwhile = async {
-        link.holding.notified().await;
-        // The doctor pulls the card: that session ends at once.
-        doctor_card.remove();
-        for _ in 0..50 {
-            if viewer.session().session_serial().is_none() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(viewer.session().session_serial(), None, "doctor signed out");
-        // The receptionist signs in on the other reader, with their own cache key.
-        let receptionist_card = scr_vcard::insert(&scr_vcard::CardConfig::new(
-            dir.join("identities/receptionist"),
-            1,
-        ))
-        .expect("insert receptionist's card");
-        viewer
-            .session()
-            .wait_for_card(Some("Virtual PCD 00 01"), Duration::from_secs(5))
-            .await
-            .expect("card seen");
-        let receptionist = viewer
-            .sign_in("135790".into())
-            .await
-            .expect("receptionist signs in");
-        assert_eq!(receptionist.cache, CacheStatus::On { max_age_hours: 48 });
-        // Only now does the doctor's answer arrive.
-        link.release.send(true).expect("release");
-        (receptionist_card, receptionist)
-    };
-    let (answer, (receptionist_card, receptionist)) = tokio::join!(asked, meanwhile);
-
+    scene.link.armed.store(true, Ordering::SeqCst);
+    let (answer, (receptionist_card, receptionist)) = tokio::join!(
+        viewer.summary(&patient, AccessReason::PermissionToView),
+        receptionist_meanwhile(&scene.link, viewer, doctor_card, scene.data.path())
+    );
     assert!(
         viewer.session().session_serial().is_some(),
         "the receptionist's session goes on"
@@ -258,9 +315,38 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
         "the receptionist cannot open it offline"
     );
 
-    viewer.sign_out();
-    receptionist_card.remove();
-    let _ = keyring.delete(&doctor.user_id);
-    let _ = keyring.delete(&receptionist.user_id);
-    let _ = spine.shutdown().await;
+    scene.end(receptionist_card, &receptionist).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_role_choice_is_not_given_to_the_next_user() {
+    let keyring =
+        scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-role-{}", std::process::id()));
+    if !ready(&keyring) {
+        return;
+    }
+    let _readers = READERS.lock().await;
+    let mut scene = doctor_signed_in(keyring).await;
+    let doctor_card = scene.doctor_card.take().expect("card");
+    let viewer = &scene.viewer;
+
+    // The doctor chooses the emergency-department role; the spine's answer is held.
+    scene.link.armed.store(true, Ordering::SeqCst);
+    let (answer, (receptionist_card, receptionist)) = tokio::join!(
+        viewer.select_role(&scene.doctor.roles[0].id),
+        receptionist_meanwhile(&scene.link, viewer, doctor_card, scene.data.path())
+    );
+
+    assert!(
+        viewer.session().session_serial().is_some(),
+        "the receptionist's session goes on"
+    );
+    assert_eq!(
+        viewer.session().role().map(|r| r.id),
+        None,
+        "the doctor's role was given to the receptionist's session"
+    );
+    let refused = answer.expect_err("the doctor's role answer is dropped");
+    assert_eq!(refused.code, "SESSION_ENDED", "{}", refused.message);
+    scene.end(receptionist_card, &receptionist).await;
 }
