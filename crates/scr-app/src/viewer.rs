@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use scr_card::Passcode;
-use scr_client::{CardSession, ClientError, SessionEvent, SpineClient, Timeouts};
+use scr_client::{CardSession, ClientError, SessionEvent, SessionToken, SpineClient, Timeouts};
 use scr_model::NhsNumber;
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -98,6 +98,24 @@ pub struct Viewer {
     open_key: KeyHolder,
     /// Who signed in last (for "Remove my offline records" without a key).
     user_id: Mutex<Option<String>>,
+}
+
+/// The session a request is made for, taken before the request starts: its serial (never
+/// reused in this process), its token and its cache key. An answer that arrives once this
+/// session is over belongs to nobody signed in now: it is dropped, and nothing of it is
+/// written to the cache or shown.
+struct Asked {
+    serial: u64,
+    token: SessionToken,
+    key: Option<Arc<OpenKey>>,
+}
+
+/// The session that asked ended while its request was in flight.
+fn asker_gone() -> AppError {
+    AppError::new(
+        "SESSION_ENDED",
+        "The session that asked for this has ended; its answer is not shown or kept.",
+    )
 }
 
 fn parse_nhs(input: &str) -> Result<NhsNumber, AppError> {
@@ -195,14 +213,40 @@ impl Viewer {
         }
     }
 
-    fn hold_key(&self, user_id: &str, key: scr_cache::UserKey) {
-        if let Some(serial) = self.session.session_serial() {
-            *self.open_key.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(OpenKey {
-                session_serial: serial,
-                user_id: user_id.to_string(),
-                key,
-            }));
+    /// Holds `key` for the session `serial`, if that session is still the active one (the
+    /// key was opened after an await, and must not be handed to a session begun since).
+    fn hold_key(&self, serial: Option<u64>, user_id: &str, key: scr_cache::UserKey) {
+        let mut held = self.open_key.lock().unwrap_or_else(|p| p.into_inner());
+        match serial {
+            Some(serial) if self.session.session_serial() == Some(serial) => {
+                *held = Some(Arc::new(OpenKey {
+                    session_serial: serial,
+                    user_id: user_id.to_string(),
+                    key,
+                }));
+            }
+            _ => tracing::debug!("cache key not held: the session that opened it has ended"),
         }
+    }
+
+    /// The active session's serial, token and key, read together before a request.
+    fn asking(&self) -> Result<Asked, ClientError> {
+        let serial = self
+            .session
+            .session_serial()
+            .ok_or(ClientError::SessionEnded)?;
+        let token = self.session.token().ok_or(ClientError::SessionEnded)?;
+        let key = self.key().filter(|k| k.session_serial == serial);
+        // Serials never repeat: the same one before and after means token and key are its.
+        if self.session.session_serial() != Some(serial) {
+            return Err(ClientError::SessionEnded);
+        }
+        Ok(Asked { serial, token, key })
+    }
+
+    /// Whether the session that asked is still the active one.
+    fn still_asking(&self, asked: &Asked) -> bool {
+        self.session.session_serial() == Some(asked.serial)
     }
 
     fn remember_user(&self, user_id: &str) {
@@ -268,12 +312,14 @@ impl Viewer {
                 None => scr_client::CardAsk::default(),
             })
             .await?;
+        // The session this sign-in opened; the key opened below is for it alone.
+        let serial = self.session.session_serial();
         let idle_timeout_secs = u32::try_from(signed.idle_timeout_secs).unwrap_or(u32::MAX);
         self.remember_user(&signed.user.user_id);
         let cache_status = match (cache, prepared) {
             (Some(cache), Some(prepared)) => {
                 let enrolment = Enrolment::of(&signed, prepared, idle_timeout_secs);
-                self.open_cache_online(cache, enrolment).await
+                self.open_cache_online(serial, cache, enrolment).await
             }
             _ => self.cache_status(),
         };
@@ -289,6 +335,7 @@ impl Viewer {
     /// After an online sign-in: open (or set up) the user's cache key.
     async fn open_cache_online(
         &self,
+        serial: Option<u64>,
         cache: Arc<OfflineCache>,
         enrolment: Enrolment,
     ) -> CacheStatus {
@@ -298,7 +345,7 @@ impl Viewer {
         let enrolled = tokio::task::spawn_blocking(move || for_enrol.enrol(enrolment)).await;
         match enrolled {
             Ok(Ok(key)) => {
-                self.hold_key(&user_id, key);
+                self.hold_key(serial, &user_id, key);
                 cache.status()
             }
             Ok(Err(e)) => {
@@ -336,6 +383,7 @@ impl Viewer {
             })
             .await?;
         let user = found.ok_or_else(|| AppError::from(ClientError::OfflineNotSetUp))?;
+        let serial = self.session.session_serial();
         let unlock_cache = cache.clone();
         let unlock_user = user.clone();
         let unlocked =
@@ -350,17 +398,21 @@ impl Viewer {
         let key = match unlocked {
             Ok(key) => key,
             Err(e) => {
-                // The card proved itself, but the records do not open: end the session.
-                self.session.end(scr_client::EndReason::SignedOut);
+                // The card proved itself, but the records do not open: end the session
+                // (that one, not one begun since).
+                if serial.is_some() && self.session.session_serial() == serial {
+                    self.session.end(scr_client::EndReason::SignedOut);
+                }
                 return Err(e.into());
             }
         };
         let user_id = user.header.user_id.clone();
         self.remember_user(&user_id);
-        self.hold_key(&user_id, key);
+        self.hold_key(serial, &user_id, key);
         let open = self
             .key()
-            .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
+            .filter(|k| Some(k.session_serial) == serial)
+            .ok_or_else(asker_gone)?;
         let (entries, altered) = cache.list(&open.key)?;
         Ok(OfflineSignedInView {
             user_name: user.user_name,
@@ -451,52 +503,63 @@ impl Viewer {
     /// Chooses the role; a clinical role then sends the offline views queued since the
     /// user's last online session to the spine's audit trail (in the background).
     pub async fn select_role(&self, role_id: &str) -> Result<RoleView, AppError> {
+        let asked = self.asking()?;
         let role = self.session.select_role(role_id).await?;
+        if !self.still_asking(&asked) {
+            return Err(asker_gone());
+        }
         let view = RoleView::from(&role);
-        if let (true, Ok(cache), Some(key), Some(token)) =
-            (view.clinical, &self.cache, self.key(), self.session.token())
-        {
+        if let (true, Ok(cache), Some(key)) = (view.clinical, &self.cache, asked.key) {
             let spine = self.session.spine().clone();
-            tokio::spawn(send_queued_views(cache.clone(), spine, token, key));
+            tokio::spawn(send_queued_views(cache.clone(), spine, asked.token, key));
         }
         Ok(view)
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<Vec<u8>, AppError> {
-        self.get_checked(path, headers)
+        let asked = self.asking()?;
+        self.get_checked(&asked, path, headers)
             .await
+            .ok_or_else(asker_gone)?
             .map_err(AppError::from)
     }
 
-    /// As `get`, keeping the client's error so the caller can tell refusals apart.
+    /// As `get` for the session `asked`, keeping the client's error so the caller can tell
+    /// refusals apart; `None` if that session ended while the request was in flight (its
+    /// answer, or refusal, is then dropped).
     async fn get_checked(
         &self,
+        asked: &Asked,
         path: &str,
         headers: &[(&str, &str)],
-    ) -> Result<Vec<u8>, ClientError> {
-        let token = self.session.token().ok_or(ClientError::SessionEnded)?;
-        match self
+    ) -> Option<Result<Vec<u8>, ClientError>> {
+        let answer = self
             .session
             .spine()
-            .fhir_get_raw(&token, path, headers)
-            .await
-        {
+            .fhir_get_raw(&asked.token, path, headers)
+            .await;
+        if !self.still_asking(asked) {
+            return None;
+        }
+        Some(match answer {
             Err(ClientError::SessionEnded) => {
                 self.session.end(scr_client::EndReason::EndedBySpine);
                 Err(ClientError::SessionEnded)
             }
             other => other,
-        }
+        })
     }
 
     pub async fn find_patient(&self, nhs_number: &str) -> Result<PatientView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
+        let asked = self.asking()?;
         let bytes = match self
-            .get_checked(&format!("Patient/{}", nhs.as_digits()), &[])
+            .get_checked(&asked, &format!("Patient/{}", nhs.as_digits()), &[])
             .await
+            .ok_or_else(asker_gone)?
         {
             Ok(bytes) => bytes,
-            Err(e) => return Err(self.forget_refused(&nhs, e)),
+            Err(e) => return Err(self.forget_refused(&asked, &nhs, e)),
         };
         let patient = scr_model::fhir::parse_patient(&bytes).map_err(unreadable)?;
         Ok(PatientView::from_model(&patient, None))
@@ -525,15 +588,20 @@ impl Viewer {
         reason: AccessReason,
     ) -> Result<SummaryView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
+        // Token and cache key of the session asking, before the request: a slow answer must
+        // never be sealed under the key of whoever signed in meanwhile.
+        let asked = self.asking()?;
         let bytes = match self
             .get_checked(
+                &asked,
                 &format!("Patient/{}/$summary", nhs.as_digits()),
                 &[("X-Access-Reason", reason.header())],
             )
             .await
+            .ok_or_else(asker_gone)?
         {
             Ok(bytes) => bytes,
-            Err(e) => return Err(self.forget_refused(&nhs, e)),
+            Err(e) => return Err(self.forget_refused(&asked, &nhs, e)),
         };
         let fetched_at = Utc::now();
         let doc = scr_model::fhir::parse_document(&bytes).map_err(unreadable)?;
@@ -550,7 +618,10 @@ impl Viewer {
             reason == AccessReason::Emergency,
             Utc::now(),
         );
-        if let (Ok(cache), Some(open)) = (&self.cache, self.key()) {
+        if !self.still_asking(&asked) {
+            return Err(asker_gone());
+        }
+        if let (Ok(cache), Some(open)) = (&self.cache, &asked.key) {
             if let Err(e) = cache.put(
                 &open.key,
                 &view.patient,
@@ -570,9 +641,10 @@ impl Viewer {
 
     /// A refusal that concerns the patient (opted out, no longer held) also removes the
     /// user's offline copy of them.
-    fn forget_refused(&self, nhs: &NhsNumber, e: ClientError) -> AppError {
-        if refusal_removes_copy(&e) {
-            if let (Ok(cache), Some(open)) = (&self.cache, self.key()) {
+    /// Only the copy of the session that asked, and only while that session lasts.
+    fn forget_refused(&self, asked: &Asked, nhs: &NhsNumber, e: ClientError) -> AppError {
+        if refusal_removes_copy(&e) && self.still_asking(asked) {
+            if let (Ok(cache), Some(open)) = (&self.cache, &asked.key) {
                 if let Err(err) = cache.remove(&open.key, &nhs.as_digits()) {
                     tracing::warn!(error = %err, "refused patient's offline copy not removed");
                 }

@@ -338,18 +338,39 @@ impl CardSession {
     }
 
     /// Chooses the role every later call acts in.
+    /// The answer concerns the session that asked (its serial, taken with the token before
+    /// the request): if another session began meanwhile, it is neither given the role nor
+    /// ended by the spine's word on the earlier one.
     pub async fn select_role(&self, role_profile_id: &str) -> Result<RoleProfile, ClientError> {
-        let token = self.token().ok_or(ClientError::SessionEnded)?;
+        let (serial, token) = {
+            let state = self.lock();
+            let active = state.active.as_ref().ok_or(ClientError::SessionEnded)?;
+            let token = active.token.clone().ok_or(ClientError::SessionEnded)?;
+            (active.serial, token)
+        };
         let result = self.spine.select_role(&token, role_profile_id).await;
         match result {
             Ok(role) => {
-                if let Some(active) = self.lock().active.as_mut() {
-                    active.role = Some(role.clone());
+                let mut state = self.lock();
+                match state.active.as_mut() {
+                    Some(active) if active.serial == serial => {
+                        active.role = Some(role.clone());
+                        Ok(role)
+                    }
+                    _ => Err(ClientError::SessionEnded),
                 }
-                Ok(role)
             }
             Err(ClientError::SessionEnded) => {
-                self.end(EndReason::EndedBySpine);
+                let ended = {
+                    let mut state = self.lock();
+                    match state.active.as_ref() {
+                        Some(active) if active.serial == serial => state.active.take(),
+                        _ => None,
+                    }
+                };
+                if let Some(active) = ended {
+                    self.finish(EndReason::EndedBySpine, active.token);
+                }
                 Err(ClientError::SessionEnded)
             }
             Err(e) => Err(e),
