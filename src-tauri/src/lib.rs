@@ -56,8 +56,14 @@ fn start(app: &tauri::AppHandle) -> AppState {
         while let Some(event) = events.recv().await {
             match event {
                 SessionEvent::Reader(_) => {
-                    let status = scr_app::Viewer::card_status_probed(&session).await;
-                    let _ = handle.emit("card-status", status);
+                    // The probe talks to the card and can stall; it runs on its own so the
+                    // next event (a session ending as the card is pulled) is never queued
+                    // behind it.
+                    let (session, handle) = (session.clone(), handle.clone());
+                    tauri::async_runtime::spawn(async move {
+                        let status = scr_app::Viewer::card_status_probed(&session).await;
+                        let _ = handle.emit("card-status", status);
+                    });
                 }
                 SessionEvent::Ended { reason } => {
                     // The cache key goes with the session, before the page hears of it.

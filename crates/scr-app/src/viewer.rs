@@ -90,6 +90,9 @@ pub struct TraceQuery {
     pub postcode: Option<String>,
 }
 
+/// The longest the card probe behind the sign-in screen's status may take.
+const CARD_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Viewer {
     session: CardSession,
     /// The offline cache, or why it is off on this computer.
@@ -286,8 +289,16 @@ impl Viewer {
         match Self::card_status_of(session) {
             CardStatus::CardPresent { reader } => {
                 let probe = reader.clone();
-                match tokio::task::spawn_blocking(move || scr_card::reader::has_piv(&probe)).await {
-                    Ok(Ok(false)) => CardStatus::UnknownCard { reader },
+                // A card (or another program holding the reader) can stall: the probe is
+                // only a hint for the sign-in screen, so it gives up after a second and the
+                // card is shown as present, unverified.
+                let probed = tokio::time::timeout(
+                    CARD_PROBE_TIMEOUT,
+                    tokio::task::spawn_blocking(move || scr_card::reader::has_piv(&probe)),
+                )
+                .await;
+                match probed {
+                    Ok(Ok(Ok(false))) => CardStatus::UnknownCard { reader },
                     _ => CardStatus::CardPresent { reader },
                 }
             }

@@ -117,7 +117,11 @@ pub async fn sign_in_agreeing(
             // A card without a 9D certificate still signs in; it just cannot key a cache.
             let key_management = match piv.read_certificate(Slot::KeyManagement) {
                 Ok(c) => Some(c),
-                Err(CardError::NoCertificate(_)) | Err(CardError::Malformed(_)) => None,
+                // A 9D object that never finishes arriving is as unusable as a malformed
+                // one: sign in without a cache rather than refuse the card.
+                Err(CardError::NoCertificate(_))
+                | Err(CardError::Malformed(_))
+                | Err(CardError::EndlessResponse) => None,
                 Err(e) => return Err(e),
             };
             Ok(CardCertificates {

@@ -299,16 +299,8 @@ pub fn narrative_text(xhtml: &str) -> NarrativeText {
                 let name = e.local_name().into_inner().to_ascii_lowercase();
                 end(&mut b, &name);
             }
-            Event::Text(t) => {
-                if hidden_depth == 0 {
-                    b.push_text(&t);
-                }
-            }
-            Event::CData(t) => {
-                if hidden_depth == 0 {
-                    b.push_text(&t);
-                }
-            }
+            Event::Text(t) if hidden_depth == 0 => b.push_text(&t),
+            Event::CData(t) if hidden_depth == 0 => b.push_text(&t),
             Event::GeneralRef(r) => {
                 if hidden_depth > 0 {
                     continue;

@@ -47,7 +47,13 @@ export type AllergyView = { substance: string, reaction: string | null, severity
  */
 unconfirmed: boolean, recorded: string | null, };
 
-export type AllergySection = { "state": "known", allergies: Array<AllergyView>, } | { "state": "noKnownAllergies", recorded: string | null, } | { "state": "notRecorded" };
+export type AllergySection = { "state": "known", allergies: Array<AllergyView>, } | { "state": "noKnownAllergies", recorded: string | null, } | { "state": "notRecorded" } | { "state": "describedInText", text: DocumentText, };
+
+export type TextBlockView = { "kind": "heading", text: string, } | { "kind": "paragraph", text: string, } | { "kind": "item", text: string, } | { "kind": "row", cells: Array<string>, };
+
+export type DocumentText = { blocks: Array<TextBlockView>, complete: boolean, };
+
+export type DocumentTexts = { allergies: DocumentText | null, medication: DocumentText | null, problems: DocumentText | null, };
 
 export type MedicationView = { medicine: string, dosage: string | null, quantity: string | null, started: string | null, lastIssued: string | null, discontinued: string | null, };
 
@@ -60,6 +66,10 @@ export type SummaryView = { patient: PatientView, allergies: AllergySection, rep
  * Acute medication started or issued in the last 12 months.
  */
 acuteMedication: Array<MedicationView>, discontinuedMedication: Array<MedicationView>, problems: Array<ProblemView>, provenance: ProvenanceView, 
+/**
+ * Each section's own text (None where the document sent none).
+ */
+documentText: DocumentTexts, 
 /**
  * Parts of the document that could not be read (shown, never silently dropped).
  */

@@ -34,6 +34,7 @@ async fn summary_needs_a_reason_and_emergency_alerts(spine: &TestSpine) {
             AllergyState::Known { .. } => "known",
             AllergyState::NoKnownAllergies { .. } => "nka",
             AllergyState::NotRecorded => "not-recorded",
+            AllergyState::DescribedInText => "text-only",
         };
         if !seen.insert(state) {
             continue;

@@ -12,7 +12,51 @@ use serde_json::Value;
 use crate::backend_tests;
 use crate::harness::{error_code, TestSpine};
 
-backend_tests!(upload_rules, dissent_withdraws_the_summary);
+backend_tests!(
+    upload_rules,
+    dissent_withdraws_the_summary,
+    text_only_allergies_are_stored_and_served_as_text
+);
+
+/// A practice that sends allergies as text only (as the NHS SCR API does): the spine keeps
+/// the text and serves it as text, so the viewer reads "described in text only", never
+/// "not recorded".
+async fn text_only_allergies_are_stored_and_served_as_text(spine: &TestSpine) {
+    let gp = spine.sign_in(&spine.identity("gp-system"), None).await;
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let patient = patient_at_a81001(spine, false).await;
+    let mut summary = summary_with_allergy("unused");
+    summary.allergies = scr_model::AllergyState::DescribedInText;
+    summary.narratives.allergies = Some(
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>Penicillin - anaphylaxis 1998</p></div>"#
+            .into(),
+    );
+    let upload = Upload {
+        bundle_id: "text-only-1".into(),
+        patient: patient.clone(),
+        summary: Some(summary),
+        consent: None,
+    };
+    let (status, body) = post(spine, &gp, &upload).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, doc) = spine
+        .summary(
+            &patient.nhs_number.as_digits(),
+            &doctor,
+            Some("permission-to-view"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    spine.keep_sample("summary-text-only", &doc);
+    let parsed =
+        scr_model::fhir::parse_document(&serde_json::to_vec(&doc).expect("json")).expect("parse");
+    assert_eq!(
+        parsed.summary.allergies,
+        scr_model::AllergyState::DescribedInText
+    );
+    let text = parsed.summary.narratives.allergies.unwrap_or_default();
+    assert!(text.contains("Penicillin - anaphylaxis 1998"), "{text}");
+}
 
 pub(crate) fn summary_with_allergy(substance: &str) -> Summary {
     Summary {
