@@ -96,7 +96,7 @@ impl AppConfig {
         let config = Self::from_text(&path, &text, env)?;
         std::fs::read(&config.ca_file)
             .map_err(|e| ConfigError::CaUnreadable(config.ca_file.clone(), e.to_string()))?;
-        std::fs::create_dir_all(&config.data_dir)
+        create_owner_only_dir(&config.data_dir)
             .map_err(|e| ConfigError::DataDir(config.data_dir.clone(), e.to_string()))?;
         Ok(config)
     }
@@ -173,6 +173,25 @@ mod tests {
         let c = AppConfig::load_with(Some(&p), |_| None).expect("loads");
         assert_eq!(c.ca_file, dir.path().join("ca.pem"));
         assert!(c.data_dir.is_dir());
+    }
+
+    /// The data folder holds the offline cache: it is made owner-only as it is created
+    /// (whatever the umask), never narrowed afterwards.
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_created_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let p = write(
+            dir.path(),
+            "spine_url = \"https://localhost:8443\"\nca_file = \"ca.pem\"\ndata_dir = \"new/data\"\n",
+        );
+        let c = AppConfig::load_with(Some(&p), |_| None).expect("loads");
+        let mode = std::fs::metadata(&c.data_dir)
+            .expect("data dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "data folder mode {mode:o}");
     }
 
     #[test]
@@ -263,4 +282,14 @@ mod tests {
             Err(ConfigError::OutOfRange(..))
         ));
     }
+}
+
+/// The data folder (it holds the offline cache) made owner-only as it is created, not
+/// narrowed afterwards; a folder that already exists is left as its owner set it.
+fn create_owner_only_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }

@@ -90,15 +90,23 @@ pub struct CacheUser {
     pub idle_timeout_secs: u32,
 }
 
-/// The cache file (and SQLite's WAL and shared-memory files beside it) readable by this OS
-/// account only: the entries are sealed, but who has records here and when is not.
+/// The cache file (and SQLite's WAL and shared-memory files beside it, which SQLite creates
+/// with the main file's mode) readable by this OS account only: the entries are sealed, but
+/// who has records here and when is not. The file is created owner-only before SQLite opens
+/// it, so it is never readable by others even for a moment; an older file is narrowed.
 fn restrict_to_owner(path: &Path) -> Result<(), CacheError> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let owner_only = std::fs::Permissions::from_mode(0o600);
-        std::fs::set_permissions(path, owner_only)
-            .map_err(|e| CacheError::Storage(format!("cannot restrict the cache file: {e}")))?;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let storage =
+            |e: std::io::Error| CacheError::Storage(format!("cannot restrict the cache file: {e}"));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(storage)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(storage)?;
     }
     Ok(())
 }
@@ -130,8 +138,8 @@ fn text(bytes: &[u8]) -> Result<String, CacheError> {
 
 impl CacheStore {
     pub fn open(path: &Path, retention: Retention) -> Result<CacheStore, CacheError> {
-        let conn = Connection::open(path)?;
         restrict_to_owner(path)?;
+        let conn = Connection::open(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;

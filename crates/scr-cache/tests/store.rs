@@ -323,3 +323,21 @@ fn queued_audit_of_offline_views_opens_only_with_the_users_key_and_survives_remo
         .expect("dequeue");
     assert!(s.queued_audit(&dk).expect("queued").0.is_empty());
 }
+
+/// The cache file and SQLite's WAL beside it are readable by this OS account only.
+#[cfg(unix)]
+#[test]
+fn the_cache_file_and_its_wal_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("offline.db");
+    let mut store = CacheStore::open(&path, Retention::default()).expect("open");
+    let _ = User::new("owner-only").enrol(&mut store);
+    for file in [path.clone(), dir.path().join("offline.db-wal")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", file.display());
+    }
+}
