@@ -152,6 +152,16 @@ impl AppConfig {
     }
 }
 
+/// The data folder (it holds the offline cache) made owner-only as it is created, not
+/// narrowed afterwards; a folder that already exists is left as its owner set it.
+fn create_owner_only_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,14 +292,4 @@ mod tests {
             Err(ConfigError::OutOfRange(..))
         ));
     }
-}
-
-/// The data folder (it holds the offline cache) made owner-only as it is created, not
-/// narrowed afterwards; a folder that already exists is left as its owner set it.
-fn create_owner_only_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
