@@ -28,7 +28,7 @@ export function summary(over: Partial<SummaryView> = {}): SummaryView {
     acuteMedication: [],
     discontinuedMedication: [],
     problems: [],
-    provenance: { practiceName: "High Street Surgery", practiceOds: "B82001", lastUpdated: null },
+    provenance: { practiceName: "High Street Surgery", practiceOds: "B82001", lastUpdated: null, withheld: false },
     documentText: { allergies: null, medication: null, problems: null },
     warnings: [],
     fetchedAt: "2026-11-23T14:02:00Z",

@@ -239,3 +239,15 @@ describe("sections sent as text only", () => {
     expect(document.getElementById("allergies-own-text")!.textContent).toContain("No known drug allergies");
   });
 });
+
+describe("the provenance line", () => {
+  it("says the source is withheld for a restricted record", () => {
+    summaryScreen(
+      summary({ provenance: { practiceName: null, practiceOds: null, lastUpdated: null, withheld: true } }),
+      new Date(),
+      () => {},
+    );
+    expect(document.getElementById("provenance")!.textContent).toContain("withheld (restricted record)");
+    expect(document.getElementById("provenance")!.textContent).not.toContain("unnamed source");
+  });
+});

@@ -257,6 +257,9 @@ pub struct ProvenanceView {
     pub practice_name: Option<String>,
     pub practice_ods: Option<String>,
     pub last_updated: Option<String>,
+    /// A restricted record: the source practice is withheld by the spine, and the window
+    /// says so rather than "an unnamed source".
+    pub withheld: bool,
 }
 
 #[derive(Clone, Debug, Serialize, TS, PartialEq)]
@@ -425,6 +428,7 @@ impl SummaryView {
                 practice_name: s.provenance.practice_name.clone(),
                 practice_ods: s.provenance.practice_ods.clone(),
                 last_updated: s.provenance.last_updated.map(|t| t.to_rfc3339()),
+                withheld: doc.patient.restricted,
             },
             document_text: DocumentTexts {
                 allergies: s

@@ -154,3 +154,15 @@ pub struct Summary {
     #[serde(default)]
     pub narratives: Narratives,
 }
+
+impl Summary {
+    /// The summary as served for a restricted (sensitive) patient: the source practice and
+    /// author could locate the patient, so they are withheld like the address and GP.
+    pub fn with_source_withheld(&self) -> Summary {
+        let mut s = self.clone();
+        s.provenance.practice_ods = None;
+        s.provenance.practice_name = None;
+        s.provenance.author = None;
+        s
+    }
+}

@@ -311,6 +311,12 @@ pub async fn summary(
     entry.alert = reason == AccessReason::Emergency;
     state.audit.append(vec![entry]).await?;
     let document_id = document_id();
+    // A restricted patient's source practice would locate them as surely as their GP.
+    let summary = if patient.restricted {
+        summary.with_source_withheld()
+    } else {
+        summary
+    };
     let doc = fhir::summary_document(&SummaryDocumentInput {
         patient: &patient.redacted_if_restricted(),
         summary: &summary,

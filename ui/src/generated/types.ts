@@ -59,7 +59,12 @@ export type MedicationView = { medicine: string, dosage: string | null, quantity
 
 export type ProblemView = { condition: string, status: string, onset: string | null, };
 
-export type ProvenanceView = { practiceName: string | null, practiceOds: string | null, lastUpdated: string | null, };
+export type ProvenanceView = { practiceName: string | null, practiceOds: string | null, lastUpdated: string | null, 
+/**
+ * A restricted record: the source practice is withheld by the spine, and the window
+ * says so rather than "an unnamed source".
+ */
+withheld: boolean, };
 
 export type SummaryView = { patient: PatientView, allergies: AllergySection, repeatMedication: Array<MedicationView>, 
 /**

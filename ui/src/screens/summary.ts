@@ -239,7 +239,9 @@ export function summaryScreen(
   backTo: "find" | "offline" = s.offlineCopy ? "offline" : "find",
 ): void {
   const p = s.provenance;
-  const practice = p.practiceName ? `${p.practiceName}${p.practiceOds ? ` (${p.practiceOds})` : ""}` : p.practiceOds ?? "an unnamed source";
+  const practice = p.withheld
+    ? "a practice withheld (restricted record)"
+    : p.practiceName ? `${p.practiceName}${p.practiceOds ? ` (${p.practiceOds})` : ""}` : p.practiceOds ?? "an unnamed source";
   const back = backTo === "offline"
     ? button("Back to offline records", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "back-to-offline" })
     : button("Find another patient", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "find-another" });

@@ -10,8 +10,53 @@ use crate::harness::{error_code, TestSpine};
 backend_tests!(
     summary_needs_a_reason_and_emergency_alerts,
     consent_states_are_distinct,
-    open_routes_and_bad_input
+    open_routes_and_bad_input,
+    a_restricted_patients_source_practice_is_withheld
 );
+
+/// A restricted patient's summary names neither their address, their GP, nor the practice
+/// that sent it (the source practice locates them as surely as the GP does).
+async fn a_restricted_patients_source_practice_is_withheld(spine: &TestSpine) {
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let nhs = spine
+        .store()
+        .sample_patients(true, 1)
+        .await
+        .expect("sample")[0];
+    let (mut patient, stored, _) = spine
+        .store()
+        .summary_view(nhs)
+        .await
+        .expect("view")
+        .expect("patient");
+    let ods = stored
+        .and_then(|s| s.provenance.practice_ods)
+        .expect("a seeded summary names its practice");
+    // The record is marked sensitive at the practice (both the column and the record).
+    patient.restricted = true;
+    sqlx::query("UPDATE patients SET restricted = 1, record = $1 WHERE nhs_number = $2")
+        .bind(serde_json::to_string(&patient).expect("json"))
+        .bind(nhs.as_digits())
+        .execute(spine.store().write_pool())
+        .await
+        .expect("restrict");
+    let (status, doc) = spine
+        .summary(&nhs.as_digits(), &doctor, Some("permission-to-view"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    let served = doc.to_string();
+    assert!(
+        !served.contains(&ods),
+        "the source practice {ods} was served: …{}…",
+        served
+            .find(&ods)
+            .map(|i| &served[i.saturating_sub(200)..(i + 50).min(served.len())])
+            .unwrap_or("")
+    );
+    let parsed = scr_model::fhir::parse_document(served.as_bytes()).expect("parse");
+    assert!(parsed.patient.restricted);
+    assert_eq!(parsed.summary.provenance.practice_ods, None);
+}
 
 async fn summary_needs_a_reason_and_emergency_alerts(spine: &TestSpine) {
     let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
