@@ -11,44 +11,10 @@ use chrono::Utc;
 use scr_app::{AccessReason, AppConfig, CacheStatus, Viewer};
 use scr_model::{ConsentRecord, NhsNumber, SharingPreference};
 
+mod common;
+use common::{ready, wait_readers_empty};
+
 const HOUR_MS: i64 = 3_600_000;
-
-fn ready(keyring: &scr_cache::DeviceKeyring) -> bool {
-    let pcsc = scr_card::PcscContext::establish()
-        .and_then(|c| c.readers())
-        .map(|r| r.iter().any(|r| r.name == "Virtual PCD 00 00"))
-        .unwrap_or(false);
-    if !pcsc {
-        assert!(
-            std::env::var_os("SCR_REQUIRE_PCSC").is_none(),
-            "SCR_REQUIRE_PCSC is set but pcscd with vpcd is not running"
-        );
-        eprintln!("skipped: pcscd with vpcd readers not running");
-        return false;
-    }
-    if let Err(e) = keyring.probe() {
-        assert!(
-            std::env::var("SCR_REQUIRE_KEYRING").as_deref() != Ok("1"),
-            "SCR_REQUIRE_KEYRING=1 but the keyring is not usable: {e}"
-        );
-        eprintln!("skipped: no usable OS keyring ({e})");
-        return false;
-    }
-    true
-}
-
-async fn wait_readers_empty() {
-    for _ in 0..40 {
-        let busy = scr_card::PcscContext::establish()
-            .and_then(|c| c.readers())
-            .map(|rs| rs.iter().any(|r| r.card_present))
-            .unwrap_or(false);
-        if !busy {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// The practice records the patient's dissent (Read 9Ndo), as a GP upload would.
 async fn record_dissent(store: &scr_spine::store::Store, nhs: NhsNumber) {
@@ -84,7 +50,7 @@ async fn record_dissent(store: &scr_spine::store::Store, nhs: NhsNumber) {
 async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session() {
     let keyring =
         scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-app-{}", std::process::id()));
-    if !ready(&keyring) {
+    if !ready(&keyring, "Virtual PCD 00 00") {
         return;
     }
     wait_readers_empty().await;

@@ -17,45 +17,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Mutex, Notify};
 
+mod common;
+use common::{ready, wait_readers_empty};
+
 /// The two virtual readers are shared: one story at a time.
 static READERS: Mutex<()> = Mutex::const_new(());
-
-fn ready(keyring: &scr_cache::DeviceKeyring) -> bool {
-    let pcsc = scr_card::PcscContext::establish()
-        .and_then(|c| c.readers())
-        .map(|r| r.iter().any(|r| r.name == "Virtual PCD 00 01"))
-        .unwrap_or(false);
-    if !pcsc {
-        assert!(
-            std::env::var_os("SCR_REQUIRE_PCSC").is_none(),
-            "SCR_REQUIRE_PCSC is set but pcscd with vpcd is not running"
-        );
-        eprintln!("skipped: pcscd with vpcd readers not running");
-        return false;
-    }
-    if let Err(e) = keyring.probe() {
-        assert!(
-            std::env::var("SCR_REQUIRE_KEYRING").as_deref() != Ok("1"),
-            "SCR_REQUIRE_KEYRING=1 but the keyring is not usable: {e}"
-        );
-        eprintln!("skipped: no usable OS keyring ({e})");
-        return false;
-    }
-    true
-}
-
-async fn wait_readers_empty() {
-    for _ in 0..40 {
-        let busy = scr_card::PcscContext::establish()
-            .and_then(|c| c.readers())
-            .map(|rs| rs.iter().any(|r| r.card_present))
-            .unwrap_or(false);
-        if !busy {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// A TCP proxy in front of the spine (TLS passes through it untouched). Once armed, the
 /// next connection to send a request has the spine's reply held back until `release`;
@@ -254,7 +220,7 @@ impl Scene {
 async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
     let keyring =
         scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-bound-{}", std::process::id()));
-    if !ready(&keyring) {
+    if !ready(&keyring, "Virtual PCD 00 01") {
         return;
     }
     let _readers = READERS.lock().await;
@@ -322,7 +288,7 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
 async fn a_slow_role_choice_is_not_given_to_the_next_user() {
     let keyring =
         scr_cache::DeviceKeyring::new(&format!("scr-viewer-test-role-{}", std::process::id()));
-    if !ready(&keyring) {
+    if !ready(&keyring, "Virtual PCD 00 01") {
         return;
     }
     let _readers = READERS.lock().await;
