@@ -34,8 +34,9 @@ struct SlowLink {
 }
 
 impl SlowLink {
-    async fn start(spine: std::net::SocketAddr) -> SlowLink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy");
+    /// Relays connections made to `listener` (bound first, so the spine can be told the
+    /// origin the viewer reaches it at) to the spine at `spine`.
+    fn start(listener: TcpListener, spine: std::net::SocketAddr) -> SlowLink {
         let port = listener.local_addr().expect("addr").port();
         let armed = Arc::new(AtomicBool::new(false));
         let holding = Arc::new(Notify::new());
@@ -125,10 +126,23 @@ async fn doctor_signed_in(keyring: scr_cache::DeviceKeyring) -> Scene {
     wait_readers_empty().await;
     let data = tempfile::tempdir().expect("dir");
     let dir = data.path();
-    let spine = scr_spine::setup::start_seeded(dir, 40, 11)
+    // The viewer reaches the spine through the link, as through a proxy: the spine is told
+    // that origin, which the card's sign-in signature names.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy");
+    let link_port = listener.local_addr().expect("addr").port();
+    scr_spine::setup::init(dir, &["localhost".into()], None)
+        .await
+        .expect("init");
+    scr_spine::setup::seed(dir, 40, 11, None)
+        .await
+        .expect("seed");
+    let mut spine_config = scr_spine::setup::config_for(dir, None).expect("config");
+    spine_config.listen = "127.0.0.1:0".into();
+    spine_config.origins = vec![format!("https://localhost:{link_port}")];
+    let spine = scr_spine::server::start(dir, spine_config)
         .await
         .expect("spine");
-    let link = SlowLink::start(spine.addr).await;
+    let link = SlowLink::start(listener, spine.addr);
     let config = AppConfig {
         spine_url: format!("https://localhost:{}", link.port),
         ca_file: dir.join("ca/ca.pem"),

@@ -23,7 +23,7 @@ use crate::error::CacheError;
 pub const KEY_LABEL: &[u8] = b"scr-viewer offline cache v1";
 const CARD_CHECK_LABEL: &[u8] = b"scr-viewer cache card check v1";
 const DEVICE_CHECK_LABEL: &[u8] = b"scr-viewer cache device check v1";
-const CARD_BINDING_LABEL: &[u8] = b"scr-viewer cache header for this card v1\0";
+const CARD_BINDING_LABEL: &[u8] = scr_model::signing::CACHE_HEADER_LABEL;
 
 /// A 32-byte secret, wiped on drop, never printed.
 #[derive(Clone)]

@@ -1,5 +1,6 @@
 //! Sign-in with a smartcard: read the card's certificate, ask the spine for a challenge,
-//! verify the passcode on the card, let the card sign the nonce, open the session.
+//! verify the passcode on the card, let the card sign the challenge (labelled for sign-in
+//! and naming the spine's origin: `scr_model::signing`), open the session.
 
 use std::time::Duration;
 
@@ -34,7 +35,8 @@ pub struct SignedIn {
 }
 
 /// Extra work the caller asks of the card in the sign-in step, while the passcode is
-/// verified: an ECDH with a public key, and/or a signature over a message (SHA-256).
+/// verified: an ECDH with a public key, and/or a signature over a message (SHA-256) that
+/// begins with its purpose label from `scr_model::signing`.
 #[derive(Clone, Debug, Default)]
 pub struct CardAsk {
     pub agree_with: Option<p256::PublicKey>,
@@ -134,13 +136,25 @@ pub async fn sign_in_agreeing(
     .await?;
     let certificate = certificates.authentication.clone();
     let asked = ask(&certificates);
+    // The card signs any digest it is given: whatever else it signs here must carry its own
+    // purpose label (never the sign-in one), or it could pass for another signature.
+    if let Some(message) = &asked.also_sign {
+        let labelled = scr_model::signing::ALL_LABELS
+            .iter()
+            .any(|label| *label != scr_model::signing::SIGN_IN_LABEL && message.starts_with(label));
+        if !labelled {
+            return Err(ClientError::Config(
+                "the card was asked to sign a message without a purpose label".into(),
+            ));
+        }
+    }
 
     let challenge = spine.challenge(&certificate).await?;
 
-    let nonce = challenge.nonce.clone();
+    let message = challenge.message(spine.origin());
+    let digest: [u8; 32] = Sha256::digest(&message).into();
     let (signature, key_agreement, extra_signature) = card_step(card_timeout, move || {
         let mut connection = connection;
-        let digest: [u8; 32] = Sha256::digest(&nonce).into();
         let answers = connection.with_piv(|piv| {
             piv.verify(&passcode)?;
             let signature = piv.sign_digest(&digest)?;
@@ -160,7 +174,7 @@ pub async fn sign_in_agreeing(
         answers
     })
     .await?;
-    if !scr_card::signature_matches(&certificate, &challenge.nonce, &signature) {
+    if !scr_card::signature_matches(&certificate, &message, &signature) {
         return Err(ClientError::Card(CardError::Malformed(
             "the card's signature does not match its certificate".into(),
         )));
@@ -203,10 +217,12 @@ pub async fn prove_and_agree(
     let mut nonce = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
     let recorded = target.recorded_certificate.clone();
+    // Labelled as an offline proof: this signature is good for nothing else.
+    let message = scr_model::signing::offline_proof_message(&nonce);
+    let digest: [u8; 32] = Sha256::digest(&message).into();
     let (signature, agreed) = card_step(card_timeout, move || {
         let ctx = PcscContext::establish()?;
         let mut connection = ctx.connect(&reader)?;
-        let digest: [u8; 32] = Sha256::digest(nonce).into();
         let answers = connection.with_piv(|piv| {
             piv.verify(&passcode)?;
             let signature = piv.sign_digest(&digest)?;
@@ -218,7 +234,7 @@ pub async fn prove_and_agree(
         answers
     })
     .await?;
-    if !scr_card::signature_matches(&recorded, &nonce, &signature) {
+    if !scr_card::signature_matches(&recorded, &message, &signature) {
         return Err(ClientError::OfflineCardMismatch);
     }
     Ok(KeyAgreement(agreed))

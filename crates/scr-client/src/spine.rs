@@ -8,6 +8,7 @@ use base64::Engine;
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use scr_model::fhir;
+use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
 use scr_model::{OfflineView, RoleProfile};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -67,7 +68,15 @@ pub struct User {
 
 pub struct Challenge {
     pub challenge_id: String,
-    pub nonce: Vec<u8>,
+    pub nonce: [u8; SIGN_IN_NONCE_LEN],
+}
+
+impl Challenge {
+    /// What the card signs to answer this challenge from the spine at `origin`
+    /// ([`SpineClient::origin`]): labelled for sign-in, so it is no other kind of signature.
+    pub fn message(&self, origin: &str) -> Vec<u8> {
+        signing::sign_in_message(origin, &self.challenge_id, &self.nonce)
+    }
 }
 
 pub struct NewSession {
@@ -91,6 +100,8 @@ pub struct OfflineReport {
 pub struct SpineClient {
     http: reqwest::Client,
     base: String,
+    /// `https://host[:port]` of `base`: what sign-in signatures name.
+    origin: String,
     timeouts: Timeouts,
 }
 
@@ -107,6 +118,13 @@ impl SpineClient {
                 "the spine URL must be https:// (got {base})"
             )));
         }
+        let origin = reqwest::Url::parse(&base)
+            .ok()
+            .and_then(|url| {
+                let port = url.port_or_known_default()?;
+                Some(signing::https_origin(url.host_str()?, port))
+            })
+            .ok_or_else(|| ClientError::Config(format!("the spine URL {base} is not a URL")))?;
         let ca = reqwest::Certificate::from_pem(ca_pem)
             .map_err(|_| ClientError::Config("the CA file is not a PEM certificate".into()))?;
         let http = reqwest::Client::builder()
@@ -124,6 +142,7 @@ impl SpineClient {
         Ok(SpineClient {
             http,
             base,
+            origin,
             timeouts,
         })
     }
@@ -145,6 +164,12 @@ impl SpineClient {
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// The spine's origin as this client reaches it, e.g. `https://localhost:8443`. The card's
+    /// sign-in signature names it, so a signature given to one service is no use at another.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     fn request(&self, method: Method, path: &str, token: Option<&SessionToken>) -> RequestBuilder {
@@ -214,21 +239,31 @@ impl SpineClient {
             .await?;
         let value = expect_status(status, &bytes, StatusCode::OK)?;
         let challenge_id = string_field(&value, "challenge_id")?;
+        // The spine's ids are 24 base64 characters; anything long or odd is not its answer.
+        if challenge_id.is_empty()
+            || challenge_id.len() > 128
+            || !challenge_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ClientError::Protocol(
+                "a challenge id that is not one".into(),
+            ));
+        }
         let nonce = STANDARD
             .decode(string_field(&value, "nonce")?)
             .map_err(|_| ClientError::Protocol("the nonce is not base64".into()))?;
-        if nonce.len() < 16 || nonce.len() > 1024 {
-            return Err(ClientError::Protocol(
-                "a nonce of an implausible size".into(),
-            ));
-        }
+        // Exactly 32 bytes: a spine must not choose a long, shaped message for the card.
+        let nonce: [u8; SIGN_IN_NONCE_LEN] = nonce.try_into().map_err(|_| {
+            ClientError::Protocol(format!(
+                "the sign-in nonce is not {SIGN_IN_NONCE_LEN} bytes"
+            ))
+        })?;
         Ok(Challenge {
             challenge_id,
             nonce,
         })
     }
 
-    /// `POST /auth/session` with the card's signature over the nonce. A 503 is not retried:
+    /// `POST /auth/session` with the card's signature over [`Challenge::message`]. A 503 is not retried:
     /// the challenge may already be spent, and a new one needs the card again.
     pub async fn create_session(
         &self,

@@ -10,6 +10,7 @@ pub mod fhir;
 pub mod narrative;
 pub mod nhs_number;
 pub mod roles;
+pub mod signing;
 pub mod summary;
 pub mod timing;
 

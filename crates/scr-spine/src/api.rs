@@ -496,6 +496,7 @@ pub async fn upload(
         upload,
         body_sha256: hex::encode(Sha256::digest(&body)),
         uploader_ods: role.org_ods.clone(),
+        uploader_name: role.org_name.clone(),
     };
     let entry = caller.entry(AuditAction::Upload, Some(nhs), AuditOutcome::Success);
     let outcome = state.audit.upload(job, entry).await?;

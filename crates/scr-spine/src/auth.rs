@@ -16,6 +16,7 @@ use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::Signature;
 use rand::RngCore;
 use scr_model::fhir::IssueType;
+use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
 use scr_model::{Activity, AuditAction, AuditOutcome, NhsNumber, RoleProfile};
 use serde::Deserialize;
 use serde_json::json;
@@ -119,7 +120,7 @@ pub async fn challenge(
         );
         return Err(refuse_sign_in(&state, None, "CERTIFICATE_NOT_ACCEPTED", err).await);
     }
-    let mut nonce = vec![0u8; 32];
+    let mut nonce = vec![0u8; SIGN_IN_NONCE_LEN];
     rand::thread_rng().fill_bytes(&mut nonce);
     let expires_at = now_ms() + state.config.challenge_secs * 1000;
     let challenge = Challenge {
@@ -144,7 +145,8 @@ struct SessionRequest {
 }
 
 /// `POST /auth/session`: checks the certificate again (chain, dates, revocation) and the
-/// ECDSA P-256 signature over SHA-256(nonce), then opens a session.
+/// ECDSA P-256 signature over SHA-256 of the sign-in message (label, one of this spine's
+/// origins, challenge id, nonce: `scr_model::signing::sign_in_message`), then opens a session.
 pub async fn create_session(
     State(state): State<Arc<AppState>>,
     body: Bytes,
@@ -195,7 +197,18 @@ pub async fn create_session(
         .decode(req.signature.trim())
         .ok()
         .and_then(|b| Signature::from_der(&b).ok());
-    let good = signature.is_some_and(|s| verified.key.verify(&challenge.nonce, &s).is_ok());
+    // The card signs the labelled sign-in message naming the origin the viewer talked to
+    // (`scr_model::signing`); a signature for any other origin is a relayed sign-in.
+    let good = match (
+        signature,
+        <[u8; SIGN_IN_NONCE_LEN]>::try_from(challenge.nonce.as_slice()),
+    ) {
+        (Some(s), Ok(nonce)) => state.origins.iter().any(|origin| {
+            let message = signing::sign_in_message(origin, &challenge.id, &nonce);
+            verified.key.verify(&message, &s).is_ok()
+        }),
+        _ => false,
+    };
     if !good {
         let err = refused(
             "SIGNATURE_INVALID",

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a checkpoint signature is for, signed with it: this key's signatures cannot be passed
 /// off as any other signature of the system, nor another's as a checkpoint.
-const PURPOSE: &[u8] = b"scr-spine audit checkpoint v1\0";
+const PURPOSE: &[u8] = scr_model::signing::AUDIT_CHECKPOINT_LABEL;
 
 pub const CHECKPOINT_DIR: &str = "audit";
 const KEY_FILE: &str = "checkpoint-key.pem";

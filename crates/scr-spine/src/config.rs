@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 pub struct SpineConfig {
     /// Address to listen on.
     pub listen: String,
+    /// The origins clients reach this spine at (`https://spine.example.nhs.uk`). A card's
+    /// sign-in signature names the origin the viewer talked to, and the spine accepts only
+    /// these, so a sign-in relayed through another service fails. Empty (the default):
+    /// every name in the TLS certificate at the listening port. Set it when a proxy or load
+    /// balancer in front of the spine terminates TLS under names of its own.
+    pub origins: Vec<String>,
     /// `sqlite://FILE` (default: the data directory's `spine.db`) or `postgres://…`.
     pub database: Option<String>,
     pub tls_cert: PathBuf,
@@ -59,6 +65,7 @@ impl Default for SpineConfig {
     fn default() -> Self {
         SpineConfig {
             listen: "127.0.0.1:8443".into(),
+            origins: Vec::new(),
             database: None,
             tls_cert: "tls/server.pem".into(),
             tls_key: "tls/server-key.pem".into(),
@@ -222,6 +229,16 @@ impl SpineConfig {
                 format!("{:?} is not an address and port", self.listen),
             ));
         }
+        for origin in &self.origins {
+            if normalised_origin(origin).as_deref() != Some(origin.as_str()) {
+                let hint = normalised_origin(origin)
+                    .map_or_else(String::new, |o| format!(" (write it as {o:?})"));
+                return Err(bad(
+                    "origins",
+                    format!("{origin:?} is not an https origin like \"https://spine.example.nhs.uk\"{hint}"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -237,6 +254,14 @@ impl SpineConfig {
         }
         if let Ok(v) = std::env::var("SCR_LISTEN") {
             self.listen = v;
+        }
+        if let Ok(v) = std::env::var("SCR_ORIGINS") {
+            self.origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         if let Ok(v) = std::env::var("SCR_DATABASE_URL") {
             self.database = Some(v);
@@ -311,6 +336,24 @@ impl SpineConfig {
     }
 }
 
+/// `text` as a sign-in origin is written (`scr_model::signing::https_origin`), or `None` if
+/// it is not `https://host[:port]` with nothing after.
+fn normalised_origin(text: &str) -> Option<String> {
+    let url = reqwest::Url::parse(text).ok()?;
+    if url.scheme() != "https"
+        || !matches!(url.path(), "" | "/")
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+    {
+        return None;
+    }
+    Some(scr_model::signing::https_origin(
+        url.host_str()?,
+        url.port_or_known_default()?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +410,18 @@ mod tests {
             ),
             ("listen", Box::new(|c| c.listen = "not an address".into())),
             ("max_body_bytes", Box::new(|c| c.max_body_bytes = 0)),
+            (
+                "origins",
+                Box::new(|c| c.origins = vec!["http://spine.example".into()]),
+            ),
+            (
+                "origins",
+                Box::new(|c| c.origins = vec!["https://spine.example/FHIR/R4".into()]),
+            ),
+            (
+                "origins",
+                Box::new(|c| c.origins = vec!["https://Spine.Example:443".into()]),
+            ),
         ];
         for (name, change) in cases {
             let mut c = SpineConfig::default();
@@ -376,6 +431,19 @@ mod tests {
                 other => panic!("{name}: expected a refusal, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn origins_are_accepted_as_urls_write_them() {
+        let c = SpineConfig {
+            origins: vec![
+                "https://spine.example.nhs.uk".into(),
+                "https://10.0.0.5:8443".into(),
+                "https://[::1]:8443".into(),
+            ],
+            ..SpineConfig::default()
+        };
+        c.validate().expect("origins");
     }
 
     #[test]

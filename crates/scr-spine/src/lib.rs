@@ -55,10 +55,19 @@ pub struct AppState {
     pub trust: TrustAnchor,
     pub config: SpineConfig,
     pub sign_in_limits: SignInLimits,
+    /// The origins a sign-in signature may name (`SpineConfig::origins`, or the TLS
+    /// certificate's names at the listening port).
+    pub origins: Vec<String>,
 }
 
 impl AppState {
-    pub fn new(store: Store, audit: AuditWriter, trust: TrustAnchor, config: SpineConfig) -> Self {
+    pub fn new(
+        store: Store,
+        audit: AuditWriter,
+        trust: TrustAnchor,
+        config: SpineConfig,
+        origins: Vec<String>,
+    ) -> Self {
         let sign_in_limits = SignInLimits::new(
             config.sign_in_per_address_per_minute,
             config.sign_in_per_certificate_per_minute,
@@ -69,6 +78,7 @@ impl AppState {
             trust,
             config,
             sign_in_limits,
+            origins,
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum PkiError {
     Generate(#[from] rcgen::Error),
     #[error("the CA certificate is not usable: {0}")]
     BadCa(String),
+    #[error("the certificate is not usable: {0}")]
+    BadCertificate(String),
 }
 
 /// Why a presented certificate was not accepted. The messages are safe to return.
@@ -167,6 +169,50 @@ impl TrustAnchor {
             key,
         })
     }
+}
+
+const OID_SUBJECT_ALT_NAME: &str = "2.5.29.17";
+
+/// The host names and addresses a (server) certificate is for: its subject alternative
+/// names, DNS names as written and IP addresses in text. What a client can verify a TLS
+/// connection to is exactly these, so they are the names the spine can be reached at.
+pub fn certificate_host_names(der: &[u8]) -> Result<Vec<String>, PkiError> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::SubjectAltName;
+    let bad = |m: String| PkiError::BadCertificate(m);
+    let cert = Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
+    let extensions = cert
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default();
+    let Some(san) = extensions
+        .iter()
+        .find(|e| e.extn_id.to_string() == OID_SUBJECT_ALT_NAME)
+    else {
+        return Ok(Vec::new());
+    };
+    let san =
+        SubjectAltName::from_der(san.extn_value.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let mut names = Vec::new();
+    for name in san.0 {
+        match name {
+            GeneralName::DnsName(dns) => names.push(dns.as_str().to_string()),
+            GeneralName::IpAddress(octets) => {
+                let b = octets.as_bytes();
+                let ip = match b.len() {
+                    4 => <[u8; 4]>::try_from(b).ok().map(std::net::IpAddr::from),
+                    16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
+                    _ => None,
+                };
+                if let Some(ip) = ip {
+                    names.push(ip.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 const OID_KEY_USAGE: &str = "2.5.29.15";

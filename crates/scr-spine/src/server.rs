@@ -69,14 +69,34 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
         )
     })?;
     let trust = TrustAnchor::from_pem(&ca_pem)?;
-    let tls = tls_config(
-        &config.resolve(data_dir, &config.tls_cert),
-        &config.resolve(data_dir, &config.tls_key),
-    )?;
+    let cert_path = config.resolve(data_dir, &config.tls_cert);
+    let (tls, host_names) = tls_config(&cert_path, &config.resolve(data_dir, &config.tls_key))?;
     let addr: SocketAddr = config
         .listen
         .parse()
         .with_context(|| format!("listen address {:?}", config.listen))?;
+    // Bound before the state is made: with port 0 the port, and so the origins sign-in
+    // signatures must name, is known only now.
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("could not listen on {addr}"))?;
+    let port = listener
+        .local_addr()
+        .context("the listening address")?
+        .port();
+    let origins = if config.origins.is_empty() {
+        host_names
+            .iter()
+            .map(|host| scr_model::signing::https_origin(host, port))
+            .collect()
+    } else {
+        config.origins.clone()
+    };
+    if origins.is_empty() {
+        anyhow::bail!(
+            "the TLS certificate {} names no host and `origins` is not set: no sign-in could succeed",
+            cert_path.display()
+        );
+    }
     let signer = CheckpointSigner::open(data_dir).context("the audit checkpoint key")?;
     let audit = AuditWriter::start(
         store.clone(),
@@ -96,7 +116,13 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
     let idle = Duration::from_secs(config.idle_connection_secs);
     let connections =
         ConnectionLimits::new(config.max_connections, config.max_connections_per_address);
-    let state = Arc::new(AppState::new(store.clone(), audit.clone(), trust, config));
+    let state = Arc::new(AppState::new(
+        store.clone(),
+        audit.clone(),
+        trust,
+        config,
+        origins,
+    ));
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = router(state);
     let handle = Handle::new();
@@ -104,7 +130,7 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
     let acceptor = RustlsAcceptor::new(tls)
         .handshake_timeout(idle)
         .acceptor(GuardedAcceptor::new(connections.clone(), idle));
-    let mut server = axum_server::bind(addr)
+    let mut server = axum_server::from_tcp(listener)
         .acceptor(acceptor)
         .handle(server_handle);
     // Headers must arrive within the idle time: hyper's own time-out needs a timer to run.
@@ -151,12 +177,21 @@ pub async fn start(data_dir: &Path, config: SpineConfig) -> anyhow::Result<Runni
 /// TLS 1.2/1.3 with the spine's certificate, offering HTTP/1.1 only: every connection then
 /// falls under hyper's header-read time-out, and HTTP/2's multiplexing (one connection, many
 /// streams) is not there to be abused. The viewer's requests are one at a time anyway.
-fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<RustlsConfig> {
+/// Also returns the names the certificate is for (the spine's origins by default).
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<(RustlsConfig, Vec<String>)> {
     let cert_pem = std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
     let key_pem = std::fs::read(key).with_context(|| format!("reading {}", key.display()))?;
     let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("the TLS certificate {}", cert.display()))?;
+    let host_names = match certs.first() {
+        Some(leaf) => crate::pki::certificate_host_names(leaf)
+            .with_context(|| format!("the TLS certificate {}", cert.display()))?,
+        None => anyhow::bail!("no certificate in {}", cert.display()),
+    };
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
         .with_context(|| format!("the TLS key {}", key.display()))?
         .with_context(|| format!("no private key in {}", key.display()))?;
@@ -165,7 +200,7 @@ fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<R
         .with_single_cert(certs, key)
         .context("loading the TLS certificate and key")?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(RustlsConfig::from_config(Arc::new(config)))
+    Ok((RustlsConfig::from_config(Arc::new(config)), host_names))
 }
 
 /// Every minute: expired challenges and long-dead sessions go, and the rate limiters forget

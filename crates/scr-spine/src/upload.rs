@@ -14,6 +14,8 @@ pub struct UploadJob {
     pub body_sha256: String,
     /// The uploading practice (from the signed-in GP system's role profile).
     pub uploader_ods: String,
+    /// Its name, from the same role profile.
+    pub uploader_name: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,8 +142,14 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
             if older_than_held(conn, &nhs, summary).await? {
                 return Ok(UploadOutcome::RefusedOlderThanHeld);
             }
+            // The source a viewer is shown is the practice that signed in and uploaded, not
+            // whatever the document says of itself: a GP system could otherwise pass its
+            // summary off as another practice's.
+            let mut summary = summary.clone();
+            summary.provenance.practice_ods = Some(job.uploader_ods.clone());
+            summary.provenance.practice_name = Some(job.uploader_name.clone());
             let json =
-                serde_json::to_string(summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                serde_json::to_string(&summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(
                 "INSERT INTO summaries (nhs_number, practice_ods, updated_at, summary) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (nhs_number) DO UPDATE SET practice_ods = excluded.practice_ods, \

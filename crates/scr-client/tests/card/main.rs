@@ -3,6 +3,7 @@
 
 mod faults;
 mod harness;
+mod relay;
 mod restart;
 mod session_end;
 mod sign_in;

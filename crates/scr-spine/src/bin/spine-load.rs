@@ -131,7 +131,27 @@ struct Session {
     idle_timeout: Option<Duration>,
 }
 
-/// Challenge, signature over the nonce, session, role: the card's sign-in.
+/// The card's answer to a challenge from the spine at `base`, as the viewer makes it: a
+/// signature over the labelled sign-in message naming the spine's origin; base64 DER.
+fn answer_challenge(base: &str, card: &Card, challenge: &Value) -> anyhow::Result<String> {
+    let url = reqwest::Url::parse(base).context("the spine URL")?;
+    let origin = scr_model::signing::https_origin(
+        url.host_str().context("the spine URL has no host")?,
+        url.port_or_known_default()
+            .context("the spine URL has no port")?,
+    );
+    let id = challenge["challenge_id"].as_str().context("challenge_id")?;
+    let nonce: [u8; scr_model::signing::SIGN_IN_NONCE_LEN] = STANDARD
+        .decode(challenge["nonce"].as_str().context("nonce")?)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the nonce is not 32 bytes"))?;
+    let sig: Signature = card
+        .key
+        .sign(&scr_model::signing::sign_in_message(&origin, id, &nonce));
+    Ok(STANDARD.encode(sig.to_der().as_bytes()))
+}
+
+/// Challenge, signature over the sign-in message, session, role: the card's sign-in.
 async fn sign_in(http: &reqwest::Client, base: &str, card: &Card) -> anyhow::Result<Session> {
     let challenge: Value = http
         .post(format!("{base}/auth/challenge"))
@@ -141,11 +161,10 @@ async fn sign_in(http: &reqwest::Client, base: &str, card: &Card) -> anyhow::Res
         .error_for_status()?
         .json()
         .await?;
-    let nonce = STANDARD.decode(challenge["nonce"].as_str().context("nonce")?)?;
-    let sig: Signature = card.key.sign(&nonce);
+    let signature = answer_challenge(base, card, &challenge)?;
     let session: Value = http
         .post(format!("{base}/auth/session"))
-        .json(&json!({"challenge_id": challenge["challenge_id"], "signature": STANDARD.encode(sig.to_der().as_bytes())}))
+        .json(&json!({"challenge_id": challenge["challenge_id"], "signature": signature}))
         .send()
         .await?
         .error_for_status()?
@@ -683,11 +702,10 @@ async fn soak_sign_in_once(
         .send()
         .await?;
     let challenge: Value = success_or_refused(resp).await?.json().await?;
-    let nonce = STANDARD.decode(challenge["nonce"].as_str().context("nonce")?)?;
-    let sig: Signature = card.key.sign(&nonce);
+    let signature = answer_challenge(base, card, &challenge)?;
     let resp = http
         .post(format!("{base}/auth/session"))
-        .json(&json!({"challenge_id": challenge["challenge_id"], "signature": STANDARD.encode(sig.to_der().as_bytes())}))
+        .json(&json!({"challenge_id": challenge["challenge_id"], "signature": signature}))
         .send()
         .await?;
     let session: Value = success_or_refused(resp).await?.json().await?;

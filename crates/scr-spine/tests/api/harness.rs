@@ -272,11 +272,19 @@ impl SpineClient {
         token
     }
 
+    /// What a card signs to answer `challenge` from this spine (origin `https://localhost:PORT`).
+    pub fn sign_in_message(&self, challenge: &Value) -> Vec<u8> {
+        sign_in_message_for(&self.base, challenge)
+    }
+
     /// Challenge → sign → session; returns the session response.
     pub async fn sign_in_session(&self, identity: &Identity) -> Value {
         let challenge = self.challenge(&identity.cert_der).await;
         let (status, body) = self
-            .answer(&challenge, &identity.sign(&nonce(&challenge)))
+            .answer(
+                &challenge,
+                &identity.sign(&self.sign_in_message(&challenge)),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "sign-in: {body}");
         body
@@ -316,10 +324,21 @@ impl SpineClient {
     }
 }
 
-pub fn nonce(challenge: &Value) -> Vec<u8> {
+pub fn nonce(challenge: &Value) -> [u8; scr_model::signing::SIGN_IN_NONCE_LEN] {
     STANDARD
         .decode(challenge["nonce"].as_str().expect("nonce"))
         .expect("base64 nonce")
+        .try_into()
+        .expect("a 32-byte nonce")
+}
+
+/// What a card signs to answer `challenge` from the spine at `origin`.
+pub fn sign_in_message_for(origin: &str, challenge: &Value) -> Vec<u8> {
+    scr_model::signing::sign_in_message(
+        origin,
+        challenge["challenge_id"].as_str().expect("challenge_id"),
+        &nonce(challenge),
+    )
 }
 
 /// An identity folder, as a virtual card would hold it.

@@ -5,13 +5,14 @@ use reqwest::{Method, StatusCode};
 use scr_spine::pki::CertificateAuthority;
 
 use crate::backend_tests;
-use crate::harness::{error_code, nonce, Backend, Identity, TestSpine};
+use crate::harness::{error_code, nonce, sign_in_message_for, Backend, Identity, TestSpine};
 
 backend_tests!(
     doctor_signs_in_and_picks_a_role,
     unknown_ca_is_refused,
     expired_certificate_is_refused,
     bad_signature_is_refused,
+    a_signature_for_another_purpose_or_origin_is_refused,
     nonce_is_single_use,
     ended_session_is_refused,
 );
@@ -101,7 +102,10 @@ async fn bad_signature_is_refused(spine: &TestSpine) {
     let challenge = spine.challenge(&doctor.cert_der).await;
     // Signed by the wrong key.
     let (status, body) = spine
-        .answer(&challenge, &receptionist.sign(&nonce(&challenge)))
+        .answer(
+            &challenge,
+            &receptionist.sign(&spine.sign_in_message(&challenge)),
+        )
         .await;
     assert_eq!(
         (status, error_code(&body).as_str()),
@@ -122,10 +126,77 @@ async fn bad_signature_is_refused(spine: &TestSpine) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// The card signs a labelled message naming the spine's origin and the challenge id
+/// (`scr_model::signing`): the bare nonce (a signature some other protocol might have got
+/// from the card), a sign-in relayed from another origin, or one for another challenge is no
+/// sign-in here.
+async fn a_signature_for_another_purpose_or_origin_is_refused(spine: &TestSpine) {
+    let doctor = spine.identity("doctor");
+    let refused = |(status, body): (StatusCode, serde_json::Value)| {
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (StatusCode::UNAUTHORIZED, "SIGNATURE_INVALID"),
+            "{body}"
+        );
+    };
+    let challenge = spine.challenge(&doctor.cert_der).await;
+    refused(
+        spine
+            .answer(&challenge, &doctor.sign(&nonce(&challenge)))
+            .await,
+    );
+
+    let challenge = spine.challenge(&doctor.cert_der).await;
+    let relayed = sign_in_message_for("https://relay.example:8443", &challenge);
+    refused(spine.answer(&challenge, &doctor.sign(&relayed)).await);
+
+    let challenge = spine.challenge(&doctor.cert_der).await;
+    let other = spine.challenge(&doctor.cert_der).await;
+    refused(
+        spine
+            .answer(&challenge, &doctor.sign(&spine.sign_in_message(&other)))
+            .await,
+    );
+
+    // Every name in the spine's certificate is one of its origins: 127.0.0.1 as well.
+    let challenge = spine.challenge(&doctor.cert_der).await;
+    let port = spine.base.rsplit(':').next().expect("port");
+    let by_address = sign_in_message_for(&format!("https://127.0.0.1:{port}"), &challenge);
+    let (status, body) = spine.answer(&challenge, &doctor.sign(&by_address)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Behind a proxy the spine is told its origins; then those, and only those, sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_origins_replace_the_certificates_names() {
+    let Some(spine) = TestSpine::start_configured(Backend::Sqlite, |c| {
+        c.origins = vec!["https://scr.example.nhs.uk".into()]
+    })
+    .await
+    else {
+        return;
+    };
+    let doctor = spine.identity("doctor");
+    let challenge = spine.challenge(&doctor.cert_der).await;
+    let (status, _) = spine
+        .answer(&challenge, &doctor.sign(&spine.sign_in_message(&challenge)))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "localhost is not an origin now"
+    );
+    let challenge = spine.challenge(&doctor.cert_der).await;
+    let proxied = sign_in_message_for("https://scr.example.nhs.uk", &challenge);
+    let (status, body) = spine.answer(&challenge, &doctor.sign(&proxied)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    spine.stop().await;
+}
+
 async fn nonce_is_single_use(spine: &TestSpine) {
     let doctor = spine.identity("doctor");
     let challenge = spine.challenge(&doctor.cert_der).await;
-    let signature = doctor.sign(&nonce(&challenge));
+    let signature = doctor.sign(&spine.sign_in_message(&challenge));
     let (first, _) = spine.answer(&challenge, &signature).await;
     assert_eq!(first, StatusCode::CREATED);
     let (second, body) = spine.answer(&challenge, &signature).await;
@@ -208,7 +279,7 @@ async fn a_revoked_certificate_is_refused() {
         .is_some());
     let challenge = spine.challenge(&doctor.cert_der).await;
     let (status, body) = spine
-        .answer(&challenge, &doctor.sign(&nonce(&challenge)))
+        .answer(&challenge, &doctor.sign(&spine.sign_in_message(&challenge)))
         .await;
     assert_eq!(
         (status, error_code(&body).as_str()),

@@ -15,8 +15,52 @@ use crate::harness::{error_code, TestSpine};
 backend_tests!(
     upload_rules,
     dissent_withdraws_the_summary,
-    text_only_allergies_are_stored_and_served_as_text
+    text_only_allergies_are_stored_and_served_as_text,
+    the_source_shown_is_the_practice_that_uploaded
 );
+
+/// A GP system's document may name any practice as its custodian; the source a viewer is
+/// shown is the practice whose system signed in and uploaded it.
+async fn the_source_shown_is_the_practice_that_uploaded(spine: &TestSpine) {
+    let gp = spine.sign_in(&spine.identity("gp-system"), None).await;
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let patient = patient_at_a81001(spine, false).await;
+    let mut summary = summary_with_allergy("Penicillin");
+    summary.provenance.practice_ods = Some("Y99999".into());
+    summary.provenance.practice_name = Some("A Practice That Did Not Send This".into());
+    let upload = Upload {
+        bundle_id: "claims-another-practice".into(),
+        patient: patient.clone(),
+        summary: Some(summary),
+        consent: None,
+    };
+    let (status, body) = post(spine, &gp, &upload).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, doc) = spine
+        .summary(
+            &patient.nhs_number.as_digits(),
+            &doctor,
+            Some("permission-to-view"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = doc.to_string();
+    assert!(
+        !text.contains("Y99999"),
+        "the claimed practice is not served"
+    );
+    assert!(!text.contains("A Practice That Did Not Send This"));
+    let parsed =
+        scr_model::fhir::parse_document(&serde_json::to_vec(&doc).expect("json")).expect("parse");
+    assert_eq!(
+        parsed.summary.provenance.practice_ods.as_deref(),
+        Some("A81001")
+    );
+    assert_eq!(
+        parsed.summary.provenance.practice_name.as_deref(),
+        Some("The Surgery")
+    );
+}
 
 /// A practice that sends allergies as text only (as the NHS SCR API does): the spine keeps
 /// the text and serves it as text, so the viewer reads "described in text only", never
