@@ -117,6 +117,8 @@ pub type QueuedRecord = (String, Zeroizing<Vec<u8>>);
 pub struct CacheStore {
     conn: Connection,
     retention: Retention,
+    /// How many full summaries this store has decrypted (a test hook: listing must not).
+    summaries_opened: std::cell::Cell<u64>,
 }
 
 fn put_field(out: &mut Vec<u8>, field: &[u8]) {
@@ -179,6 +181,31 @@ impl<'a> Plain<'a> {
     }
 }
 
+/// The listing's plaintext: the entry's plaintext without the Bundle.
+fn listing_plain(
+    nhs_number: &str,
+    label: &str,
+    reason: &str,
+    viewed_at_ms: i64,
+) -> Zeroizing<Vec<u8>> {
+    let mut plain = Zeroizing::new(Vec::with_capacity(256));
+    put_field(&mut plain, nhs_number.as_bytes());
+    put_field(&mut plain, label.as_bytes());
+    put_field(&mut plain, reason.as_bytes());
+    plain.extend_from_slice(&viewed_at_ms.to_be_bytes());
+    plain
+}
+
+/// A listing is bound to its entry's user, slot and fetched-at like the entry, under its
+/// own name: it never opens as an entry or an audit record, nor they as it.
+fn listing_identity(user_id: &str, slot: &str, fetched_at_ms: i64) -> EntryIdentity {
+    EntryIdentity {
+        user_id: user_id.to_string(),
+        patient: format!("listing/{slot}"),
+        fetched_at_ms,
+    }
+}
+
 fn audit_identity(user_id: &str, id: &str) -> EntryIdentity {
     EntryIdentity {
         user_id: user_id.to_string(),
@@ -217,6 +244,16 @@ impl CacheStore {
                sealed BLOB NOT NULL,
                PRIMARY KEY (user_id, slot)
              );
+             -- What the offline list shows of each entry (NHS number, label, reason,
+             -- viewed-at), sealed on its own so listing never decrypts a Bundle. It goes
+             -- with its entry.
+             CREATE TABLE IF NOT EXISTS listings (
+               user_id TEXT NOT NULL,
+               slot TEXT NOT NULL,
+               sealed BLOB NOT NULL,
+               PRIMARY KEY (user_id, slot),
+               FOREIGN KEY (user_id, slot) REFERENCES entries(user_id, slot) ON DELETE CASCADE
+             );
              CREATE TABLE IF NOT EXISTS audit_queue (
                user_id TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
                id TEXT NOT NULL,
@@ -225,7 +262,11 @@ impl CacheStore {
              );",
         )?;
         migrate_schema(&conn)?;
-        Ok(CacheStore { conn, retention })
+        Ok(CacheStore {
+            conn,
+            retention,
+            summaries_opened: std::cell::Cell::new(0),
+        })
     }
 
     /// Before a user's data is used with `key`: if it is still in format 1 (one key for
@@ -271,17 +312,28 @@ impl CacheStore {
                     return Err(CacheError::Tampered);
                 }
                 let slot = key.patient_slot(&parts.nhs_number);
+                let listing = listing_plain(
+                    &parts.nhs_number,
+                    &parts.label,
+                    &parts.reason,
+                    parts.viewed_at_ms,
+                );
+                let listing = seal(key, &listing_identity(&user, &slot, fetched), &listing)?;
                 let identity = EntryIdentity {
                     patient: slot.clone(),
                     ..old_identity
                 };
-                Ok((slot, seal(key, &identity, &plain)?))
+                Ok((slot, seal(key, &identity, &plain)?, listing))
             });
             match resealed {
-                Ok((slot, sealed)) => {
+                Ok((slot, sealed, listing)) => {
                     tx.execute(
                         "INSERT INTO entries (user_id, slot, fetched_ms, viewed_ms, expires_ms, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         params![user, slot, fetched, viewed, expires, sealed],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO listings (user_id, slot, sealed) VALUES (?1, ?2, ?3)",
+                        params![user, slot, listing],
                     )?;
                 }
                 Err(_) => dropped += 1,
@@ -446,6 +498,11 @@ impl CacheStore {
         plain.extend_from_slice(&viewed_at_ms.to_be_bytes());
         plain.extend_from_slice(bundle);
         let sealed = seal(key, &identity, &plain)?;
+        let listing = seal(
+            key,
+            &listing_identity(key.user_id(), &slot, fetched_at_ms),
+            &listing_plain(nhs_number, label, reason, viewed_at_ms),
+        )?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO entries (user_id, slot, fetched_ms, viewed_ms, expires_ms, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -459,6 +516,11 @@ impl CacheStore {
                 fetched_at_ms + self.retention.max_age_ms,
                 sealed
             ],
+        )?;
+        tx.execute(
+            "INSERT INTO listings (user_id, slot, sealed) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id, slot) DO UPDATE SET sealed = excluded.sealed",
+            params![key.user_id(), slot, listing],
         )?;
         tx.execute(
             "DELETE FROM entries WHERE user_id = ?1 AND slot NOT IN
@@ -481,6 +543,7 @@ impl CacheStore {
             patient: slot.to_string(),
             fetched_at_ms: fetched_ms,
         };
+        self.summaries_opened.set(self.summaries_opened.get() + 1);
         let plain = open(key, &identity, sealed)?;
         let parts = Plain::parse(&plain)?;
         if key.patient_slot(&parts.nhs_number) != slot {
@@ -493,6 +556,35 @@ impl CacheStore {
             fetched_at_ms: fetched_ms,
             viewed_at_ms: parts.viewed_at_ms,
             bundle: Zeroizing::new(parts.bundle.to_vec()),
+        })
+    }
+
+    fn open_listing(
+        &self,
+        key: &UserKey,
+        slot: &str,
+        fetched_ms: i64,
+        sealed: &[u8],
+    ) -> Result<Listing, CacheError> {
+        let plain = open(
+            key,
+            &listing_identity(key.user_id(), slot, fetched_ms),
+            sealed,
+        )?;
+        let mut rest: &[u8] = &plain;
+        let nhs_number = text(take_field(&mut rest)?)?;
+        let label = text(take_field(&mut rest)?)?;
+        let reason = text(take_field(&mut rest)?)?;
+        let viewed: [u8; 8] = rest.try_into().map_err(|_| CacheError::Tampered)?;
+        if key.patient_slot(&nhs_number) != slot {
+            return Err(CacheError::Tampered);
+        }
+        Ok(Listing {
+            nhs_number,
+            label,
+            reason,
+            fetched_at_ms: fetched_ms,
+            viewed_at_ms: i64::from_be_bytes(viewed),
         })
     }
 
@@ -537,16 +629,20 @@ impl CacheStore {
     }
 
     /// The user's unexpired entries, newest viewed first, and how many were found altered
-    /// (and deleted).
+    /// (and deleted). Reads only each entry's sealed listing, never its Bundle, so the cost
+    /// does not grow with the summaries' size; an altered Bundle is caught when it is
+    /// opened (`get`), and is never shown.
     pub fn list(
         &mut self,
         key: &UserKey,
         now_ms: i64,
     ) -> Result<(Vec<Listing>, usize), CacheError> {
         let dropped = self.upgrade(key)?;
-        let rows: Vec<(String, i64, Vec<u8>)> = {
+        let rows: Vec<(String, i64, Option<Vec<u8>>)> = {
             let mut stmt = self.conn.prepare(
-                "SELECT slot, fetched_ms, sealed FROM entries WHERE user_id = ?1 AND expires_ms > ?2 ORDER BY viewed_ms DESC",
+                "SELECT e.slot, e.fetched_ms, l.sealed FROM entries e
+                   LEFT JOIN listings l ON l.user_id = e.user_id AND l.slot = e.slot
+                 WHERE e.user_id = ?1 AND e.expires_ms > ?2 ORDER BY e.viewed_ms DESC",
             )?;
             let mapped = stmt.query_map(params![key.user_id(), now_ms], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -559,14 +655,13 @@ impl CacheStore {
             if self.expired(fetched, now_ms) {
                 continue;
             }
-            match self.unseal(key, &slot, fetched, &sealed) {
-                Ok(s) => listing.push(Listing {
-                    nhs_number: s.nhs_number,
-                    label: s.label,
-                    reason: s.reason,
-                    fetched_at_ms: s.fetched_at_ms,
-                    viewed_at_ms: s.viewed_at_ms,
-                }),
+            // An entry without its listing has been tampered with: it is dropped like one
+            // whose listing does not open.
+            let opened = sealed
+                .ok_or(CacheError::Tampered)
+                .and_then(|sealed| self.open_listing(key, &slot, fetched, &sealed));
+            match opened {
+                Ok(l) => listing.push(l),
                 Err(_) => altered.push(slot),
             }
         }
@@ -691,6 +786,13 @@ impl CacheStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// How many full summaries (Bundles) this store has decrypted so far: tests check that
+    /// listing reads only what the list shows.
+    #[doc(hidden)]
+    pub fn summaries_opened(&self) -> u64 {
+        self.summaries_opened.get()
     }
 
     /// Raw access for tests that tamper with the file.
