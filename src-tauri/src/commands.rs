@@ -112,9 +112,13 @@ pub async fn sign_in_offline(
     viewer(&state)?.sign_in_offline(passcode).await
 }
 
-#[tauri::command]
-pub fn offline_records(state: State<'_, AppState>) -> Result<Vec<OfflineEntryView>, AppError> {
-    viewer(&state)?.offline_records()
+/// Async, like every command that touches the cache: run on the main thread, a list of
+/// many entries froze the window.
+#[tauri::command(async)]
+pub async fn offline_records(
+    state: State<'_, AppState>,
+) -> Result<Vec<OfflineEntryView>, AppError> {
+    viewer(&state)?.offline_records().await
 }
 
 #[tauri::command(async)]
@@ -125,7 +129,7 @@ pub fn open_offline_summary(
     viewer(&state)?.offline_summary(&nhs_number)
 }
 
-#[tauri::command]
-pub fn remove_offline_records(state: State<'_, AppState>) -> Result<u32, AppError> {
-    viewer(&state)?.remove_offline_records()
+#[tauri::command(async)]
+pub async fn remove_offline_records(state: State<'_, AppState>) -> Result<u32, AppError> {
+    viewer(&state)?.remove_offline_records().await
 }

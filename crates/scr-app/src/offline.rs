@@ -139,6 +139,16 @@ pub fn instant(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// Runs cache work (SQLite, fsync, decryption) on Tokio's blocking pool, so neither the
+/// window's thread nor an async worker waits on the disk or on the store's lock.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CacheError> + Send + 'static,
+) -> Result<T, CacheError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CacheError::Storage(format!("the offline cache task stopped: {e}")))?
+}
+
 fn random_id() -> String {
     let mut bytes = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
@@ -351,6 +361,15 @@ impl OfflineCache {
         Ok((listing.iter().map(entry_view).collect(), altered))
     }
 
+    /// As [`OfflineCache::list`], off the calling thread.
+    pub async fn list_off_thread(
+        self: &Arc<Self>,
+        key: Arc<OpenKey>,
+    ) -> Result<(Vec<OfflineEntryView>, usize), CacheError> {
+        let cache = self.clone();
+        blocking(move || cache.list(&key.key)).await
+    }
+
     /// Opens one record for an offline view, and queues that view for the audit trail.
     pub fn open_for_view(
         &self,
@@ -392,6 +411,15 @@ impl OfflineCache {
     /// "Remove my offline records".
     pub fn remove_all(&self, user_id: &str) -> Result<usize, CacheError> {
         self.store().remove_entries(user_id)
+    }
+
+    /// As [`OfflineCache::remove_all`], off the calling thread.
+    pub async fn remove_all_off_thread(
+        self: &Arc<Self>,
+        user_id: String,
+    ) -> Result<usize, CacheError> {
+        let cache = self.clone();
+        blocking(move || cache.remove_all(&user_id)).await
     }
 
     pub fn status(&self) -> CacheStatus {
@@ -469,6 +497,171 @@ pub fn refusal_removes_copy(e: &scr_client::ClientError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW_MS: i64 = 1_763_900_000_000;
+
+    /// A cache in `dir` with one user set up, without the OS keyring (the key is built as an
+    /// online sign-in builds it, from a stand-in card key and a random device secret).
+    fn cache_with_a_user(dir: &Path, max_entries: usize) -> (Arc<OfflineCache>, Arc<OpenKey>) {
+        let retention = Retention::new(48, max_entries);
+        let store = CacheStore::open(&dir.join(CACHE_FILE), retention).expect("open");
+        let card_key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let device = Secret::random();
+        let (header, card) = UserHeader::create("555000000101", &card_key.public_key(), &device);
+        let key = header.user_key(&card, &device).expect("key");
+        let cache = OfflineCache {
+            store: Mutex::new(store),
+            keyring: DeviceKeyring::new("scr-viewer-unit-test-unused"),
+            retention,
+            clock: Arc::new(|| instant(NOW_MS)),
+        };
+        cache
+            .store()
+            .replace_user(
+                &CacheUser {
+                    header,
+                    auth_certificate: vec![0x30],
+                    user_name: "Dr A".into(),
+                    idle_timeout_secs: 900,
+                },
+                &[7; 32],
+            )
+            .expect("user");
+        let open = OpenKey {
+            session_serial: 1,
+            user_id: "555000000101".into(),
+            key,
+        };
+        (Arc::new(cache), Arc::new(open))
+    }
+
+    fn patient(n: usize) -> PatientView {
+        PatientView {
+            nhs_number: Some(format!("{:010}", 9_000_000_000usize + n)),
+            family: Some(format!("Patient {n}")),
+            given: Vec::new(),
+            title: None,
+            name_text: None,
+            gender: None,
+            birth_date: None,
+            address_lines: Vec::new(),
+            postcode: None,
+            gp_ods: None,
+            restricted: false,
+            score: None,
+        }
+    }
+
+    /// The offline list shows name, NHS number and dates; it must not decrypt every full
+    /// summary to get them (with many entries that froze the window).
+    #[test]
+    fn listing_2000_records_decrypts_no_full_summary() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (cache, open) = cache_with_a_user(dir.path(), 10_000);
+        // One fsync per write would make this test slow; durability is not what it checks.
+        cache
+            .store()
+            .connection()
+            .execute_batch("PRAGMA synchronous = OFF")
+            .expect("pragma");
+        let bundle = vec![b' '; 4096];
+        for n in 0..2000 {
+            cache
+                .put(
+                    &open.key,
+                    &patient(n),
+                    "permission-to-view",
+                    instant(NOW_MS),
+                    &bundle,
+                )
+                .expect("put");
+        }
+        let before = cache.store().summaries_opened();
+        let (listed, altered) = cache.list(&open.key).expect("list");
+        assert_eq!((listed.len(), altered), (2000, 0));
+        assert_eq!(
+            cache.store().summaries_opened() - before,
+            0,
+            "listing decrypted full summaries"
+        );
+        let names: std::collections::BTreeSet<_> = listed
+            .iter()
+            .filter_map(|e| e.patient.as_ref().and_then(|p| p.family.clone()))
+            .collect();
+        assert_eq!(names.len(), 2000, "every entry listed with its label");
+        // Opening one still decrypts that one, and only it.
+        let one = patient(7).nhs_number.expect("nhs");
+        assert!(cache
+            .open_for_view(&open.key, &one)
+            .expect("open")
+            .is_some());
+        assert_eq!(cache.store().summaries_opened() - before, 1);
+    }
+
+    /// The offline list and "Remove my offline records" are async commands whose cache
+    /// work runs on the blocking pool: while the cache is busy (its lock held elsewhere),
+    /// the caller's thread — the one that would be the window's — gets control back at once.
+    #[test]
+    fn the_cache_work_of_the_commands_runs_off_the_calling_thread() {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+
+        let dir = tempfile::tempdir().expect("dir");
+        let (cache, open) = cache_with_a_user(dir.path(), 100);
+        cache
+            .put(&open.key, &patient(1), "emergency", instant(NOW_MS), b"{}")
+            .expect("put");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let _entered = runtime.enter();
+
+        let busy = |cache: &Arc<OfflineCache>| {
+            let (held, is_held) = std::sync::mpsc::channel();
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let holder = {
+                let cache = cache.clone();
+                std::thread::spawn(move || {
+                    let _store = cache.store();
+                    let _ = held.send(());
+                    // Released by the test; the timeout only stops a failing test hanging.
+                    released
+                        .recv_timeout(std::time::Duration::from_secs(10))
+                        .is_ok()
+                })
+            };
+            is_held.recv().expect("lock held");
+            (release, holder)
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+
+        let (release, holder) = busy(&cache);
+        let mut listing = Box::pin(cache.list_off_thread(open.clone()));
+        assert!(
+            listing.as_mut().poll(&mut cx).is_pending(),
+            "the list ran on the calling thread"
+        );
+        release.send(()).expect("release");
+        assert!(holder.join().expect("holder"), "released by the test");
+        let (listed, _) = runtime.block_on(listing).expect("list");
+        assert_eq!(listed.len(), 1);
+
+        let (release, holder) = busy(&cache);
+        let mut removing = Box::pin(cache.remove_all_off_thread(open.user_id.clone()));
+        assert!(
+            matches!(removing.as_mut().poll(&mut cx), Poll::Pending),
+            "the removal ran on the calling thread"
+        );
+        release.send(()).expect("release");
+        assert!(holder.join().expect("holder"), "released by the test");
+        assert_eq!(runtime.block_on(removing).expect("remove"), 1);
+        let listings: i64 = cache
+            .store()
+            .connection()
+            .query_row("SELECT COUNT(*) FROM listings", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(listings, 0, "the listings go with their entries");
+    }
 
     #[test]
     fn only_refusals_about_the_patient_remove_a_copy() {

@@ -424,7 +424,7 @@ impl Viewer {
             .key()
             .filter(|k| Some(k.session_serial) == serial)
             .ok_or_else(asker_gone)?;
-        let (entries, altered) = cache.list(&open.key)?;
+        let (entries, altered) = cache.list_off_thread(open).await?;
         Ok(OfflineSignedInView {
             user_name: user.user_name,
             user_id,
@@ -434,13 +434,14 @@ impl Viewer {
         })
     }
 
-    /// The signed-in user's offline records (offline or online).
-    pub fn offline_records(&self) -> Result<Vec<OfflineEntryView>, AppError> {
-        let cache = self.cache()?;
+    /// The signed-in user's offline records (offline or online). The cache work runs on the
+    /// blocking pool: with many entries it must not hold up the caller.
+    pub async fn offline_records(&self) -> Result<Vec<OfflineEntryView>, AppError> {
+        let cache = self.cache()?.clone();
         let open = self
             .key()
             .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
-        Ok(cache.list(&open.key)?.0)
+        Ok(cache.list_off_thread(open).await?.0)
     }
 
     /// Opens an offline copy; the view is queued for the spine's audit trail first.
@@ -483,8 +484,8 @@ impl Viewer {
     }
 
     /// "Remove my offline records": every offline copy of the user's on this computer.
-    pub fn remove_offline_records(&self) -> Result<u32, AppError> {
-        let cache = self.cache()?;
+    pub async fn remove_offline_records(&self) -> Result<u32, AppError> {
+        let cache = self.cache()?.clone();
         if self.session.session_serial().is_none() {
             return Err(ClientError::SessionEnded.into());
         }
@@ -494,7 +495,8 @@ impl Viewer {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
-        Ok(u32::try_from(cache.remove_all(&user_id)?).unwrap_or(u32::MAX))
+        let removed = cache.remove_all_off_thread(user_id).await?;
+        Ok(u32::try_from(removed).unwrap_or(u32::MAX))
     }
 
     fn reader_with_card(&self) -> Result<String, AppError> {

@@ -121,7 +121,12 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     assert_eq!(refused.as_deref(), Some("PATIENT_DISSENTED"));
     viewer.sign_out();
     assert_eq!(
-        viewer.offline_records().err().map(|e| e.code).as_deref(),
+        viewer
+            .offline_records()
+            .await
+            .err()
+            .map(|e| e.code)
+            .as_deref(),
         Some("SESSION_ENDED"),
         "the key went with the session"
     );
@@ -165,9 +170,9 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
 
     // 47 hours on: still there. 49 hours on: expired, listed nowhere, opened never.
     offset.store(47 * HOUR_MS, Ordering::SeqCst);
-    assert_eq!(viewer.offline_records().expect("list").len(), 2);
+    assert_eq!(viewer.offline_records().await.expect("list").len(), 2);
     offset.store(49 * HOUR_MS, Ordering::SeqCst);
-    assert!(viewer.offline_records().expect("list").is_empty());
+    assert!(viewer.offline_records().await.expect("list").is_empty());
     assert_eq!(
         viewer
             .offline_summary(&patients[1].as_digits())

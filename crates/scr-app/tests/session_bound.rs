@@ -277,6 +277,7 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
     );
     let theirs = viewer
         .offline_records()
+        .await
         .expect("the receptionist's records");
     assert!(
         theirs.iter().all(|e| e.nhs_number != patient),

@@ -7,8 +7,11 @@
 //!   passcode) can produce that secret again;
 //! - the **device secret**: 256 random bits in this machine's OS keyring.
 //!
-//! `user key = HKDF-SHA256(salt = version label, ikm = card secret ‖ device secret,
-//! info = user id)`. The header also keeps a check value for each half (an HMAC under that
+//! From `HKDF-SHA256(salt = version label, ikm = card secret ‖ device secret)` come two
+//! subkeys, one per purpose, by their own labels (`info = label ‖ user id`): the **cipher
+//! key** entries and queued audit records are sealed under, and the **slot key** patient
+//! slots are HMAC'd under. The key of format 1 (`info = user id`, used for both) is derived
+//! only to read and reseal a cache written by an older version. The header also keeps a check value for each half (an HMAC under that
 //! half of a fixed label), so a wrong card and a wrong device secret are told apart and
 //! refused before any entry is touched; the check values reveal nothing of the secrets.
 
@@ -21,6 +24,11 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::CacheError;
 
 pub const KEY_LABEL: &[u8] = b"scr-viewer offline cache v1";
+/// HKDF `info` prefixes of the two subkeys (then the user id): distinct, so neither key can
+/// stand in for the other.
+const CIPHER_KEY_LABEL: &[u8] = b"scr cache entry key v1\0";
+const SLOT_KEY_LABEL: &[u8] = b"scr cache slot id v1\0";
+const SLOT_LABEL: &[u8] = b"patient slot v1\0";
 const CARD_CHECK_LABEL: &[u8] = b"scr-viewer cache card check v1";
 const DEVICE_CHECK_LABEL: &[u8] = b"scr-viewer cache device check v1";
 const CARD_BINDING_LABEL: &[u8] = scr_model::signing::CACHE_HEADER_LABEL;
@@ -150,12 +158,18 @@ impl UserHeader {
         ikm[..32].copy_from_slice(card.expose());
         ikm[32..].copy_from_slice(device.expose());
         let hk = Hkdf::<Sha256>::new(Some(KEY_LABEL), &ikm[..]);
-        let mut key = Zeroizing::new([0u8; 32]);
-        hk.expand(self.user_id.as_bytes(), &mut key[..])
-            .map_err(|_| CacheError::Malformed("key derivation".into()))?;
+        let expand = |label: &[u8]| -> Result<Zeroizing<[u8; 32]>, CacheError> {
+            let mut key = Zeroizing::new([0u8; 32]);
+            hk.expand_multi_info(&[label, self.user_id.as_bytes()], &mut key[..])
+                .map_err(|_| CacheError::Malformed("key derivation".into()))?;
+            Ok(key)
+        };
         Ok(UserKey {
             user_id: self.user_id.clone(),
-            key,
+            cipher: expand(CIPHER_KEY_LABEL)?,
+            slot: expand(SLOT_KEY_LABEL)?,
+            // Format 1's single key: `info` was the user id alone.
+            legacy: expand(b"")?,
         })
     }
 }
@@ -164,10 +178,28 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The derived key of one user's cache. Wiped on drop.
+/// The derived keys of one user's cache. Wiped on drop.
 pub struct UserKey {
     pub(crate) user_id: String,
-    pub(crate) key: Zeroizing<[u8; 32]>,
+    /// Seals entries and queued audit records (XChaCha20-Poly1305).
+    cipher: Zeroizing<[u8; 32]>,
+    /// Files entries: HMAC-SHA256 of the NHS number.
+    slot: Zeroizing<[u8; 32]>,
+    /// Format 1's key, which did both: used only to open and reseal what an older version
+    /// wrote (`CacheStore` does that once per user), never to seal or file anything new.
+    legacy: Zeroizing<[u8; 32]>,
+}
+
+fn slot_under(key: &[u8; 32], nhs_number: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(SLOT_LABEL);
+    mac.update(nhs_number.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl UserKey {
@@ -175,23 +207,70 @@ impl UserKey {
         &self.user_id
     }
 
+    /// The XChaCha20-Poly1305 key entries and queued audit records are sealed under.
+    pub(crate) fn cipher_key(&self) -> &[u8; 32] {
+        &self.cipher
+    }
+
+    /// The HMAC key patient slots are computed under.
+    pub(crate) fn slot_key(&self) -> &[u8; 32] {
+        &self.slot
+    }
+
+    /// Format 1's single key (see the field).
+    pub(crate) fn legacy_key(&self) -> &[u8; 32] {
+        &self.legacy
+    }
+
     /// Where the store files a patient's entry: HMAC of the NHS number under the user's
-    /// key, so the file names no patient to anyone without the key.
+    /// slot key, so the file names no patient to anyone without the key.
     pub fn patient_slot(&self, nhs_number: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..])
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(b"patient slot v1\0");
-        mac.update(nhs_number.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        slot_under(self.slot_key(), nhs_number)
+    }
+
+    /// Where format 1 filed the entry (under the single key).
+    pub(crate) fn legacy_patient_slot(&self, nhs_number: &str) -> String {
+        slot_under(self.legacy_key(), nhs_number)
     }
 }
 
 impl std::fmt::Debug for UserKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "UserKey({}, <hidden>)", self.user_id)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn a_key(user: &str) -> UserKey {
+        let card_key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let device = Secret::random();
+        let (header, card) = UserHeader::create(user, &card_key.public_key(), &device);
+        header
+            .user_key(&card, &device)
+            .expect("right card and device")
+    }
+
+    /// One key, one purpose: the key entries are sealed under is not the key patient slots
+    /// are HMAC'd under, so neither use can be turned against the other.
+    #[test]
+    fn the_cipher_key_and_the_slot_key_differ() {
+        let key = a_key("555000000101");
+        assert_ne!(key.cipher_key(), key.slot_key());
+        assert_ne!(key.cipher_key(), key.legacy_key());
+        assert_ne!(key.slot_key(), key.legacy_key());
+        // The slot is not an HMAC under the cipher key.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.cipher_key()).expect("hmac");
+        mac.update(b"patient slot v1\0");
+        mac.update(b"9990000018");
+        let under_cipher_key: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_ne!(key.patient_slot("9990000018"), under_cipher_key);
     }
 }

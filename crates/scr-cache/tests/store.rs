@@ -225,13 +225,33 @@ fn an_entry_edited_or_swapped_in_the_file_is_refused_and_deleted() {
              UPDATE entries SET sealed = (SELECT sealed FROM t WHERE t.slot <> entries.slot);",
         )
         .expect("swap");
-    assert_eq!(
-        s.get(&key, "9990000018", NOW).err(),
-        Some(CacheError::Tampered)
-    );
+    // The list reads only the sealed listings, which are intact; each swapped Bundle is
+    // refused (and deleted) when it is opened.
+    let (list, altered) = s.list(&key, NOW).expect("list");
+    assert_eq!((list.len(), altered), (2, 0));
+    for nhs in ["9990000018", "9990000026"] {
+        assert_eq!(
+            s.get(&key, nhs, NOW).err(),
+            Some(CacheError::Tampered),
+            "{nhs}"
+        );
+    }
+    assert!(s.list(&key, NOW).expect("list").0.is_empty());
+    // Swapped listings are refused by the list itself, and their entries deleted.
+    for nhs in ["9990000018", "9990000026"] {
+        s.put(&key, &entry(nhs, "permission-to-view", NOW, NOW, b"{}"))
+            .expect("put");
+    }
+    s.connection()
+        .execute_batch(
+            "CREATE TEMP TABLE l AS SELECT slot, sealed FROM listings;
+             UPDATE listings SET sealed = (SELECT sealed FROM l WHERE l.slot <> listings.slot);",
+        )
+        .expect("swap listings");
     let (list, altered) = s.list(&key, NOW).expect("list");
     assert!(list.is_empty());
-    assert_eq!(altered, 1);
+    assert_eq!(altered, 2);
+    assert_eq!(entry_rows(&s), 0);
     // A changed fetch time is tampering too.
     s.put(
         &key,

@@ -86,12 +86,107 @@ impl Drop for ReaderWatcher {
     }
 }
 
+/// What the watcher knows of one reader, kept across polls *and* across re-reads of the
+/// reader list (a reader plugged in or out elsewhere re-reads the list while this one keeps
+/// its card).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Seen {
+    present: bool,
+    /// pcscd's event count for the reader when last seen; it goes up on every insertion and
+    /// removal, so a card swapped between two looks shows as a different count.
+    count: Option<u32>,
+}
+
+/// The watcher's decisions, apart from PC/SC: given reader lists and reader states as
+/// pcscd reports them, which events to send. Kept pure so the awkward orders (a card
+/// swapped while the list is re-read) are tested without a reader.
+#[derive(Debug, Default)]
+struct Tracker {
+    known: BTreeMap<String, Seen>,
+}
+
+impl Tracker {
+    /// A new reader list: readers that went are detached (their card removed first), new
+    /// ones attached.
+    fn relist(&mut self, names: &[String]) -> Vec<ReaderEvent> {
+        let gone: Vec<String> = self
+            .known
+            .keys()
+            .filter(|k| !names.contains(k))
+            .cloned()
+            .collect();
+        let mut events = Vec::new();
+        for reader in gone {
+            events.extend(self.forget(&reader));
+        }
+        for name in names {
+            // A reader that stays keeps what was seen of it, its event count included: the
+            // first look after the re-read is compared with the last look before it, so a
+            // card swapped in between is not taken for the same card.
+            if !self.known.contains_key(name) {
+                self.known.insert(name.clone(), Seen::default());
+                events.push(ReaderEvent::ReaderAttached {
+                    reader: name.clone(),
+                });
+            }
+        }
+        events
+    }
+
+    /// pcscd went away: every reader and card with it.
+    fn clear(&mut self) -> Vec<ReaderEvent> {
+        let readers: Vec<String> = self.known.keys().cloned().collect();
+        readers.iter().flat_map(|r| self.forget(r)).collect()
+    }
+
+    fn forget(&mut self, reader: &str) -> Vec<ReaderEvent> {
+        let mut events = Vec::new();
+        if self.known.remove(reader).is_some_and(|s| s.present) {
+            events.push(ReaderEvent::CardRemoved {
+                reader: reader.to_string(),
+            });
+        }
+        events.push(ReaderEvent::ReaderDetached {
+            reader: reader.to_string(),
+        });
+        events
+    }
+
+    /// One reader's state as pcscd reports it now.
+    fn observe(&mut self, reader: &str, present: bool, count: u32, atr: &[u8]) -> Vec<ReaderEvent> {
+        let seen = self.known.entry(reader.to_string()).or_default();
+        let was = seen.present;
+        // A card swapped between two looks (two polls, or either side of a re-read of the
+        // reader list) keeps PRESENT but bumps the reader's event count: report it as
+        // removal then insertion, which ends a session bound to the first card. Not the
+        // ATR: pcscd refreshes it after a warm reset (sign-in ends with one), and a card
+        // whose warm ATR differs from its cold one is still the same card.
+        let swapped = present && was && seen.count.is_some_and(|c| c != count);
+        let mut events = Vec::new();
+        if was && (!present || swapped) {
+            events.push(ReaderEvent::CardRemoved {
+                reader: reader.to_string(),
+            });
+        }
+        if present && (!was || swapped) {
+            events.push(ReaderEvent::CardInserted {
+                reader: reader.to_string(),
+                atr: atr.to_vec(),
+            });
+        }
+        *seen = Seen {
+            present,
+            count: Some(count),
+        };
+        events
+    }
+}
+
 struct Watch<F> {
     stop: Arc<AtomicBool>,
     context: Arc<Mutex<Option<Context>>>,
     sink: F,
-    /// Reader name → card present.
-    known: BTreeMap<String, bool>,
+    tracker: Tracker,
     service_up: Option<bool>,
 }
 
@@ -107,13 +202,19 @@ impl<F: FnMut(ReaderEvent)> Watch<F> {
             stop,
             context,
             sink,
-            known: BTreeMap::new(),
+            tracker: Tracker::default(),
             service_up: None,
         }
     }
 
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    fn send(&mut self, events: Vec<ReaderEvent>) {
+        for event in events {
+            (self.sink)(event);
+        }
     }
 
     fn run(mut self) {
@@ -143,23 +244,10 @@ impl<F: FnMut(ReaderEvent)> Watch<F> {
     }
 
     fn service_lost(&mut self) {
-        let readers: Vec<String> = self.known.keys().cloned().collect();
-        for reader in readers {
-            self.forget(&reader);
-        }
+        let events = self.tracker.clear();
+        self.send(events);
         self.service_up = Some(false);
         (self.sink)(ReaderEvent::ServiceDown);
-    }
-
-    fn forget(&mut self, reader: &str) {
-        if self.known.remove(reader) == Some(true) {
-            (self.sink)(ReaderEvent::CardRemoved {
-                reader: reader.to_string(),
-            });
-        }
-        (self.sink)(ReaderEvent::ReaderDetached {
-            reader: reader.to_string(),
-        });
     }
 
     fn watch(&mut self, ctx: &Context) -> Ended {
@@ -174,29 +262,15 @@ impl<F: FnMut(ReaderEvent)> Watch<F> {
                 Err(e) if service_gone(e) => return Ended::ServiceGone,
                 Err(_) => Vec::new(),
             };
-            let gone: Vec<String> = self
-                .known
-                .keys()
-                .filter(|k| !names.contains(k))
-                .cloned()
-                .collect();
-            for reader in gone {
-                self.forget(&reader);
-            }
+            let events = self.tracker.relist(&names);
+            self.send(events);
             let mut states = vec![ReaderState::new(PNP_NOTIFICATION(), State::UNAWARE)];
             for name in &names {
-                if !self.known.contains_key(name) {
-                    self.known.insert(name.clone(), false);
-                    (self.sink)(ReaderEvent::ReaderAttached {
-                        reader: name.clone(),
-                    });
-                }
                 // Names come from pcscd and hold no NUL; one that did could not be watched.
                 if let Ok(c_name) = std::ffi::CString::new(name.as_str()) {
                     states.push(ReaderState::new(c_name, State::UNAWARE));
                 }
             }
-            let mut counts: Vec<Option<u32>> = vec![None; states.len()];
             loop {
                 if self.stopped() {
                     return Ended::Stopped;
@@ -229,27 +303,16 @@ impl<F: FnMut(ReaderEvent)> Watch<F> {
                         refresh = true;
                     } else {
                         let name = state.name().to_string_lossy().into_owned();
-                        let present = now.contains(State::PRESENT);
-                        let was = self.known.get(&name).copied().unwrap_or(false);
-                        // A card swapped between two polls keeps PRESENT but bumps the
-                        // reader's event count: report it as removal then insertion.
-                        let swapped =
-                            present && was && counts[i].is_some_and(|c| c != state.event_count());
-                        if was && (!present || swapped) {
-                            self.known.insert(name.clone(), false);
-                            (self.sink)(ReaderEvent::CardRemoved {
-                                reader: name.clone(),
-                            });
-                        }
-                        if present && (!was || swapped) {
-                            self.known.insert(name.clone(), true);
-                            (self.sink)(ReaderEvent::CardInserted {
-                                reader: name,
-                                atr: state.atr().to_vec(),
-                            });
+                        let events = self.tracker.observe(
+                            &name,
+                            now.contains(State::PRESENT),
+                            state.event_count(),
+                            state.atr(),
+                        );
+                        for event in events {
+                            (self.sink)(event);
                         }
                     }
-                    counts[i] = Some(state.event_count());
                     state.sync_current_state();
                 }
                 if refresh {
@@ -268,4 +331,115 @@ fn service_gone(e: pcsc::Error) -> bool {
             | pcsc::Error::InvalidHandle
             | pcsc::Error::CommError
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "Virtual PCD 00 00";
+    const B: &str = "Virtual PCD 00 01";
+    const ATR_1: &[u8] = &[0x3b, 0x80, 0x80, 0x01, 0x01];
+    const ATR_2: &[u8] = &[0x3b, 0x8f, 0x80, 0x01, 0x80];
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn inserted(reader: &str, atr: &[u8]) -> ReaderEvent {
+        ReaderEvent::CardInserted {
+            reader: reader.into(),
+            atr: atr.to_vec(),
+        }
+    }
+
+    fn removed(reader: &str) -> ReaderEvent {
+        ReaderEvent::CardRemoved {
+            reader: reader.into(),
+        }
+    }
+
+    /// A tracker that has seen one card (event count 1) in reader A.
+    fn with_a_card() -> Tracker {
+        let mut t = Tracker::default();
+        assert_eq!(
+            t.relist(&names(&[A])),
+            vec![ReaderEvent::ReaderAttached { reader: A.into() }]
+        );
+        assert_eq!(t.observe(A, true, 1, ATR_1), vec![inserted(A, ATR_1)]);
+        t
+    }
+
+    /// A card pulled and another put in while the reader list is re-read (a second reader
+    /// plugged in): after the re-read pcscd shows the reader with a card, as before, but its
+    /// event count has moved on. That is a removal and an insertion, so the session bound to
+    /// the first card ends.
+    #[test]
+    fn a_card_swapped_while_the_reader_list_is_reread_is_a_removal_then_an_insertion() {
+        let mut t = with_a_card();
+        assert_eq!(
+            t.relist(&names(&[A, B])),
+            vec![ReaderEvent::ReaderAttached { reader: B.into() }]
+        );
+        // Removal (count 2) and insertion (count 3) both happened before this first look.
+        assert_eq!(
+            t.observe(A, true, 3, ATR_1),
+            vec![removed(A), inserted(A, ATR_1)]
+        );
+        assert_eq!(t.observe(B, false, 0, &[]), vec![]);
+    }
+
+    /// The same card after a warm reset (sign-in ends with one) can show another ATR with
+    /// the same event count: that is not a new card.
+    #[test]
+    fn another_atr_without_a_new_event_count_is_the_same_card() {
+        let mut t = with_a_card();
+        t.relist(&names(&[A, B]));
+        assert_eq!(t.observe(A, true, 1, ATR_2), vec![]);
+    }
+
+    /// The same card left in place through a re-read is not a change: no session ends
+    /// because another reader was plugged in.
+    #[test]
+    fn the_same_card_left_in_place_through_a_reread_is_no_change() {
+        let mut t = with_a_card();
+        t.relist(&names(&[A, B]));
+        assert_eq!(t.observe(A, true, 1, ATR_1), vec![]);
+        assert_eq!(
+            t.relist(&names(&[A])),
+            vec![ReaderEvent::ReaderDetached { reader: B.into() }]
+        );
+        assert_eq!(t.observe(A, true, 1, ATR_1), vec![]);
+    }
+
+    #[test]
+    fn a_card_pulled_during_a_reread_is_a_removal() {
+        let mut t = with_a_card();
+        t.relist(&names(&[A, B]));
+        assert_eq!(t.observe(A, false, 2, &[]), vec![removed(A)]);
+    }
+
+    #[test]
+    fn a_swap_between_two_polls_is_a_removal_then_an_insertion() {
+        let mut t = with_a_card();
+        assert_eq!(
+            t.observe(A, true, 3, ATR_1),
+            vec![removed(A), inserted(A, ATR_1)]
+        );
+        assert_eq!(t.observe(A, true, 3, ATR_1), vec![]);
+    }
+
+    #[test]
+    fn a_reader_gone_with_its_card_reports_the_removal_first() {
+        let mut t = with_a_card();
+        assert_eq!(
+            t.relist(&names(&[])),
+            vec![removed(A), ReaderEvent::ReaderDetached { reader: A.into() }]
+        );
+        let mut t = with_a_card();
+        assert_eq!(
+            t.clear(),
+            vec![removed(A), ReaderEvent::ReaderDetached { reader: A.into() }]
+        );
+    }
 }
