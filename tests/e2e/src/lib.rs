@@ -519,6 +519,22 @@ impl App {
         }
     }
 
+    /// Waits until `script` (a function body returning a boolean) returns true.
+    pub async fn wait_until(&self, script: &str, what: &str, secs: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(v) = self.c().execute(script, vec![]).await {
+                if v == serde_json::Value::Bool(true) {
+                    return;
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{what} within {secs} s: no");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a PNG of the window, after two animation frames so the last change is painted.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let _ = self

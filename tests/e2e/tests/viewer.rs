@@ -596,3 +596,53 @@ async fn allergies_sent_as_text_only_show_their_text_in_a_state_of_their_own() {
     }
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulling_the_card_clears_the_screen_though_a_card_in_the_other_reader_stalls() {
+    let Some(rig) = Rig::start("card-removal-stalled-reader").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    app.wait("#allergies", 20).await;
+    let name = app.text("#patient-name").await;
+    // A card that never answers a command goes into the other reader; once the doctor's card
+    // is gone, every probe of the card status lands on it and hangs.
+    let stalling = rig.insert_with("receptionist", 1, scr_vcard::Fault::Stall);
+    // pcscd polls the virtual readers every 400 ms: let the app hear of the new card first.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    card.remove();
+    let pulled = std::time::Instant::now();
+    // The page clears: no name, no allergies, no signed-in bar (the harness's usual wait,
+    // no stricter clock).
+    let gone = format!(
+        "return !document.body.innerText.includes({name:?}) && document.getElementById('allergies') === null && document.getElementById('status-bar').hidden;"
+    );
+    app.wait_until(&gone, "the patient's data gone from the page", 10)
+        .await;
+    let cleared_after = pulled.elapsed();
+    // Back at sign-in: the passcode is asked for again (a card is in reader 1), and the
+    // session is over for the app too.
+    app.wait("#passcode", 10).await;
+    let why = app
+        .eval("const n = document.getElementById('session-notice'); return n ? n.innerText : '';")
+        .await;
+    eprintln!(
+        "screen cleared {cleared_after:?} after the card was pulled, reader 1 stalling; notice: {why}"
+    );
+    let still_clear = app.eval(&gone).await;
+    assert_eq!(
+        still_clear,
+        serde_json::json!(true),
+        "patient data back on screen"
+    );
+    app.screenshot("locked-with-a-stalling-reader").await;
+    app.close().await;
+    drop(stalling);
+}
