@@ -8,18 +8,24 @@ mod state;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use scr_app::{AppConfig, Viewer};
-use scr_client::SessionEvent;
-use serde::Serialize;
+use scr_app::{AppConfig, CardStatus, EventSink, SessionEnded, Viewer};
 use tauri::{Emitter, Manager};
 
 use crate::state::AppState;
 
-#[derive(Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionEnded {
-    reason: String,
-    message: String,
+/// The window, as the session's events reach it.
+#[derive(Clone)]
+struct Window(tauri::AppHandle);
+
+impl EventSink for Window {
+    fn card_status(&self, status: CardStatus) {
+        // Emitting fails only when the window is gone, and then nobody is left to tell.
+        let _ = self.0.emit("card-status", status);
+    }
+
+    fn session_ended(&self, ended: SessionEnded) {
+        let _ = self.0.emit("session-ended", ended);
+    }
 }
 
 /// `--config FILE` from the command line (else `SCR_CONFIG`, read by `AppConfig::load`).
@@ -44,42 +50,24 @@ fn start(app: &tauri::AppHandle) -> AppState {
         Err(e) => return AppState::unconfigured(e.to_string()),
     };
     let started = tauri::async_runtime::block_on(async { Viewer::new(&config) });
-    let (viewer, mut events) = match started {
+    let (viewer, events) = match started {
         Ok(v) => v,
         Err(e) => return AppState::unconfigured(e.message),
     };
     let watcher = viewer.session().watch_cards().ok();
-    let handle = app.clone();
     let session = viewer.session().clone();
-    let open_key = viewer.key_holder();
-    tauri::async_runtime::spawn(async move {
-        while let Some(event) = events.recv().await {
-            match event {
-                SessionEvent::Reader(_) => {
-                    // The probe talks to the card and can stall; it runs on its own so the
-                    // next event (a session ending as the card is pulled) is never queued
-                    // behind it.
-                    let (session, handle) = (session.clone(), handle.clone());
-                    tauri::async_runtime::spawn(async move {
-                        let status = scr_app::Viewer::card_status_probed(&session).await;
-                        let _ = handle.emit("card-status", status);
-                    });
-                }
-                SessionEvent::Ended { reason } => {
-                    // The cache key goes with the session, before the page hears of it.
-                    open_key.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    let _ = handle.emit(
-                        "session-ended",
-                        SessionEnded {
-                            reason: format!("{reason:?}"),
-                            message: reason.message().to_string(),
-                        },
-                    );
-                }
-                SessionEvent::Revoked { .. } => {}
-            }
-        }
-    });
+    // The probe runs in a task of its own (scr_app::events), so a stalling card never holds
+    // up the session end that follows a pulled card.
+    let probe = move || {
+        let session = session.clone();
+        async move { Viewer::card_status_probed(&session).await }
+    };
+    tauri::async_runtime::spawn(scr_app::forward_session_events(
+        events,
+        probe,
+        viewer.key_holder(),
+        Window(app.clone()),
+    ));
     AppState::configured(&config, viewer, watcher)
 }
 

@@ -3,11 +3,13 @@
 //! only converts arguments and calls in here, so all of this tests with plain `cargo test`.
 
 pub mod config;
+pub mod events;
 pub mod offline;
 pub mod view;
 pub mod viewer;
 
 pub use config::{AppConfig, ConfigError};
+pub use events::{forward_session_events, EventSink, SessionEnded};
 pub use view::*;
 pub use viewer::{AccessReason, TraceQuery, Viewer};
 

@@ -160,6 +160,10 @@ pub enum Fault {
     DropOn(u8),
     /// A smartcard without the PIV application (a bank card in the reader, say).
     NotPiv,
+    /// Never answers a command APDU (power and ATR requests still are), so the card looks
+    /// present and every exchange with it hangs until the card is pulled: a stuck card, or
+    /// another program's card wedged mid-command, in a reader the app also watches.
+    Stall,
 }
 
 /// The PIV application state for one power-on of the card.

@@ -33,6 +33,9 @@ enum FaultArg {
     Drop,
     /// Be a card without the PIV application.
     NotPiv,
+    /// Never answer a command (power and ATR requests still are): the card stays present
+    /// and every exchange with it hangs until it is removed.
+    Stall,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +126,7 @@ fn main() -> anyhow::Result<()> {
                     Some(FaultArg::Slow) => Fault::Slow(slow_ms),
                     Some(FaultArg::Drop) => Fault::DropOn(0x87),
                     Some(FaultArg::NotPiv) => Fault::NotPiv,
+                    Some(FaultArg::Stall) => Fault::Stall,
                 },
             };
             let card = scr_vcard::insert(&config)?;

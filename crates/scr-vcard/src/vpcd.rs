@@ -144,6 +144,9 @@ fn serve(mut stream: TcpStream, mut applet: PivApplet, fault: Fault) -> std::io:
             [0] | [1] | [2] => applet.reset(),
             [4] => write_message(&mut stream, &atr())?,
             [_] => {}
+            // A stalling card reads on (so pulling it still ends this thread) but never
+            // answers: the reader's side waits for as long as the card stays in.
+            _ if fault == Fault::Stall => {}
             apdu => {
                 if let Fault::DropOn(ins) = fault {
                     if apdu.get(1) == Some(&ins) {

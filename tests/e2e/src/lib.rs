@@ -354,35 +354,72 @@ async fn wait_readers_empty() {
     }
 }
 
-/// The privacy officer signed in with her own virtual card (reader 1), reading the audit
-/// trail. Holds the card and session for as long as it lives.
-pub struct PrivacyOfficer {
+/// Someone signed in with their own virtual card in reader 1, outside the app: the privacy
+/// officer reading the audit trail, the GP practice's system uploading. Holds the card and
+/// session for as long as it lives.
+pub struct CardUser {
     pub client: scr_client::SpineClient,
     pub token: scr_client::SessionToken,
+    base: String,
+    ca: Vec<u8>,
     _session: scr_client::CardSession,
     _watcher: scr_card::ReaderWatcher,
     _card: InsertedCard,
 }
 
-impl PrivacyOfficer {
-    /// A FHIR read as the privacy officer (`AuditEvent?…`).
+/// The privacy officer (her card in reader 1).
+pub type PrivacyOfficer = CardUser;
+
+impl CardUser {
+    /// A FHIR read as this user (`AuditEvent?…`).
     pub async fn get(&self, path: &str) -> serde_json::Value {
         self.client
             .fhir_get(&self.token, path, &[])
             .await
-            .expect("privacy officer's read")
+            .expect("signed-in read")
+    }
+
+    /// A FHIR POST as this user (a GP transaction Bundle to `/FHIR/R4`): status and body.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let http = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&self.ca).expect("CA PEM"))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
+        let answer = http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose())
+            .header("content-type", "application/fhir+json")
+            .body(serde_json::to_vec(body).expect("json"))
+            .send()
+            .await
+            .expect("POST");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or_default())
     }
 }
 
 impl Rig {
     pub async fn privacy_officer(&self) -> PrivacyOfficer {
+        self.card_user("privacy-officer", "975310", "privacy-officer")
+            .await
+    }
+
+    /// The GP practice's clinical system, signed in with its card, to upload summaries.
+    pub async fn gp_system(&self) -> CardUser {
+        self.card_user("gp-system", "864200", "gp-system").await
+    }
+
+    /// Signs `identity` in with its virtual card in reader 1 and chooses `role`.
+    pub async fn card_user(&self, identity: &str, passcode: &str, role: &str) -> CardUser {
         let ca = std::fs::read(self.data.path().join("ca/ca.pem")).expect("ca");
         let base = format!("https://localhost:{}", self.spine_port());
         let client = scr_client::SpineClient::new(&base, &ca, scr_client::Timeouts::default())
             .expect("client");
         let (session, _events) = scr_client::CardSession::new(client.clone());
         let watcher = session.watch_cards().expect("watch");
-        let card = self.insert("privacy-officer", 1);
+        let card = self.insert(identity, 1);
         let reader = session
             .wait_for_card(Some("Virtual PCD 00 01"), Duration::from_secs(5))
             .await
@@ -390,15 +427,17 @@ impl Rig {
         session
             .sign_in(
                 &reader,
-                scr_card::Passcode::new("975310".into()).expect("passcode"),
+                scr_card::Passcode::new(passcode.into()).expect("passcode"),
             )
             .await
-            .expect("privacy officer signs in");
-        session.select_role("privacy-officer").await.expect("role");
+            .unwrap_or_else(|e| panic!("{identity} signs in: {e}"));
+        session.select_role(role).await.expect("role");
         let token = session.token().expect("token");
-        PrivacyOfficer {
+        CardUser {
             client,
             token,
+            base,
+            ca,
             _session: session,
             _watcher: watcher,
             _card: card,
@@ -475,6 +514,22 @@ impl App {
             }
             if tokio::time::Instant::now() > deadline {
                 panic!("{css} did not show {needle:?} within {secs} s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `script` (a function body returning a boolean) returns true.
+    pub async fn wait_until(&self, script: &str, what: &str, secs: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(v) = self.c().execute(script, vec![]).await {
+                if v == serde_json::Value::Bool(true) {
+                    return;
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{what} within {secs} s: no");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

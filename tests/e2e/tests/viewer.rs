@@ -434,3 +434,215 @@ async fn a_card_without_piv_is_shown_as_unknown_and_a_wrong_passcode_shows_tries
     app.screenshot("wrong-passcode").await;
     app.close().await;
 }
+
+/// LOINC code of the IPS allergy section.
+const ALLERGY_SECTION: &str = "48765-2";
+
+/// A patient registered at the GP system's practice, with a summary naming a confirmed
+/// allergy: their NHS number, demographics, summary and the allergy's substance.
+async fn patient_with_an_allergy_at(
+    rig: &Rig,
+    practice: &str,
+) -> (scr_model::Demographics, scr_model::Summary, String) {
+    let store = &rig.spine.as_ref().expect("spine").store;
+    for nhs in store.sample_patients(true, 400).await.expect("sample") {
+        let Some((patient, Some(summary), consent)) = store.summary_view(nhs).await.expect("view")
+        else {
+            continue;
+        };
+        let dissented = consent.is_some_and(|c| c.preference.is_dissent());
+        if patient.gp_ods.as_deref() != Some(practice) || dissented || patient.restricted {
+            continue;
+        }
+        if let scr_model::AllergyState::Known { allergies } = &summary.allergies {
+            if let Some(a) = allergies
+                .iter()
+                .find(|a| a.verification == scr_model::Verification::Confirmed)
+            {
+                let substance = a.substance.display.clone();
+                return (patient, summary, substance);
+            }
+        }
+    }
+    panic!("no patient at {practice} with a confirmed allergy in the seeded population");
+}
+
+/// The GP transaction Bundle of `summary` with the allergy section's coded entries dropped,
+/// its narrative kept: the allergies as the NHS SCR FHIR API sends them, text only.
+fn text_only_allergy_upload(
+    patient: scr_model::Demographics,
+    mut summary: scr_model::Summary,
+) -> serde_json::Value {
+    // Composed now, so the spine takes it over the seeded summary it holds.
+    summary.provenance.last_updated = Some(chrono::Utc::now());
+    let upload = scr_model::fhir::Upload {
+        bundle_id: "e2e-text-only-allergies".into(),
+        patient,
+        summary: Some(summary),
+        consent: None,
+    };
+    let mut bundle = scr_model::fhir::upload_bundle(&upload);
+    let entries = bundle["entry"].as_array_mut().expect("entries");
+    let composition = entries
+        .iter_mut()
+        .find(|e| e["resource"]["resourceType"] == "Composition")
+        .expect("a Composition");
+    let section = composition["resource"]["section"]
+        .as_array_mut()
+        .expect("sections")
+        .iter_mut()
+        .find(|s| s["code"]["coding"][0]["code"] == ALLERGY_SECTION)
+        .expect("an allergy section");
+    assert!(
+        section["text"]["div"].as_str().is_some(),
+        "the allergy section has a narrative"
+    );
+    let dropped: Vec<String> = section
+        .as_object_mut()
+        .and_then(|s| s.remove("entry"))
+        .and_then(|e| e.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["reference"].as_str().map(str::to_string))
+        .collect();
+    assert!(!dropped.is_empty(), "the allergy section had coded entries");
+    entries.retain(|e| {
+        e["fullUrl"]
+            .as_str()
+            .is_none_or(|u| !dropped.iter().any(|d| d == u))
+    });
+    bundle
+}
+
+/// Opens `nhs`'s summary (permission to view) and returns the allergy section's class, text
+/// and computed look (left border style and colour, background).
+async fn allergy_look(app: &App, nhs: &str, state: &str) -> (String, String, String) {
+    app.type_into("#nhs-number", nhs).await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    let section = app
+        .wait(&format!("#allergies[data-state='{state}']"), 20)
+        .await;
+    let class = section
+        .attr("class")
+        .await
+        .expect("class")
+        .unwrap_or_default();
+    let text = section.text().await.expect("text");
+    let look = app
+        .eval("const s = getComputedStyle(document.getElementById('allergies')); return s.borderLeftStyle + ' ' + s.borderLeftColor + ' ' + s.backgroundColor;")
+        .await;
+    (class, text, look.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allergies_sent_as_text_only_show_their_text_in_a_state_of_their_own() {
+    let Some(rig) = Rig::start("allergies-text-only").await else {
+        return;
+    };
+    // The GP practice's system uploads a summary whose allergy section is text only.
+    let profile: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(rig.identity("gp-system").join("profile.json")).expect("profile"),
+    )
+    .expect("profile JSON");
+    let practice = profile["role_profiles"][0]["org_ods"]
+        .as_str()
+        .expect("the GP system's practice")
+        .to_string();
+    let (patient, summary, substance) = patient_with_an_allergy_at(&rig, &practice).await;
+    let nhs = patient.nhs_number.as_digits();
+    let bundle = text_only_allergy_upload(patient, summary);
+    {
+        let gp = rig.gp_system().await;
+        let (status, body) = gp.post("/FHIR/R4", &bundle).await;
+        assert_eq!(status, 200, "upload refused: {body}");
+    }
+
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    let (class, text, look) = allergy_look(&app, &nhs, "describedInText").await;
+    assert!(class.contains("scr-allergies--text-only"), "{class}");
+    assert!(text.contains("Allergies described in text only"), "{text}");
+    // The narrative's substance is in the allergy block itself, on screen.
+    assert!(text.contains(&substance), "{substance:?} not in {text}");
+    assert!(!text.contains("not recorded"), "{text}");
+    assert!(!text.contains("No known allergies"), "{text}");
+    let shown = app
+        .eval("const t = document.querySelector('#allergies #allergies-text'); if (!t) return false; const r = t.getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.top < window.innerHeight;")
+        .await;
+    assert_eq!(
+        shown,
+        serde_json::json!(true),
+        "the allergy text is not on screen"
+    );
+    app.screenshot("allergies-text-only").await;
+
+    // Unlike each of the other states: its own class and its own look.
+    let mut others = Vec::new();
+    for (nhs, state) in [
+        (&rig.patients.not_recorded, "notRecorded"),
+        (&rig.patients.no_known_allergies, "noKnownAllergies"),
+        (&rig.patients.known_allergies, "known"),
+    ] {
+        app.click("#find-another").await;
+        app.wait("#nhs-number", 10).await;
+        others.push((state, allergy_look(&app, nhs, state).await));
+    }
+    for (state, (other_class, _, other_look)) in &others {
+        assert_ne!(&class, other_class, "text only and {state} share a class");
+        assert_ne!(&look, other_look, "text only and {state} look alike");
+    }
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulling_the_card_clears_the_screen_though_a_card_in_the_other_reader_stalls() {
+    let Some(rig) = Rig::start("card-removal-stalled-reader").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &rig.patients.known_allergies)
+        .await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    app.wait("#allergies", 20).await;
+    let name = app.text("#patient-name").await;
+    // A card that never answers a command goes into the other reader; once the doctor's card
+    // is gone, every probe of the card status lands on it and hangs.
+    let stalling = rig.insert_with("receptionist", 1, scr_vcard::Fault::Stall);
+    // pcscd polls the virtual readers every 400 ms: let the app hear of the new card first.
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    card.remove();
+    let pulled = std::time::Instant::now();
+    // The page clears: no name, no allergies, no signed-in bar (the harness's usual wait,
+    // no stricter clock).
+    let gone = format!(
+        "return !document.body.innerText.includes({name:?}) && document.getElementById('allergies') === null && document.getElementById('status-bar').hidden;"
+    );
+    app.wait_until(&gone, "the patient's data gone from the page", 10)
+        .await;
+    let cleared_after = pulled.elapsed();
+    // Back at sign-in: the passcode is asked for again (a card is in reader 1), and the
+    // session is over for the app too.
+    app.wait("#passcode", 10).await;
+    let why = app
+        .eval("const n = document.getElementById('session-notice'); return n ? n.innerText : '';")
+        .await;
+    eprintln!(
+        "screen cleared {cleared_after:?} after the card was pulled, reader 1 stalling; notice: {why}"
+    );
+    let still_clear = app.eval(&gone).await;
+    assert_eq!(
+        still_clear,
+        serde_json::json!(true),
+        "patient data back on screen"
+    );
+    app.screenshot("locked-with-a-stalling-reader").await;
+    app.close().await;
+    drop(stalling);
+}

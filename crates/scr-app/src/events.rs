@@ -1,0 +1,175 @@
+//! What the window hears of the card session: a `card-status` after every reader change, and
+//! a `session-ended` when the session ends (card pulled, reader gone, pcscd stopped, idle).
+//!
+//! The order matters for safety. A reader change needs a card probe, and a card can stall
+//! (a stuck card in the other reader, say); the end of the session must never wait behind
+//! one. So each probe runs in a task of its own, and the loop goes straight on to the next
+//! event: the `Ended` that follows the pulled card's `Reader` event is handled at once.
+
+use std::future::Future;
+
+use scr_client::SessionEvent;
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::offline::KeyHolder;
+use crate::view::CardStatus;
+
+/// The `session-ended` event's payload.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEnded {
+    pub reason: String,
+    pub message: String,
+}
+
+/// Where the events go: the Tauri window in the app, a recorder in tests.
+pub trait EventSink: Clone + Send + Sync + 'static {
+    fn card_status(&self, status: CardStatus);
+    fn session_ended(&self, ended: SessionEnded);
+}
+
+/// Forwards the session's events to `sink` until the session's sender is gone. `probe` makes
+/// the card status for a reader change (e.g. [`crate::Viewer::card_status_probed`]); it is
+/// never awaited by this loop. Must run inside a Tokio runtime.
+pub async fn forward_session_events<S, P, F>(
+    mut events: UnboundedReceiver<SessionEvent>,
+    probe: P,
+    open_key: KeyHolder,
+    sink: S,
+) where
+    S: EventSink,
+    P: Fn() -> F,
+    F: Future<Output = CardStatus> + Send + 'static,
+{
+    while let Some(event) = events.recv().await {
+        match event {
+            SessionEvent::Reader(_) => {
+                let probed = probe();
+                let sink = sink.clone();
+                // Its own task: a stalling card holds up only its own status report.
+                tokio::spawn(async move { sink.card_status(probed.await) });
+            }
+            SessionEvent::Ended { reason } => {
+                // The cache key goes with the session, before the page hears of it.
+                open_key.lock().unwrap_or_else(|p| p.into_inner()).take();
+                sink.session_ended(SessionEnded {
+                    reason: format!("{reason:?}"),
+                    message: reason.message().to_string(),
+                });
+            }
+            SessionEvent::Revoked { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use scr_card::ReaderEvent;
+    use scr_client::EndReason;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    enum Heard {
+        Status(CardStatus),
+        Ended(SessionEnded),
+    }
+
+    #[derive(Clone)]
+    struct Recorder(mpsc::UnboundedSender<Heard>);
+
+    impl EventSink for Recorder {
+        fn card_status(&self, status: CardStatus) {
+            let _ = self.0.send(Heard::Status(status));
+        }
+        fn session_ended(&self, ended: SessionEnded) {
+            let _ = self.0.send(Heard::Ended(ended));
+        }
+    }
+
+    fn pulled(reader: &str) -> SessionEvent {
+        SessionEvent::Reader(ReaderEvent::CardRemoved {
+            reader: reader.into(),
+        })
+    }
+
+    /// The card pulled while a probe of another reader's card never returns: the session
+    /// still ends at once (issue 11, item 3).
+    #[tokio::test]
+    async fn a_session_ends_at_once_though_a_card_probe_never_returns() {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (heard_tx, mut heard) = mpsc::unbounded_channel();
+        let key: KeyHolder = Arc::new(Mutex::new(None));
+        let probes = Arc::new(Mutex::new(0u32));
+        let counted = probes.clone();
+        let forwarding = tokio::spawn(forward_session_events(
+            events,
+            move || {
+                *counted.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                // A stalling card: the probe never answers.
+                std::future::pending::<CardStatus>()
+            },
+            key,
+            Recorder(heard_tx),
+        ));
+        events_tx.send(pulled("Virtual PCD 00 00")).expect("send");
+        events_tx
+            .send(SessionEvent::Ended {
+                reason: EndReason::CardRemoved,
+            })
+            .expect("send");
+        let first = tokio::time::timeout(Duration::from_millis(500), heard.recv())
+            .await
+            .expect("the session end is heard though the probe stalls")
+            .expect("an event");
+        match first {
+            Heard::Ended(e) => assert_eq!(e.reason, "CardRemoved"),
+            other => panic!("heard {other:?} before the session end"),
+        }
+        assert_eq!(*probes.lock().unwrap_or_else(|p| p.into_inner()), 1);
+        // The loop is still there for the next event.
+        events_tx.send(pulled("Virtual PCD 00 01")).expect("send");
+        drop(events_tx);
+        tokio::time::timeout(Duration::from_millis(500), forwarding)
+            .await
+            .expect("the loop ends with its sender, stalled probes or not")
+            .expect("no panic");
+        assert_eq!(*probes.lock().unwrap_or_else(|p| p.into_inner()), 2);
+    }
+
+    /// A probe that answers is reported, after a session end sent later if it is slow.
+    #[tokio::test]
+    async fn a_slow_probe_reports_after_the_session_end_it_did_not_hold_up() {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (heard_tx, mut heard) = mpsc::unbounded_channel();
+        tokio::spawn(forward_session_events(
+            events,
+            || async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                CardStatus::NoReader
+            },
+            Arc::new(Mutex::new(None)),
+            Recorder(heard_tx),
+        ));
+        events_tx.send(pulled("Virtual PCD 00 00")).expect("send");
+        events_tx
+            .send(SessionEvent::Ended {
+                reason: EndReason::CardRemoved,
+            })
+            .expect("send");
+        let mut order = Vec::new();
+        for _ in 0..2 {
+            let h = tokio::time::timeout(Duration::from_secs(2), heard.recv())
+                .await
+                .expect("heard within 2 s")
+                .expect("an event");
+            order.push(matches!(h, Heard::Ended(_)));
+        }
+        assert_eq!(order, [true, false], "[session end, then card status]");
+    }
+}
