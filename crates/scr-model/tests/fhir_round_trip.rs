@@ -265,6 +265,37 @@ fn patient_searchset_and_consent_read_back_what_the_spine_renders() {
 /// A GP upload whose allergies and medication are text only (as the NHS SCR API sends them):
 /// the spine serves the text, as text, and the viewer reads "described in text only" — not
 /// "not recorded", and medication not "nil known". The sender's markup does not pass through.
+/// A section empty on purpose (emptyReason) stays empty through a parse and a render: its
+/// text ("No current medication") is not taken for the section's content.
+#[test]
+fn sections_empty_on_purpose_stay_empty_not_text_only() {
+    let mut s = summary(AllergyState::NotRecorded);
+    s.medications.clear();
+    s.problems.clear();
+    let first = summary_document(&SummaryDocumentInput {
+        patient: &patient(8),
+        summary: &s,
+        document_id: "0123456789abcdef0123456789abcdef",
+        generated_at: Utc::now(),
+    });
+    let read = parse_document(&serde_json::to_vec(&first).expect("json")).expect("parse");
+    assert_eq!(read.summary.allergies, AllergyState::NotRecorded);
+    assert!(read.summary.medications.is_empty() && read.summary.problems.is_empty());
+    assert_eq!(read.summary.narratives, scr_model::Narratives::default());
+    let again = summary_document(&SummaryDocumentInput {
+        patient: &patient(8),
+        summary: &read.summary,
+        document_id: "0123456789abcdef0123456789abcdef",
+        generated_at: Utc::now(),
+    });
+    let served = serde_json::to_string(&again).expect("json");
+    assert_eq!(
+        served.matches("\"nilknown\"").count(),
+        2,
+        "medication and problems stay nil known: {served}"
+    );
+}
+
 #[test]
 fn text_only_sections_round_trip_as_text() {
     let mut s = summary(AllergyState::DescribedInText);

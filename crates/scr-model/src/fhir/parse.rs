@@ -547,7 +547,11 @@ fn read_summary(
             .get("text")
             .and_then(|t| text(t, "div"))
             .filter(|d| crate::narrative::narrative_text(d).has_text())
-            .map(str::to_string);
+            .map(str::to_string)
+            // A section empty on purpose ("Nil Known", "Not Asked") has only that to say:
+            // kept, its text would be served on as a text-only section ("described in
+            // text only: No current medication") instead of as the empty list it is.
+            .filter(|_| coded > 0 || section.get("emptyReason").is_none());
         if kind == SectionKind::Allergies && coded == 0 && section.get("emptyReason").is_none() {
             allergy_text_only = div.is_some();
         }
