@@ -6,6 +6,7 @@ pub mod audit;
 pub mod consent;
 pub mod date;
 pub mod demographics;
+pub mod error_code;
 pub mod fhir;
 pub mod narrative;
 pub mod nhs_number;
@@ -18,6 +19,7 @@ pub use audit::{AccessReason, AuditAction, AuditOutcome, AuditRecord, OfflineAcc
 pub use consent::{ConsentRecord, SharingPreference};
 pub use date::ClinicalDate;
 pub use demographics::{Address, Demographics, Gender};
+pub use error_code::ErrorCode;
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use roles::{Activity, RoleProfile};
 pub use summary::{

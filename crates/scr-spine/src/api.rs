@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use scr_model::fhir::{self, IssueType, SummaryDocumentInput};
-use scr_model::{AccessReason, Activity, AuditAction, AuditOutcome, NhsNumber, OfflineAccess};
+use scr_model::{
+    AccessReason, Activity, AuditAction, AuditOutcome, ErrorCode, NhsNumber, OfflineAccess,
+};
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditEntry;
@@ -45,7 +47,7 @@ fn informational_outcome(code: &str, message: &str) -> serde_json::Value {
 fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
     NhsNumber::parse(raw).map_err(|e| {
         ApiError::invalid(
-            "INVALID_NHS_NUMBER",
+            ErrorCode::InvalidNhsNumber,
             format!("Not a valid NHS number: {e}."),
         )
     })
@@ -60,13 +62,13 @@ async fn refuse(
     reason: Option<AccessReason>,
     err: ApiError,
 ) -> ApiError {
-    let outcome = match err.status {
+    let outcome = match err.status() {
         StatusCode::NOT_FOUND => AuditOutcome::NotFound,
         StatusCode::BAD_REQUEST => AuditOutcome::Invalid,
         _ => AuditOutcome::Refused,
     };
     let mut entry = caller.entry(action, patient, outcome);
-    entry.detail = Some(err.code.to_string());
+    entry.detail = Some(err.code.as_str().to_string());
     entry.reason = reason;
     entry.alert = reason == Some(AccessReason::Emergency);
     match state.audit.append(vec![entry]).await {
@@ -98,7 +100,10 @@ impl Audited<'_> {
 
     /// An audited `PATIENT_NOT_FOUND`.
     async fn unknown_patient(&self, nhs: NhsNumber) -> ApiError {
-        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
+        let e = ApiError::not_found(
+            ErrorCode::PatientNotFound,
+            "No patient has this NHS number.",
+        );
         self.refuse(Some(nhs), e).await
     }
 
@@ -153,14 +158,11 @@ pub async fn search_patients(
         Err(e) => {
             let err = match e {
                 trace::TraceRejected::InvalidParameter(m) => {
-                    ApiError::invalid("INVALID_SEARCH_DATA", m)
+                    ApiError::invalid(ErrorCode::InvalidSearchData, m)
                 }
-                trace::TraceRejected::NotEnoughParameters(m) => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    IssueType::Required,
-                    "MISSING_SEARCH_PARAMETERS",
-                    m,
-                ),
+                trace::TraceRejected::NotEnoughParameters(m) => {
+                    ApiError::new(ErrorCode::MissingSearchParameters, IssueType::Required, m)
+                }
             };
             return Err(refuse(&state, &caller, AuditAction::PatientTrace, None, None, err).await);
         }
@@ -173,9 +175,8 @@ pub async fn search_patients(
     match trace::rank(&query, candidates) {
         TraceResult::TooManyMatches(n) => {
             let err = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                IssueType::TooCostly,
-                "TOO_MANY_MATCHES",
+            ErrorCode::TooManyMatches,
+            IssueType::TooCostly,
                 format!("{n} patients match; add details (given name, gender, postcode) to narrow the search."),
             );
             Err(refuse(&state, &caller, AuditAction::PatientTrace, None, None, err).await)
@@ -231,7 +232,7 @@ pub async fn summary(
         .and_then(AccessReason::from_header);
     let Some(reason) = reason else {
         let e = ApiError::forbidden(
-            "ACCESS_REASON_REQUIRED",
+            ErrorCode::AccessReasonRequired,
             "Say why you are accessing this record: X-Access-Reason permission-to-view or emergency.",
         );
         return Err(refuse(
@@ -250,7 +251,7 @@ pub async fn summary(
     };
     if !role.allows(needed) {
         let e = ApiError::forbidden(
-            "NOT_PERMITTED_FOR_ROLE",
+            ErrorCode::NotPermittedForRole,
             "Your selected role does not allow this kind of access.",
         );
         return Err(refuse(
@@ -264,7 +265,10 @@ pub async fn summary(
         .await);
     }
     let Some((patient, summary, consent)) = state.store.summary_view(nhs).await? else {
-        let e = ApiError::not_found("PATIENT_NOT_FOUND", "No patient has this NHS number.");
+        let e = ApiError::not_found(
+            ErrorCode::PatientNotFound,
+            "No patient has this NHS number.",
+        );
         return Err(refuse(
             &state,
             &caller,
@@ -277,7 +281,7 @@ pub async fn summary(
     };
     if consent.as_ref().is_some_and(|c| c.preference.is_dissent()) {
         let e = ApiError::forbidden(
-            "PATIENT_DISSENTED",
+            ErrorCode::PatientDissented,
             "The patient has opted out of sharing their Summary Care Record. This is final: do not retry.",
         );
         return Err(refuse(
@@ -292,7 +296,7 @@ pub async fn summary(
     }
     let Some(summary) = summary else {
         let e = ApiError::not_found(
-            "NO_SUMMARY_HELD",
+            ErrorCode::NoSummaryHeld,
             "No summary has been received from the patient's practice.",
         );
         return Err(refuse(
@@ -358,9 +362,8 @@ pub async fn consent(
         .map(|(_, v)| v.trim_start_matches("Patient/").to_string());
     let Some(patient) = patient else {
         let e = ApiError::new(
-            StatusCode::BAD_REQUEST,
+            ErrorCode::MissingSearchParameters,
             IssueType::Required,
-            "MISSING_SEARCH_PARAMETERS",
             "Give the patient's NHS number: Consent?patient=…",
         );
         return Err(refuse(&state, &caller, AuditAction::ConsentRead, None, None, e).await);
@@ -429,9 +432,8 @@ pub async fn upload(
         Ok(b) => b,
         Err(()) => {
             let e = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BundleTooLarge,
                 IssueType::TooLong,
-                "BUNDLE_TOO_LARGE",
                 "The upload is larger than this service accepts.",
             );
             return Err(refuse(&state, &caller, AuditAction::Upload, None, None, e).await);
@@ -440,29 +442,17 @@ pub async fn upload(
     let upload = match fhir::parse_upload(&body) {
         Ok(u) => u,
         Err(e) => {
-            let (status, issue, code) = match &e {
-                fhir::FhirError::TooLarge { .. } => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    IssueType::TooLong,
-                    "BUNDLE_TOO_LARGE",
-                ),
-                fhir::FhirError::InvalidNhsNumber(_) => (
-                    StatusCode::BAD_REQUEST,
-                    IssueType::Value,
-                    "INVALID_NHS_NUMBER",
-                ),
-                fhir::FhirError::MissingNhsNumber => (
-                    StatusCode::BAD_REQUEST,
-                    IssueType::Required,
-                    "MISSING_NHS_NUMBER",
-                ),
-                _ => (
-                    StatusCode::BAD_REQUEST,
-                    IssueType::Invalid,
-                    "INVALID_BUNDLE",
-                ),
+            let (issue, code) = match &e {
+                fhir::FhirError::TooLarge { .. } => (IssueType::TooLong, ErrorCode::BundleTooLarge),
+                fhir::FhirError::InvalidNhsNumber(_) => {
+                    (IssueType::Value, ErrorCode::InvalidNhsNumber)
+                }
+                fhir::FhirError::MissingNhsNumber => {
+                    (IssueType::Required, ErrorCode::MissingNhsNumber)
+                }
+                _ => (IssueType::Invalid, ErrorCode::InvalidBundle),
             };
-            let err = ApiError::new(status, issue, code, e.to_string());
+            let err = ApiError::new(code, issue, e.to_string());
             return Err(refuse(&state, &caller, AuditAction::Upload, None, None, err).await);
         }
     };
@@ -482,9 +472,8 @@ pub async fn upload(
             .unwrap_or(usize::MAX);
         if size > SERVED_SUMMARY_LIMIT {
             let err = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                IssueType::TooLong,
-                "SUMMARY_TOO_LARGE",
+            ErrorCode::SummaryTooLarge,
+            IssueType::TooLong,
                 format!(
                     "This summary would be served as {size} bytes; viewers accept at most {SERVED_SUMMARY_LIMIT}. Nothing was stored; send fewer or shorter entries."
                 ),
@@ -500,22 +489,23 @@ pub async fn upload(
     };
     let entry = caller.entry(AuditAction::Upload, Some(nhs), AuditOutcome::Success);
     let outcome = state.audit.upload(job, entry).await?;
-    let (status, issue, message): (StatusCode, IssueType, &str) = match outcome {
-        UploadOutcome::Stored => (StatusCode::OK, IssueType::Processing, "The summary was stored."),
-        UploadOutcome::DissentRecorded => (StatusCode::OK, IssueType::Processing, "The patient's dissent was recorded; no summary is held for them and any previous summary was withdrawn."),
-        UploadOutcome::AlreadyApplied => (StatusCode::OK, IssueType::Processing, "This upload was already applied; nothing changed."),
-        UploadOutcome::RefusedDissented => (StatusCode::FORBIDDEN, IssueType::BusinessRule, "The patient has opted out of sharing; nothing was stored."),
-        UploadOutcome::RefusedNotRegisteredHere => (StatusCode::FORBIDDEN, IssueType::Forbidden, "The patient is not registered at your practice."),
-        UploadOutcome::RefusedUnknownPatient => (StatusCode::NOT_FOUND, IssueType::NotFound, "No patient has this NHS number."),
-        UploadOutcome::RefusedIdentifierReused => (StatusCode::CONFLICT, IssueType::Conflict, "This Bundle identifier was already used for a different upload."),
-        UploadOutcome::RefusedNothingToApply => (StatusCode::BAD_REQUEST, IssueType::Required, "The Bundle has neither a summary nor a sharing preference."),
-        UploadOutcome::RefusedOlderThanHeld => (StatusCode::CONFLICT, IssueType::Conflict, "This summary was composed before the one already held; the newer summary was kept. Nothing was stored."),
+    let (issue, message): (IssueType, &str) = match outcome {
+        UploadOutcome::Stored => (IssueType::Processing, "The summary was stored."),
+        UploadOutcome::DissentRecorded => (IssueType::Processing, "The patient's dissent was recorded; no summary is held for them and any previous summary was withdrawn."),
+        UploadOutcome::AlreadyApplied => (IssueType::Processing, "This upload was already applied; nothing changed."),
+        UploadOutcome::RefusedDissented => (IssueType::BusinessRule, "The patient has opted out of sharing; nothing was stored."),
+        UploadOutcome::RefusedNotRegisteredHere => (IssueType::Forbidden, "The patient is not registered at your practice."),
+        UploadOutcome::RefusedUnknownPatient => (IssueType::NotFound, "No patient has this NHS number."),
+        UploadOutcome::RefusedIdentifierReused => (IssueType::Conflict, "This Bundle identifier was already used for a different upload."),
+        UploadOutcome::RefusedNothingToApply => (IssueType::Required, "The Bundle has neither a summary nor a sharing preference."),
+        UploadOutcome::RefusedOlderThanHeld => (IssueType::Conflict, "This summary was composed before the one already held; the newer summary was kept. Nothing was stored."),
     };
-    if status.is_success() {
-        let body = informational_outcome(outcome.code(), message);
-        Ok(fhir_ok(status, &body))
-    } else {
-        Err(ApiError::new(status, issue, outcome.code(), message))
+    match outcome.refusal() {
+        None => {
+            let body = informational_outcome(outcome.code(), message);
+            Ok(fhir_ok(StatusCode::OK, &body))
+        }
+        Some(code) => Err(ApiError::new(code, issue, message)),
     }
 }
 
@@ -538,7 +528,7 @@ pub async fn audit_events(
         ..AuditFilter::default()
     };
     for (k, v) in query_pairs(raw) {
-        let bad = |m: &str| ApiError::invalid("INVALID_SEARCH_DATA", m.to_string());
+        let bad = |m: &str| ApiError::invalid(ErrorCode::InvalidSearchData, m.to_string());
         let result: Result<(), ApiError> = match k.as_str() {
             "patient" => {
                 parse_nhs(v.trim_start_matches("Patient/")).map(|n| filter.patient = Some(n))
@@ -598,51 +588,22 @@ pub async fn audit_events(
 /// How far the viewer's clock may be from the spine's when it reports offline views.
 const OFFLINE_CLOCK_SKEW_SECS: i64 = 300;
 
-/// The answer to a FHIR document the spine refuses: status, issue type and error code.
-fn offline_views_refusal(e: &fhir::FhirError) -> (StatusCode, IssueType, &'static str) {
+/// The answer to a FHIR document the spine refuses: issue type and error code (which
+/// carries the status).
+fn offline_views_refusal(e: &fhir::FhirError) -> (IssueType, ErrorCode) {
     use fhir::FhirError as F;
     let in_entry = matches!(e, F::Entry { .. });
     match e.innermost() {
-        F::TooLarge { .. } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            IssueType::TooLong,
-            "BUNDLE_TOO_LARGE",
-        ),
-        F::TooManyEntries { .. } => (
-            StatusCode::BAD_REQUEST,
-            IssueType::TooLong,
-            "TOO_MANY_ENTRIES",
-        ),
-        F::InvalidNhsNumber(_) => (
-            StatusCode::BAD_REQUEST,
-            IssueType::Value,
-            "INVALID_NHS_NUMBER",
-        ),
-        F::MissingNhsNumber => (
-            StatusCode::BAD_REQUEST,
-            IssueType::Required,
-            "MISSING_NHS_NUMBER",
-        ),
-        F::Missing(_) if in_entry => (
-            StatusCode::BAD_REQUEST,
-            IssueType::Required,
-            "INVALID_OFFLINE_VIEW",
-        ),
-        F::Invalid(_) if in_entry => (
-            StatusCode::BAD_REQUEST,
-            IssueType::Value,
-            "INVALID_OFFLINE_VIEW",
-        ),
-        F::NotJson(_) | F::WrongResourceType { .. } => (
-            StatusCode::BAD_REQUEST,
-            IssueType::Structure,
-            "INVALID_BUNDLE",
-        ),
-        _ => (
-            StatusCode::BAD_REQUEST,
-            IssueType::Invalid,
-            "INVALID_BUNDLE",
-        ),
+        F::TooLarge { .. } => (IssueType::TooLong, ErrorCode::BundleTooLarge),
+        F::TooManyEntries { .. } => (IssueType::TooLong, ErrorCode::TooManyEntries),
+        F::InvalidNhsNumber(_) => (IssueType::Value, ErrorCode::InvalidNhsNumber),
+        F::MissingNhsNumber => (IssueType::Required, ErrorCode::MissingNhsNumber),
+        F::Missing(_) if in_entry => (IssueType::Required, ErrorCode::InvalidOfflineView),
+        F::Invalid(_) if in_entry => (IssueType::Value, ErrorCode::InvalidOfflineView),
+        F::NotJson(_) | F::WrongResourceType { .. } => {
+            (IssueType::Structure, ErrorCode::InvalidBundle)
+        }
+        _ => (IssueType::Invalid, ErrorCode::InvalidBundle),
     }
 }
 
@@ -673,9 +634,8 @@ pub async fn report_offline_views(
         Ok(b) => b,
         Err(()) => {
             let e = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                IssueType::TooLong,
-                "BUNDLE_TOO_LARGE",
+            ErrorCode::BundleTooLarge,
+            IssueType::TooLong,
                 format!(
                     "The report is larger than this service accepts; send at most {} views per Bundle.",
                     fhir::MAX_OFFLINE_VIEWS
@@ -687,8 +647,8 @@ pub async fn report_offline_views(
     let views = match fhir::parse_offline_views_bundle(&body) {
         Ok(v) => v,
         Err(e) => {
-            let (status, issue, code) = offline_views_refusal(&e);
-            let err = ApiError::new(status, issue, code, format!("Nothing was recorded: {e}."));
+            let (issue, code) = offline_views_refusal(&e);
+            let err = ApiError::new(code, issue, format!("Nothing was recorded: {e}."));
             return Err(refuse(&state, &caller, action, None, None, err).await);
         }
     };
@@ -707,7 +667,7 @@ pub async fn report_offline_views(
             || v.viewed_at - v.fetched_at > max_age
     }) {
         let err = ApiError::invalid(
-            "INVALID_OFFLINE_VIEW",
+            ErrorCode::InvalidOfflineView,
             format!(
                 "Nothing was recorded: view {} is dated before its copy was fetched, in the future, or after any offline copy would have expired.",
                 bad.id
@@ -725,9 +685,8 @@ pub async fn report_offline_views(
     // past the quota, nothing more is taken for 24 hours.
     if reported >= quota || views.len() as i64 > quota {
         let mut err = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::OfflineViewQuota,
             IssueType::Throttled,
-            "OFFLINE_VIEW_QUOTA",
             format!("Nothing was recorded: at most {quota} offline views a day are accepted from one user; {reported} were reported in the last 24 hours."),
         );
         err.retry_after = Some(3600);
@@ -751,7 +710,10 @@ pub async fn report_offline_views(
             .any(|(p, at)| *p == digits && (at - fetched).abs() <= skew_ms);
         // The parser accepts only known reasons.
         let Some(reason) = AccessReason::from_header(&v.reason) else {
-            let err = ApiError::invalid("INVALID_OFFLINE_VIEW", "An access reason is not known.");
+            let err = ApiError::invalid(
+                ErrorCode::InvalidOfflineView,
+                "An access reason is not known.",
+            );
             return Err(refuse(&state, &caller, action, None, None, err).await);
         };
         let mut entry = caller.entry(action, Some(v.nhs_number), AuditOutcome::Success);

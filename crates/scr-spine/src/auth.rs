@@ -17,7 +17,7 @@ use p256::ecdsa::Signature;
 use rand::RngCore;
 use scr_model::fhir::IssueType;
 use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
-use scr_model::{Activity, AuditAction, AuditOutcome, NhsNumber, RoleProfile};
+use scr_model::{Activity, AuditAction, AuditOutcome, ErrorCode, NhsNumber, RoleProfile};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -51,7 +51,7 @@ fn iso(ms: i64) -> String {
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|_| {
         ApiError::invalid(
-            "INVALID_REQUEST",
+            ErrorCode::InvalidRequest,
             "The request body is not the JSON this call expects.",
         )
     })
@@ -59,8 +59,16 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError>
 
 /// A refusal during sign-in. One that names a registered user is a chained entry of its own
 /// (a wrong signature on a real card, a revoked card); one that names nobody is counted in
-/// the writer's refusal tally, since anyone can cause it at line rate.
-async fn refuse_sign_in(
+/// the writer's refusal tally, since anyone can cause it at line rate. The trail records the
+/// answer's code.
+async fn refuse_sign_in(state: &AppState, user: Option<(&str, &str)>, err: ApiError) -> ApiError {
+    let detail = err.code.as_str();
+    refuse_sign_in_noting(state, user, detail, err).await
+}
+
+/// [`refuse_sign_in`], recording `detail` where the trail knows more than the answer says
+/// (an unregistered certificate is answered as one not accepted).
+async fn refuse_sign_in_noting(
     state: &AppState,
     user: Option<(&str, &str)>,
     code: &'static str,
@@ -100,25 +108,27 @@ pub async fn challenge(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: ChallengeRequest = parse_body(&body)?;
-    let der = STANDARD
-        .decode(req.certificate.trim())
-        .map_err(|_| ApiError::invalid("INVALID_CERTIFICATE", "certificate must be base64 DER"))?;
+    let der = STANDARD.decode(req.certificate.trim()).map_err(|_| {
+        ApiError::invalid(
+            ErrorCode::InvalidCertificate,
+            "certificate must be base64 DER",
+        )
+    })?;
     // A card signs in a few times a day; a public certificate replayed in a loop must not
     // fill the challenge table or the trail.
     if let Err(wait) = state.sign_in_limits.check_certificate(&der) {
         state
             .audit
-            .count_refusal(AuditAction::SignIn, "TOO_MANY_REQUESTS");
+            .count_refusal(AuditAction::SignIn, ErrorCode::TooManyRequests.as_str());
         return Err(ApiError::rate_limited(wait));
     }
     if let Err(rejected) = state.trust.verify(&der, Utc::now()) {
         let err = ApiError::new(
-            StatusCode::UNAUTHORIZED,
+            ErrorCode::CertificateNotAccepted,
             IssueType::Security,
-            "CERTIFICATE_NOT_ACCEPTED",
             rejected.to_string(),
         );
-        return Err(refuse_sign_in(&state, None, "CERTIFICATE_NOT_ACCEPTED", err).await);
+        return Err(refuse_sign_in(&state, None, err).await);
     }
     let mut nonce = vec![0u8; SIGN_IN_NONCE_LEN];
     rand::thread_rng().fill_bytes(&mut nonce);
@@ -152,46 +162,42 @@ pub async fn create_session(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: SessionRequest = parse_body(&body)?;
-    let refused = |code: &'static str, msg: &str| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            IssueType::Security,
-            code,
-            msg.to_string(),
-        )
-    };
+    let refused = |code: ErrorCode, msg: &str| ApiError::new(code, IssueType::Security, msg);
     let Some(challenge) = state.store.take_challenge(&req.challenge_id).await? else {
         let err = refused(
-            "CHALLENGE_INVALID",
+            ErrorCode::ChallengeInvalid,
             "The challenge is unknown or has already been used. Start sign-in again.",
         );
-        return Err(refuse_sign_in(&state, None, "CHALLENGE_INVALID", err).await);
+        return Err(refuse_sign_in(&state, None, err).await);
     };
     if challenge.expires_at < now_ms() {
         let err = refused(
-            "CHALLENGE_EXPIRED",
+            ErrorCode::ChallengeExpired,
             "The challenge has expired. Start sign-in again.",
         );
-        return Err(refuse_sign_in(&state, None, "CHALLENGE_EXPIRED", err).await);
+        return Err(refuse_sign_in(&state, None, err).await);
     }
     let verified = match state.trust.verify(&challenge.certificate, Utc::now()) {
         Ok(v) => v,
         Err(rejected) => {
-            let err = refused("CERTIFICATE_NOT_ACCEPTED", &rejected.to_string());
-            return Err(refuse_sign_in(&state, None, "CERTIFICATE_NOT_ACCEPTED", err).await);
+            let err = refused(ErrorCode::CertificateNotAccepted, &rejected.to_string());
+            return Err(refuse_sign_in(&state, None, err).await);
         }
     };
     let Some(identity) = state.store.identity_for_certificate(&verified.id).await? else {
         let err = refused(
-            "CERTIFICATE_NOT_ACCEPTED",
+            ErrorCode::CertificateNotAccepted,
             "The certificate is not registered to any user.",
         );
-        return Err(refuse_sign_in(&state, None, "CERTIFICATE_UNREGISTERED", err).await);
+        return Err(refuse_sign_in_noting(&state, None, "CERTIFICATE_UNREGISTERED", err).await);
     };
     let who = Some((identity.user_id.as_str(), identity.name.as_str()));
     if identity.revoked {
-        let err = refused("CERTIFICATE_REVOKED", "The certificate has been revoked.");
-        return Err(refuse_sign_in(&state, who, "CERTIFICATE_REVOKED", err).await);
+        let err = refused(
+            ErrorCode::CertificateRevoked,
+            "The certificate has been revoked.",
+        );
+        return Err(refuse_sign_in(&state, who, err).await);
     }
     let signature = STANDARD
         .decode(req.signature.trim())
@@ -211,10 +217,10 @@ pub async fn create_session(
     };
     if !good {
         let err = refused(
-            "SIGNATURE_INVALID",
+            ErrorCode::SignatureInvalid,
             "The signature over the challenge is not valid for this certificate.",
         );
-        return Err(refuse_sign_in(&state, who, "SIGNATURE_INVALID", err).await);
+        return Err(refuse_sign_in(&state, who, err).await);
     }
 
     let profiles = state.store.role_profiles(&identity.user_id).await?;
@@ -315,9 +321,8 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
     let now = now_ms();
     if session.revoked {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+            ErrorCode::SessionEnded,
             IssueType::Expired,
-            "SESSION_ENDED",
             "The session has ended. Sign in again.",
         ));
     }
@@ -325,9 +330,8 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
     if now > session.expires_at || idle_expired {
         state.store.revoke_session(&hash).await?;
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+            ErrorCode::SessionExpired,
             IssueType::Expired,
-            "SESSION_EXPIRED",
             "The session has expired. Sign in again.",
         ));
     }
@@ -354,25 +358,28 @@ pub async fn authorise(
         Ok(c) => c,
         // No valid session: counted, not chained one by one (see `RefusalTally`). A store
         // failure is not a refusal and goes back as it is.
-        Err(err) if err.status == StatusCode::UNAUTHORIZED => {
-            state.audit.count_refusal(action, err.code);
+        Err(err) if err.status() == StatusCode::UNAUTHORIZED => {
+            state.audit.count_refusal(action, err.code.as_str());
             return Err(err);
         }
         Err(err) => return Err(err),
     };
     let err = match &caller.role {
-        None => ApiError::forbidden("ROLE_NOT_SELECTED", "Choose a role for this session first."),
+        None => ApiError::forbidden(
+            ErrorCode::RoleNotSelected,
+            "Choose a role for this session first.",
+        ),
         Some(role) if activities.iter().any(|a| role.allows(*a)) => {
             let role = role.clone();
             return Ok((caller, role));
         }
         Some(_) => ApiError::forbidden(
-            "NOT_PERMITTED_FOR_ROLE",
+            ErrorCode::NotPermittedForRole,
             "Your selected role does not allow this.",
         ),
     };
     let mut entry = caller.entry(action, patient, AuditOutcome::Refused);
-    entry.detail = Some(err.code.to_string());
+    entry.detail = Some(err.code.as_str().to_string());
     state.audit.append(vec![entry]).await?;
     Err(err)
 }
@@ -393,12 +400,13 @@ pub async fn select_role(
     let profiles = state.store.role_profiles(&caller.user_id).await?;
     let Some(profile) = profiles.into_iter().find(|p| p.id == req.role_profile_id) else {
         let mut entry = caller.entry(AuditAction::SelectRole, None, AuditOutcome::Refused);
-        entry.detail = Some("ROLE_NOT_HELD".into());
-        state.audit.append(vec![entry]).await?;
-        return Err(ApiError::forbidden(
-            "ROLE_NOT_HELD",
+        let err = ApiError::forbidden(
+            ErrorCode::RoleNotHeld,
             "That role profile is not one of yours.",
-        ));
+        );
+        entry.detail = Some(err.code.as_str().into());
+        state.audit.append(vec![entry]).await?;
+        return Err(err);
     };
     let mut entry = caller.entry(AuditAction::SelectRole, None, AuditOutcome::Success);
     entry.role_code = Some(profile.role_code.clone());

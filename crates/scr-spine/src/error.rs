@@ -5,27 +5,22 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use scr_model::fhir::{operation_outcome, IssueType};
+use scr_model::ErrorCode;
 
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
     pub issue: IssueType,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub retry_after: Option<u32>,
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        issue: IssueType,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    /// The answer for `code`, sent with the code's own HTTP status.
+    pub fn new(code: ErrorCode, issue: IssueType, message: impl Into<String>) -> Self {
         ApiError {
-            status,
             issue,
             code,
             message: message.into(),
@@ -33,34 +28,34 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status: the code's own, so one code never comes with two statuses.
+    pub fn status(&self) -> StatusCode {
+        // Every status in the table is a valid one (a test in scr-model checks the range).
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            IssueType::Login,
-            "UNAUTHENTICATED",
-            message,
-        )
+        Self::new(ErrorCode::Unauthenticated, IssueType::Login, message)
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, IssueType::Forbidden, code, message)
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code, IssueType::Forbidden, message)
     }
 
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, IssueType::Invalid, code, message)
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code, IssueType::Invalid, message)
     }
 
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, IssueType::NotFound, code, message)
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code, IssueType::NotFound, message)
     }
 
     /// A server-side failure: logged with its detail, answered generically.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "request failed");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InternalError,
             IssueType::Exception,
-            "INTERNAL_ERROR",
             "The service could not complete the request.",
         )
     }
@@ -69,9 +64,8 @@ impl ApiError {
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         tracing::warn!(%detail, "store unavailable; request refused");
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServiceUnavailable,
             IssueType::Transient,
-            "SERVICE_UNAVAILABLE",
             "The service cannot reach its records right now. Try again shortly.",
         );
         e.retry_after = Some(2);
@@ -81,9 +75,8 @@ impl ApiError {
     /// Too many requests from this caller: slow down.
     pub fn rate_limited(retry_after: u32) -> Self {
         let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
             IssueType::Throttled,
-            "TOO_MANY_REQUESTS",
             "Too many requests. Wait a moment and try again.",
         );
         e.retry_after = Some(retry_after.max(1));
@@ -93,9 +86,8 @@ impl ApiError {
     /// The service is at its limit of requests in flight: shed, and ask to retry.
     pub fn overloaded() -> Self {
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServiceBusy,
             IssueType::Transient,
-            "SERVICE_BUSY",
             "The service is busy. Try again shortly.",
         );
         e.retry_after = Some(1);
@@ -106,9 +98,8 @@ impl ApiError {
     pub fn audit_unavailable(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "audit write failed; request refused");
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::AuditUnavailable,
             IssueType::Exception,
-            "AUDIT_UNAVAILABLE",
             "The service cannot record this access right now, so it cannot release data. Try again shortly.",
         );
         e.retry_after = Some(5);
@@ -134,8 +125,8 @@ impl From<crate::audit::AuditError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = operation_outcome(self.issue, self.code, &self.message);
-        let mut response = (self.status, fhir_json(&body)).into_response();
+        let body = operation_outcome(self.issue, self.code.as_str(), &self.message);
+        let mut response = (self.status(), fhir_json(&body)).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));

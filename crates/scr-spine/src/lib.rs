@@ -33,6 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use scr_model::fhir::IssueType;
+use scr_model::ErrorCode;
 use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -224,9 +225,10 @@ async fn sign_in_rate_limit(
         .map(|c| c.0.ip());
     if let Some(ip) = peer {
         if let Err(wait) = state.sign_in_limits.check_address(ip) {
-            state
-                .audit
-                .count_refusal(scr_model::AuditAction::SignIn, "TOO_MANY_REQUESTS");
+            state.audit.count_refusal(
+                scr_model::AuditAction::SignIn,
+                ErrorCode::TooManyRequests.as_str(),
+            );
             return ApiError::rate_limited(wait).into_response();
         }
     }
@@ -234,14 +236,16 @@ async fn sign_in_rate_limit(
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("NOT_FOUND", "There is no such resource or operation here.")
+    ApiError::not_found(
+        ErrorCode::NotFound,
+        "There is no such resource or operation here.",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
         IssueType::Processing,
-        "METHOD_NOT_ALLOWED",
         "This method is not supported on this resource.",
     )
 }
@@ -257,9 +261,8 @@ async fn request_deadline(
         Ok(response) => response,
         Err(_) => {
             let mut e = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Timeout,
                 IssueType::Timeout,
-                "TIMEOUT",
                 "The service took too long to answer. Try again.",
             );
             e.retry_after = Some(2);

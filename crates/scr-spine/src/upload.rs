@@ -2,7 +2,7 @@
 //! that also appends the audit entry (see `audit::AuditWriter::upload`).
 
 use scr_model::fhir::Upload;
-use scr_model::{AuditOutcome, SharingPreference};
+use scr_model::{AuditOutcome, ErrorCode, SharingPreference};
 use sqlx::{AnyConnection, Row};
 
 use crate::store::{now_ms, rows_preference_code, StoreError};
@@ -42,17 +42,35 @@ pub enum UploadOutcome {
 }
 
 impl UploadOutcome {
+    /// The code stored with the upload and sent back: an informational one for an upload
+    /// taken, the refusal's error code otherwise.
     pub fn code(self) -> &'static str {
         match self {
             UploadOutcome::Stored => "STORED",
             UploadOutcome::DissentRecorded => "DISSENT_RECORDED",
             UploadOutcome::AlreadyApplied => "ALREADY_APPLIED",
-            UploadOutcome::RefusedDissented => "PATIENT_DISSENTED",
-            UploadOutcome::RefusedNotRegisteredHere => "NOT_REGISTERED_AT_PRACTICE",
-            UploadOutcome::RefusedUnknownPatient => "PATIENT_NOT_FOUND",
-            UploadOutcome::RefusedIdentifierReused => "BUNDLE_IDENTIFIER_REUSED",
-            UploadOutcome::RefusedNothingToApply => "NOTHING_TO_APPLY",
-            UploadOutcome::RefusedOlderThanHeld => "OLDER_THAN_HELD",
+            UploadOutcome::RefusedDissented => ErrorCode::PatientDissented.as_str(),
+            UploadOutcome::RefusedNotRegisteredHere => ErrorCode::NotRegisteredAtPractice.as_str(),
+            UploadOutcome::RefusedUnknownPatient => ErrorCode::PatientNotFound.as_str(),
+            UploadOutcome::RefusedIdentifierReused => ErrorCode::BundleIdentifierReused.as_str(),
+            UploadOutcome::RefusedNothingToApply => ErrorCode::NothingToApply.as_str(),
+            UploadOutcome::RefusedOlderThanHeld => ErrorCode::OlderThanHeld.as_str(),
+        }
+    }
+
+    /// The error the spine answers with, for an upload it refuses (its status is the
+    /// code's); `None` for one it took.
+    pub fn refusal(self) -> Option<ErrorCode> {
+        match self {
+            UploadOutcome::Stored
+            | UploadOutcome::DissentRecorded
+            | UploadOutcome::AlreadyApplied => None,
+            UploadOutcome::RefusedDissented => Some(ErrorCode::PatientDissented),
+            UploadOutcome::RefusedNotRegisteredHere => Some(ErrorCode::NotRegisteredAtPractice),
+            UploadOutcome::RefusedUnknownPatient => Some(ErrorCode::PatientNotFound),
+            UploadOutcome::RefusedIdentifierReused => Some(ErrorCode::BundleIdentifierReused),
+            UploadOutcome::RefusedNothingToApply => Some(ErrorCode::NothingToApply),
+            UploadOutcome::RefusedOlderThanHeld => Some(ErrorCode::OlderThanHeld),
         }
     }
 
@@ -231,4 +249,36 @@ async fn upsert_consent(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_upload_is_stored_and_answered_under_its_error_code() {
+        let all = [
+            UploadOutcome::Stored,
+            UploadOutcome::DissentRecorded,
+            UploadOutcome::AlreadyApplied,
+            UploadOutcome::RefusedDissented,
+            UploadOutcome::RefusedNotRegisteredHere,
+            UploadOutcome::RefusedUnknownPatient,
+            UploadOutcome::RefusedIdentifierReused,
+            UploadOutcome::RefusedNothingToApply,
+            UploadOutcome::RefusedOlderThanHeld,
+        ];
+        for outcome in all {
+            match outcome.refusal() {
+                Some(code) => {
+                    assert_eq!(outcome.code(), code.as_str());
+                    assert_ne!(outcome.audit_outcome(), AuditOutcome::Success);
+                }
+                None => {
+                    assert_eq!(ErrorCode::parse(outcome.code()), None);
+                    assert_eq!(outcome.audit_outcome(), AuditOutcome::Success);
+                }
+            }
+        }
+    }
 }
