@@ -1,9 +1,9 @@
 //! The Tauri commands: each converts its arguments, calls `scr_app::Viewer`, and returns
-//! the result or an `AppError {code, message}`. No logic lives here.
+//! the result or an `AppError` (`{code, message}`, scr-app's error.rs). No logic lives here.
 
 use scr_app::{
-    AccessReason, AppError, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView,
-    RoleView, SharingView, SignedInView, SummaryView, TraceQuery,
+    AccessReason, AppError, AppErrorKind, CardStatus, OfflineEntryView, OfflineSignedInView,
+    PatientView, RoleView, SharingView, SignedInView, SummaryView, TraceQuery,
 };
 use serde::Serialize;
 use tauri::State;
@@ -21,7 +21,7 @@ pub struct StartupStatus {
 fn viewer(state: &AppState) -> Result<&scr_app::Viewer, AppError> {
     state.viewer.as_ref().ok_or_else(|| {
         AppError::new(
-            "CONFIG",
+            AppErrorKind::Config,
             state
                 .config_error
                 .clone()

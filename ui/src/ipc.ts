@@ -1,11 +1,11 @@
 // The one place that talks to the Rust side: commands return data or an AppError
-// `{code, message}`; the screens branch on `code`.
+// `{code, message}`; the screens branch on `code` (a closed union, see errors.ts).
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AppError } from "./errors";
 import type {
   AccessReason,
-  AppError,
   CardStatus,
   OfflineEntryView,
   OfflineSignedInView,
@@ -21,10 +21,10 @@ export type { AppError };
 
 export function asAppError(e: unknown): AppError {
   if (e && typeof e === "object" && "code" in e && "message" in e) {
-    const err = e as AppError;
-    return { code: String(err.code), message: String(err.message), triesLeft: err.triesLeft ?? null };
+    // Rust's AppError, as generated: the code and what goes with it (`triesLeft`).
+    return { ...e, code: String(e.code), message: String(e.message) } as AppError;
   }
-  return { code: "UNEXPECTED", message: String(e), triesLeft: null };
+  return { code: "UNEXPECTED", message: String(e) };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {

@@ -3,6 +3,7 @@
 // sign-in): card → passcode → the offline records on this computer → an offline copy.
 // A session-ended event clears every patient detail from the page at once and returns to
 // "Insert your smartcard", online or offline.
+import type { AppErrorCode } from "./errors";
 import { api, asAppError, onCardStatus, onSessionEnded, type AppError } from "./ipc";
 import type {
   AccessReason,
@@ -100,9 +101,9 @@ const passcodeActions: PasscodeActions = {
 };
 
 /** The spine refused before the card was asked: no passcode try was spent. */
-const SPINE_DOWN = new Set(["SPINE_UNREACHABLE", "SPINE_TIMEOUT"]);
+const SPINE_DOWN: ReadonlySet<AppErrorCode> = new Set<AppErrorCode>(["SPINE_UNREACHABLE", "SPINE_TIMEOUT"]);
 /** Offline sign-in is not possible on this computer with this card (not a passcode problem). */
-const NO_OFFLINE = new Set(["OFFLINE_NOT_SET_UP", "CACHE_UNAVAILABLE", "WRONG_CARD"]);
+const NO_OFFLINE: ReadonlySet<AppErrorCode> = new Set<AppErrorCode>(["OFFLINE_NOT_SET_UP", "CACHE_UNAVAILABLE", "WRONG_CARD"]);
 
 async function signIn(passcode: string): Promise<void> {
   if (signingIn) return;

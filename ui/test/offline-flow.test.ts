@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The offline flow through main.ts, with the Rust side replaced by mocks of `api`.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { AppError } from "../src/generated/types";
+import type { AppError, AppErrorCode } from "../src/errors";
 import type { SessionEnded } from "../src/ipc";
 import { entry, patient, summary } from "./fixtures";
 
@@ -36,7 +36,8 @@ vi.mock("../src/ipc", async (importOriginal) => {
   };
 });
 
-const fail = (code: string, message: string, triesLeft: number | null = null): AppError => ({ code, message, triesLeft });
+const fail = (code: AppErrorCode, message: string, triesLeft: number | null = null): AppError =>
+  ({ code, message, ...(triesLeft === null ? {} : { triesLeft }) }) as AppError;
 const $ = (sel: string) => document.querySelector<HTMLElement>(sel);
 const text = (sel: string) => $(sel)?.textContent ?? "";
 const until = (sel: string) => vi.waitFor(() => expect($(sel)).not.toBeNull());

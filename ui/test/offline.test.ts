@@ -187,7 +187,7 @@ describe("signing in to work offline", () => {
   it("shows why offline was not possible below the original error", () => {
     passcodeScreen(
       { signIn: () => {}, workOffline: () => {} },
-      { code: "SPINE_UNREACHABLE", message: "The Summary Care Record service cannot be reached.", triesLeft: null },
+      { code: "SPINE_UNREACHABLE", message: "The Summary Care Record service cannot be reached." },
       "This card has no offline records on this computer.",
     );
     const error = document.getElementById("passcode-error")!;
@@ -202,6 +202,24 @@ describe("signing in to work offline", () => {
     expect(cacheOffNotice("No keyring is available.").textContent).toBe(
       "Offline records are off on this computer: No keyring is available. The app works online as usual.",
     );
+  });
+});
+
+describe("sign-in errors by code", () => {
+  it("explains a blocked card from the offline sign-in (CARD_BLOCKED, as the card says) and offers no passcode field", () => {
+    passcodeScreen({ signIn: () => {}, workOffline: () => {} }, { code: "CARD_BLOCKED", message: "The card is blocked." });
+    expect(main().querySelector("h1")?.textContent).toBe("Your smartcard is blocked");
+    expect(document.getElementById("passcode")).toBeNull();
+  });
+
+  it("heads the error with the code's words and keeps the detail below", () => {
+    passcodeScreen(
+      { signIn: () => {}, workOffline: () => {} },
+      { code: "CERTIFICATE_REVOKED", message: "This card's certificate has been revoked." },
+    );
+    const error = document.getElementById("passcode-error")!;
+    expect(error.querySelector("h2")?.textContent).toBe("Your smartcard has been revoked");
+    expect(error.textContent).toContain("This card's certificate has been revoked.");
   });
 });
 

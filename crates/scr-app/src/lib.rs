@@ -3,12 +3,14 @@
 //! only converts arguments and calls in here, so all of this tests with plain `cargo test`.
 
 pub mod config;
+pub mod error;
 pub mod events;
 pub mod offline;
 pub mod view;
 pub mod viewer;
 
 pub use config::{AppConfig, ConfigError};
+pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, EventSink, SessionEnded};
 pub use view::*;
 pub use viewer::{AccessReason, TraceQuery, Viewer};
@@ -39,13 +41,35 @@ pub fn typescript_declarations() -> String {
         TraceQuery::decl(),
     ];
     let mut out = String::from(
-        "// Generated from the Rust types in crates/scr-app (view.rs, viewer.rs). Do not edit:\n\
+        "// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs) and\n\
+         // scr_model::ErrorCode. Do not edit:\n\
          // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.\n\n",
     );
+    out.push_str(&error_code_declaration());
+    out.push_str("\n\n");
     for d in decls {
         out.push_str("export ");
         out.push_str(&d);
         out.push_str("\n\n");
     }
     out.trim_end().to_string() + "\n"
+}
+
+/// The spine's codes as a TypeScript union (scr-model has no ts-rs): one member per
+/// `ErrorCode::ALL`, each with its status and meaning, so the UI's switches over
+/// `AppError["code"]` must name every code the spine can send.
+fn error_code_declaration() -> String {
+    let mut out = String::from(
+        "/**\n * The spine's error codes (scr_model::ErrorCode): the code of an AppError that the spine refused with.\n */\nexport type ErrorCode =",
+    );
+    for code in scr_model::ErrorCode::ALL {
+        out.push_str(&format!(
+            "\n  /** {} {} */\n  | \"{}\"",
+            code.http_status(),
+            code.meaning(),
+            code.as_str()
+        ));
+    }
+    out.push(';');
+    out
 }

@@ -16,7 +16,8 @@ use scr_cache::{
 use scr_client::CardAsk;
 use serde::{Deserialize, Serialize};
 
-use crate::view::{AppError, CacheStatus, OfflineEntryView, PatientView};
+use crate::view::{CacheStatus, OfflineEntryView, PatientView};
+use scr_model::ErrorCode;
 
 /// The app's clock (tests inject their own to check expiry).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -30,28 +31,6 @@ pub const CACHE_FILE: &str = "offline-cache.sqlite";
 
 /// How often expired entries are deleted while the app runs.
 pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
-
-impl From<CacheError> for AppError {
-    fn from(e: CacheError) -> Self {
-        let code = match &e {
-            CacheError::WrongCard => "WRONG_CARD",
-            CacheError::WrongDeviceSecret => "OFFLINE_NOT_SET_UP",
-            CacheError::KeyringUnavailable(_) => "CACHE_UNAVAILABLE",
-            CacheError::WrongUser | CacheError::Tampered | CacheError::UnknownFormat => {
-                "OFFLINE_RECORD_GONE"
-            }
-            CacheError::Malformed(_) | CacheError::Storage(_) => "CACHE_UNAVAILABLE",
-        };
-        let mut message = e.to_string();
-        if let Some(first) = message.get(..1) {
-            message = first.to_uppercase() + &message[1..];
-        }
-        if !message.ends_with('.') {
-            message.push('.');
-        }
-        AppError::new(code, message)
-    }
-}
 
 /// The key of the user signed in now, tied to their session: a key whose session has
 /// ended is never used, and is wiped as soon as the end is heard.
@@ -168,8 +147,8 @@ impl OfflineCache {
             .map_err(|e| format!("The offline cache file cannot be opened ({e})."))?;
         let _ = store.purge_expired(millis(clock()));
         keyring.probe().map_err(|e| match e {
-            CacheError::KeyringUnavailable(why) => crate::viewer::capitalised(&why),
-            other => crate::viewer::capitalised(&other.to_string()),
+            CacheError::KeyringUnavailable(why) => crate::error::capitalised(&why),
+            other => crate::error::capitalised(&other.to_string()),
         })?;
         Ok(OfflineCache {
             store: Mutex::new(store),
@@ -486,8 +465,12 @@ pub fn refusal_removes_copy(e: &scr_client::ClientError) -> bool {
         scr_client::ClientError::Spine { status, code, .. } => {
             *status == 403
                 || matches!(
-                    code.as_str(),
-                    "PATIENT_DISSENTED" | "NO_SUMMARY_HELD" | "PATIENT_NOT_FOUND"
+                    code.known(),
+                    Some(
+                        ErrorCode::PatientDissented
+                            | ErrorCode::NoSummaryHeld
+                            | ErrorCode::PatientNotFound
+                    )
                 )
         }
         _ => false,
@@ -667,7 +650,7 @@ mod tests {
     fn only_refusals_about_the_patient_remove_a_copy() {
         let spine = |status: u16, code: &str| scr_client::ClientError::Spine {
             status,
-            code: code.into(),
+            code: scr_client::SpineCode::parse(code),
             message: String::new(),
         };
         assert!(refusal_removes_copy(&spine(403, "PATIENT_DISSENTED")));
@@ -680,16 +663,5 @@ mod tests {
         assert!(!refusal_removes_copy(
             &scr_client::ClientError::SpineUnreachable("x".into())
         ));
-    }
-
-    #[test]
-    fn cache_errors_reach_the_ui_with_their_own_codes() {
-        let e: AppError = CacheError::WrongCard.into();
-        assert_eq!(e.code, "WRONG_CARD");
-        assert!(e.message.starts_with("This card"));
-        let e: AppError = CacheError::KeyringUnavailable("no OS keyring".into()).into();
-        assert_eq!(e.code, "CACHE_UNAVAILABLE");
-        let e: AppError = CacheError::Tampered.into();
-        assert_eq!(e.code, "OFFLINE_RECORD_GONE");
     }
 }

@@ -14,16 +14,6 @@ use scr_model::{
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// An error as it crosses into the UI: a code the UI branches on, words for the user.
-#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct AppError {
-    pub code: String,
-    pub message: String,
-    /// For `WRONG_PASSCODE`: tries left before the card blocks.
-    pub tries_left: Option<u8>,
-}
-
 /// The smartcard state the first screen shows.
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "camelCase")]

@@ -13,53 +13,15 @@ use ts_rs::TS;
 use std::sync::{Arc, Mutex};
 
 use crate::config::AppConfig;
+use crate::error::{capitalised, AppError, AppErrorKind};
 use crate::offline::{
     instant, refusal_removes_copy, send_queued_views, system_clock, Clock, Enrolment, KeyHolder,
     OfflineCache, OpenKey, PURGE_INTERVAL,
 };
 use crate::view::{
-    AppError, CacheStatus, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView,
-    RoleView, SharingView, SignedInView, SummaryView,
+    CacheStatus, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView, RoleView,
+    SharingView, SignedInView, SummaryView,
 };
-
-impl From<ClientError> for AppError {
-    fn from(e: ClientError) -> Self {
-        let tries_left = match &e {
-            ClientError::Card(scr_card::CardError::WrongPasscode { tries_left }) => {
-                Some(*tries_left)
-            }
-            _ => None,
-        };
-        let message = match &e {
-            // The spine's own words are written for users.
-            ClientError::Spine { message, .. } => message.clone(),
-            other => capitalised(&other.to_string()),
-        };
-        AppError {
-            code: e.code(),
-            message,
-            tries_left,
-        }
-    }
-}
-
-pub(crate) fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect::<String>() + ".",
-        None => String::new(),
-    }
-}
-
-impl AppError {
-    pub fn new(code: &str, message: impl Into<String>) -> AppError {
-        AppError {
-            code: code.into(),
-            message: message.into(),
-            tries_left: None,
-        }
-    }
-}
 
 /// Why the user is opening the record (`X-Access-Reason`).
 #[derive(Clone, Copy, Debug, Deserialize, TS, PartialEq, Eq)]
@@ -116,18 +78,19 @@ struct Asked {
 /// The session that asked ended while its request was in flight.
 fn asker_gone() -> AppError {
     AppError::new(
-        "SESSION_ENDED",
+        AppErrorKind::SessionEnded,
         "The session that asked for this has ended; its answer is not shown or kept.",
     )
 }
 
 fn parse_nhs(input: &str) -> Result<NhsNumber, AppError> {
-    NhsNumber::parse(input).map_err(|e| AppError::new("INVALID_NHS_NUMBER", e.to_string()))
+    NhsNumber::parse(input)
+        .map_err(|e| AppError::new(AppErrorKind::InvalidNhsNumber, e.to_string()))
 }
 
 fn unreadable(e: scr_model::fhir::FhirError) -> AppError {
     AppError::new(
-        "UNREADABLE_RECORD",
+        AppErrorKind::UnreadableRecord,
         format!("The spine sent a record that cannot be read: {e}"),
     )
 }
@@ -196,7 +159,7 @@ impl Viewer {
     fn cache(&self) -> Result<&Arc<OfflineCache>, AppError> {
         self.cache.as_ref().map_err(|why| {
             AppError::new(
-                "CACHE_UNAVAILABLE",
+                AppErrorKind::CacheUnavailable,
                 format!("Offline records are off on this computer: {why}"),
             )
         })
@@ -402,7 +365,7 @@ impl Viewer {
                 .await
                 .map_err(|_| {
                     AppError::new(
-                        "CACHE_UNAVAILABLE",
+                        AppErrorKind::CacheUnavailable,
                         "The offline records could not be opened.",
                     )
                 })?;
@@ -453,7 +416,7 @@ impl Viewer {
             .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
         let gone = || {
             AppError::new(
-                "OFFLINE_RECORD_GONE",
+                AppErrorKind::OfflineRecordGone,
                 "This offline record has expired or was removed; it is not shown.",
             )
         };
@@ -462,7 +425,7 @@ impl Viewer {
             Ok(None) => return Err(gone()),
             Err(scr_cache::CacheError::Tampered) => {
                 return Err(AppError::new(
-                    "OFFLINE_RECORD_GONE",
+                    AppErrorKind::OfflineRecordGone,
                     "This offline record had been altered; it was deleted and is not shown.",
                 ))
             }
@@ -621,7 +584,7 @@ impl Viewer {
         if doc.patient.nhs_number != Some(nhs) {
             // Never show one patient's record under another's banner.
             return Err(AppError::new(
-                "WRONG_PATIENT",
+                AppErrorKind::WrongPatient,
                 "The spine returned a record for a different patient; it is not shown.",
             ));
         }
@@ -722,14 +685,5 @@ mod tests {
             ]),
             "family=O%27Brien%20Smith&birthdate=1970-03-12"
         );
-    }
-
-    #[test]
-    fn wrong_passcode_keeps_its_tries_for_the_ui() {
-        let e: AppError =
-            ClientError::Card(scr_card::CardError::WrongPasscode { tries_left: 2 }).into();
-        assert_eq!(e.code, "WRONG_PASSCODE");
-        assert_eq!(e.tries_left, Some(2));
-        assert!(e.message.starts_with("Wrong passcode"));
     }
 }

@@ -98,7 +98,10 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
 
     // Offline before any online sign-in on this computer: nothing to open.
     let none = viewer.sign_in_offline("246810".into()).await.err();
-    assert_eq!(none.map(|e| e.code).as_deref(), Some("OFFLINE_NOT_SET_UP"));
+    assert_eq!(
+        none.map(|e| e.code()).as_deref(),
+        Some("OFFLINE_NOT_SET_UP")
+    );
 
     let signed = viewer.sign_in("246810".into()).await.expect("sign in");
     assert_eq!(signed.cache, CacheStatus::On { max_age_hours: 48 });
@@ -117,7 +120,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
         .summary(&patients[2].as_digits(), AccessReason::PermissionToView)
         .await
         .err()
-        .map(|e| e.code);
+        .map(|e| e.code());
     assert_eq!(refused.as_deref(), Some("PATIENT_DISSENTED"));
     viewer.sign_out();
     assert_eq!(
@@ -125,7 +128,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
             .offline_records()
             .await
             .err()
-            .map(|e| e.code)
+            .map(|e| e.code())
             .as_deref(),
         Some("SESSION_ENDED"),
         "the key went with the session"
@@ -137,7 +140,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
         .await
         .expect_err("refused");
     assert_eq!(
-        (wrong.code.as_str(), wrong.tries_left),
+        (wrong.code().as_str(), wrong.tries_left()),
         ("WRONG_PASSCODE", Some(2))
     );
     let offline = viewer
@@ -163,7 +166,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
         viewer
             .offline_summary(&patients[2].as_digits())
             .err()
-            .map(|e| e.code)
+            .map(|e| e.code())
             .as_deref(),
         Some("OFFLINE_RECORD_GONE")
     );
@@ -177,7 +180,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
         viewer
             .offline_summary(&patients[1].as_digits())
             .err()
-            .map(|e| e.code)
+            .map(|e| e.code())
             .as_deref(),
         Some("OFFLINE_RECORD_GONE")
     );
@@ -213,7 +216,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     // The card never vouched for it: offline it opens nothing ...
     let refused = viewer.sign_in_offline("246810".into()).await.err();
     assert_eq!(
-        refused.map(|e| e.code).as_deref(),
+        refused.map(|e| e.code()).as_deref(),
         Some("OFFLINE_NOT_SET_UP")
     );
     // ... and online it is replaced by one the card signs, not used.

@@ -285,12 +285,12 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
     );
     assert!(theirs.is_empty(), "{theirs:?}");
     let refused = answer.expect_err("the doctor's answer is dropped");
-    assert_eq!(refused.code, "SESSION_ENDED", "{}", refused.message);
+    assert_eq!(refused.code(), "SESSION_ENDED", "{}", refused.message);
     assert_eq!(
         viewer
             .offline_summary(&patient)
             .err()
-            .map(|e| e.code)
+            .map(|e| e.code())
             .as_deref(),
         Some("OFFLINE_RECORD_GONE"),
         "the receptionist cannot open it offline"
@@ -328,6 +328,6 @@ async fn a_slow_role_choice_is_not_given_to_the_next_user() {
         "the doctor's role was given to the receptionist's session"
     );
     let refused = answer.expect_err("the doctor's role answer is dropped");
-    assert_eq!(refused.code, "SESSION_ENDED", "{}", refused.message);
+    assert_eq!(refused.code(), "SESSION_ENDED", "{}", refused.message);
     scene.end(receptionist_card, &receptionist).await;
 }

@@ -1,6 +1,55 @@
 //! Sign-in and spine call failures, each with a stable code and a message a user can act on.
 
 use scr_card::CardError;
+use scr_model::ErrorCode;
+
+/// The code of a spine refusal as this client read it: one of the spine's closed set, or a
+/// code this build does not know (from a newer spine, or a bare HTTP status from something
+/// in the way), kept as sent so logs and the UI can still show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpineCode {
+    Known(ErrorCode),
+    Unknown(String),
+}
+
+impl SpineCode {
+    pub fn parse(code: &str) -> SpineCode {
+        ErrorCode::parse(code)
+            .map_or_else(|| SpineCode::Unknown(code.to_string()), SpineCode::Known)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            SpineCode::Known(code) => code.as_str(),
+            SpineCode::Unknown(code) => code,
+        }
+    }
+
+    pub fn known(&self) -> Option<ErrorCode> {
+        match self {
+            SpineCode::Known(code) => Some(*code),
+            SpineCode::Unknown(_) => None,
+        }
+    }
+}
+
+impl PartialEq<ErrorCode> for SpineCode {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        self.known() == Some(*other)
+    }
+}
+
+impl PartialEq<&str> for SpineCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for SpineCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -27,7 +76,7 @@ pub enum ClientError {
     #[error("the spine refused: {message}")]
     Spine {
         status: u16,
-        code: String,
+        code: SpineCode,
         message: String,
     },
     #[error("the spine answered something unexpected: {0}")]
@@ -50,7 +99,7 @@ impl ClientError {
             ClientError::CardChangedDuringSignIn => "CARD_CHANGED".into(),
             ClientError::OfflineCardMismatch => "WRONG_CARD".into(),
             ClientError::OfflineNotSetUp => "OFFLINE_NOT_SET_UP".into(),
-            ClientError::Spine { code, .. } => code.clone(),
+            ClientError::Spine { code, .. } => code.as_str().into(),
             ClientError::Protocol(_) => "SPINE_PROTOCOL".into(),
             ClientError::Config(_) => "CONFIG".into(),
         }

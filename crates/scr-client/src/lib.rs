@@ -6,7 +6,7 @@ pub mod session;
 pub mod sign_in;
 pub mod spine;
 
-pub use error::ClientError;
+pub use error::{ClientError, SpineCode};
 pub use session::{CardSession, EndReason, ReaderView, SessionEvent};
 pub use sign_in::{
     prove_and_agree, read_authentication_certificate, sign_in, sign_in_agreeing, CardAsk,

@@ -9,12 +9,12 @@ use rand::Rng;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use scr_model::fhir;
 use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
-use scr_model::{OfflineView, RoleProfile};
+use scr_model::{ErrorCode, OfflineView, RoleProfile};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use crate::error::ClientError;
+use crate::error::{ClientError, SpineCode};
 
 /// The largest response body read (a `$summary` is capped at 4 MiB by the spine).
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
@@ -476,7 +476,7 @@ fn expect_status(
             502..=504 => ClientError::SpineUnreachable(format!("HTTP {}", status.as_u16())),
             n => ClientError::Spine {
                 status: n,
-                code: format!("HTTP_{n}"),
+                code: SpineCode::Unknown(format!("HTTP_{n}")),
                 message: format!("HTTP {n} without an explanation"),
             },
         });
@@ -491,16 +491,65 @@ fn expect_status(
         .or_else(|| issue["diagnostics"].as_str())
         .unwrap_or("no detail given")
         .to_string();
-    Err(match code.as_str() {
-        "CERTIFICATE_NOT_ACCEPTED" | "INVALID_CERTIFICATE" => ClientError::CertificateNotAccepted,
-        "CERTIFICATE_REVOKED" => ClientError::CertificateRevoked,
-        "SESSION_ENDED" | "SESSION_EXPIRED" => ClientError::SessionEnded,
-        _ => ClientError::Spine {
+    Err(match SpineCode::parse(&code) {
+        SpineCode::Known(known) => from_error_code(status.as_u16(), known, message),
+        unknown => ClientError::Spine {
             status: status.as_u16(),
-            code,
+            code: unknown,
             message,
         },
     })
+}
+
+/// The error for a refusal under one of the spine's codes. Every code is named here, so a
+/// code added to `ErrorCode` does not build until this client has decided what it means.
+fn from_error_code(status: u16, code: ErrorCode, message: String) -> ClientError {
+    use ErrorCode as E;
+    match code {
+        E::CertificateNotAccepted | E::InvalidCertificate => ClientError::CertificateNotAccepted,
+        E::CertificateRevoked => ClientError::CertificateRevoked,
+        E::SessionEnded | E::SessionExpired => ClientError::SessionEnded,
+        // The rest reach the caller as the spine's refusal, its words for the user kept.
+        E::InvalidRequest
+        | E::NotFound
+        | E::MethodNotAllowed
+        | E::ChallengeInvalid
+        | E::ChallengeExpired
+        | E::SignatureInvalid
+        | E::Unauthenticated
+        | E::RoleNotSelected
+        | E::RoleNotHeld
+        | E::NotPermittedForRole
+        | E::InvalidNhsNumber
+        | E::InvalidSearchData
+        | E::MissingSearchParameters
+        | E::TooManyMatches
+        | E::PatientNotFound
+        | E::AccessReasonRequired
+        | E::PatientDissented
+        | E::NoSummaryHeld
+        | E::BundleTooLarge
+        | E::SummaryTooLarge
+        | E::MissingNhsNumber
+        | E::InvalidBundle
+        | E::NotRegisteredAtPractice
+        | E::BundleIdentifierReused
+        | E::NothingToApply
+        | E::OlderThanHeld
+        | E::TooManyEntries
+        | E::InvalidOfflineView
+        | E::OfflineViewQuota
+        | E::TooManyRequests
+        | E::ServiceBusy
+        | E::ServiceUnavailable
+        | E::Timeout
+        | E::AuditUnavailable
+        | E::InternalError => ClientError::Spine {
+            status,
+            code: SpineCode::Known(code),
+            message,
+        },
+    }
 }
 
 /// The TLS failure in an error's causes, if there is one. rustls errors reach us wrapped
@@ -521,4 +570,74 @@ fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         };
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scr_model::fhir::{operation_outcome, IssueType};
+
+    fn refusal(status: u16, code: &str) -> ClientError {
+        let body = serde_json::to_vec(&operation_outcome(IssueType::Invalid, code, "Words."))
+            .expect("outcome");
+        let status = StatusCode::from_u16(status).expect("status");
+        match expect_status(status, &body, StatusCode::OK) {
+            Err(e) => e,
+            Ok(v) => panic!("{code} was taken as a success: {v}"),
+        }
+    }
+
+    #[test]
+    fn every_code_the_spine_sends_maps_to_a_known_error() {
+        for &code in ErrorCode::ALL {
+            match refusal(code.http_status(), code.as_str()) {
+                ClientError::Spine {
+                    status,
+                    code: SpineCode::Known(got),
+                    message,
+                } => {
+                    assert_eq!((got, status), (code, code.http_status()));
+                    assert_eq!(message, "Words.", "{code}: the spine's words are kept");
+                }
+                ClientError::Spine {
+                    code: SpineCode::Unknown(got),
+                    ..
+                } => panic!("{code} was read as an unknown code {got}"),
+                // Mapped to one of the client's own errors, under the same or a wider code.
+                other => assert!(
+                    matches!(
+                        (code, &other),
+                        (
+                            ErrorCode::CertificateNotAccepted | ErrorCode::InvalidCertificate,
+                            ClientError::CertificateNotAccepted
+                        ) | (
+                            ErrorCode::CertificateRevoked,
+                            ClientError::CertificateRevoked
+                        ) | (
+                            ErrorCode::SessionEnded | ErrorCode::SessionExpired,
+                            ClientError::SessionEnded
+                        )
+                    ),
+                    "{code} became {other:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_from_a_newer_spine_is_kept_as_unknown() {
+        match refusal(418, "A_CODE_FROM_LATER") {
+            ClientError::Spine {
+                status: 418,
+                code: SpineCode::Unknown(code),
+                message,
+            } => assert_eq!(
+                (code.as_str(), message.as_str()),
+                ("A_CODE_FROM_LATER", "Words.")
+            ),
+            other => panic!("{other:?}"),
+        }
+        let e = refusal(418, "A_CODE_FROM_LATER");
+        assert_eq!(e.code(), "A_CODE_FROM_LATER", "logged as sent");
+    }
 }

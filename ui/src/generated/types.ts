@@ -1,11 +1,97 @@
-// Generated from the Rust types in crates/scr-app (view.rs, viewer.rs). Do not edit:
+// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs) and
+// scr_model::ErrorCode. Do not edit:
 // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.
 
-export type AppError = { code: string, message: string, 
 /**
- * For `WRONG_PASSCODE`: tries left before the card blocks.
+ * The spine's error codes (scr_model::ErrorCode): the code of an AppError that the spine refused with.
  */
-triesLeft: number | null, };
+export type ErrorCode =
+  /** 400 The request body is not the JSON this call expects. */
+  | "INVALID_REQUEST"
+  /** 404 No such resource or operation. */
+  | "NOT_FOUND"
+  /** 405 The method is not supported on this resource. */
+  | "METHOD_NOT_ALLOWED"
+  /** 400 The certificate is not base64 DER. */
+  | "INVALID_CERTIFICATE"
+  /** 401 The certificate does not chain to the CA, is out of date, or is not registered. */
+  | "CERTIFICATE_NOT_ACCEPTED"
+  /** 401 The card's certificate has been revoked. */
+  | "CERTIFICATE_REVOKED"
+  /** 401 The sign-in challenge is unknown or already used. */
+  | "CHALLENGE_INVALID"
+  /** 401 The sign-in challenge has expired. */
+  | "CHALLENGE_EXPIRED"
+  /** 401 The signature over the challenge is not valid for the certificate. */
+  | "SIGNATURE_INVALID"
+  /** 401 No session token, or one the spine does not know. */
+  | "UNAUTHENTICATED"
+  /** 401 The session was ended (signed out or its card revoked). */
+  | "SESSION_ENDED"
+  /** 401 The session passed its idle or absolute expiry. */
+  | "SESSION_EXPIRED"
+  /** 403 No role has been chosen for the session. */
+  | "ROLE_NOT_SELECTED"
+  /** 403 The role profile asked for is not the user's. */
+  | "ROLE_NOT_HELD"
+  /** 403 The selected role does not allow this. */
+  | "NOT_PERMITTED_FOR_ROLE"
+  /** 400 Not a valid NHS number (length or check digit). */
+  | "INVALID_NHS_NUMBER"
+  /** 400 A search parameter has a value the spine cannot use. */
+  | "INVALID_SEARCH_DATA"
+  /** 400 Not enough search parameters were given. */
+  | "MISSING_SEARCH_PARAMETERS"
+  /** 422 The trace matches too many patients to list. */
+  | "TOO_MANY_MATCHES"
+  /** 404 No patient has this NHS number. */
+  | "PATIENT_NOT_FOUND"
+  /** 403 The summary was asked for without a reason for access. */
+  | "ACCESS_REASON_REQUIRED"
+  /** 403 The patient has opted out of sharing (final: do not retry). */
+  | "PATIENT_DISSENTED"
+  /** 404 No summary has been received from the patient's practice. */
+  | "NO_SUMMARY_HELD"
+  /** 413 The request body is larger than the spine accepts. */
+  | "BUNDLE_TOO_LARGE"
+  /** 413 The summary would be served larger than viewers accept. */
+  | "SUMMARY_TOO_LARGE"
+  /** 400 The Bundle names no patient by NHS number. */
+  | "MISSING_NHS_NUMBER"
+  /** 400 The Bundle is not one the spine can read. */
+  | "INVALID_BUNDLE"
+  /** 403 The patient is not registered at the uploading practice. */
+  | "NOT_REGISTERED_AT_PRACTICE"
+  /** 409 The Bundle identifier was already used for different content. */
+  | "BUNDLE_IDENTIFIER_REUSED"
+  /** 400 The Bundle has neither a summary nor a sharing preference. */
+  | "NOTHING_TO_APPLY"
+  /** 409 The summary was composed before the one already held. */
+  | "OLDER_THAN_HELD"
+  /** 400 The report has more views than one Bundle may carry. */
+  | "TOO_MANY_ENTRIES"
+  /** 400 A reported view is incomplete, misdated or has an unknown reason. */
+  | "INVALID_OFFLINE_VIEW"
+  /** 429 The user has reported as many offline views as a day allows. */
+  | "OFFLINE_VIEW_QUOTA"
+  /** 429 Too many requests from this caller; wait and retry. */
+  | "TOO_MANY_REQUESTS"
+  /** 503 Too many requests in flight; retry shortly. */
+  | "SERVICE_BUSY"
+  /** 503 The records cannot be reached for now; retry shortly. */
+  | "SERVICE_UNAVAILABLE"
+  /** 503 The request passed the spine's deadline; retry. */
+  | "TIMEOUT"
+  /** 503 The access cannot be audited, so no data is released; retry shortly. */
+  | "AUDIT_UNAVAILABLE"
+  /** 500 The spine failed; the detail is in its log. */
+  | "INTERNAL_ERROR";
+
+export type AppError = { 
+/**
+ * Words for the user, specific to this failure.
+ */
+message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
 
 export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, } | { "state": "unknownCard", reader: string, };
 

@@ -1,6 +1,7 @@
 // 2. Passcode: masked; tries left after a failure; a blocked card explained. "Work offline"
 // signs in with the card locally, to the offline records on this computer.
 import { h, show, button, errorSummary } from "../dom";
+import { errorTitle } from "../errors";
 import type { AppError } from "../ipc";
 
 export interface PasscodeActions {
@@ -13,8 +14,8 @@ export interface PasscodeActions {
  * (used when the spine cannot be reached and the automatic offline sign-in failed).
  */
 export function passcodeScreen(actions: PasscodeActions, error?: AppError, offlineProblem?: string): void {
-  // CARD_BLOCKED from the card; PASSCODE_BLOCKED is the same state named by the offline sign-in.
-  if (error?.code === "CARD_BLOCKED" || error?.code === "PASSCODE_BLOCKED") {
+  // CARD_BLOCKED from the card, whether online or offline sign-in asked it.
+  if (error?.code === "CARD_BLOCKED") {
     show(
       h("h1", {}, "Your smartcard is blocked"),
       errorSummary(
@@ -35,7 +36,7 @@ export function passcodeScreen(actions: PasscodeActions, error?: AppError, offli
   }) as HTMLInputElement;
   let message: string | null = null;
   if (error?.code === "WRONG_PASSCODE") {
-    const n = error.triesLeft ?? 0;
+    const n = error.triesLeft;
     message = `Wrong passcode. ${n} ${n === 1 ? "try" : "tries"} left before the card is blocked.`;
   } else if (error) {
     message = error.message;
@@ -48,7 +49,7 @@ export function passcodeScreen(actions: PasscodeActions, error?: AppError, offli
   const form = h(
     "form",
     { id: "passcode-form", novalidate: true },
-    message ? passcodeError(message, offlineProblem) : null,
+    error && message ? passcodeError(errorTitle(error), message, offlineProblem) : null,
     h(
       "div",
       { class: message ? "nhsuk-form-group nhsuk-form-group--error" : "nhsuk-form-group" },
@@ -78,8 +79,8 @@ export function passcodeScreen(actions: PasscodeActions, error?: AppError, offli
   input.focus();
 }
 
-function passcodeError(message: string, offlineProblem?: string): HTMLElement {
-  const summary = errorSummary("Sign-in failed", message, "passcode-error");
+function passcodeError(title: string, message: string, offlineProblem?: string): HTMLElement {
+  const summary = errorSummary(title, message, "passcode-error");
   if (offlineProblem) {
     summary
       .querySelector(".nhsuk-error-summary__body")
