@@ -16,7 +16,7 @@ use scr_model::fhir::{
 };
 use scr_model::{NhsNumber, OfflineView};
 use scr_spine::config::SpineConfig;
-use scr_spine::seed;
+use scr_demo::seed;
 use serde_json::{json, Value};
 
 /// Documents above this are thinned (long narratives cut, long lists shortened).

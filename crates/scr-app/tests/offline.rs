@@ -11,8 +11,7 @@ use chrono::Utc;
 use scr_app::{AccessReason, AppConfig, CacheStatus, Viewer};
 use scr_model::{ConsentRecord, NhsNumber, SharingPreference};
 
-mod common;
-use common::{ready, wait_readers_empty};
+use scr_testkit::{ready, wait_readers_empty};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -57,7 +56,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     wait_readers_empty().await;
     let data = tempfile::tempdir().expect("dir");
     let dir = data.path();
-    let spine = scr_spine::setup::start_seeded(dir, 60, 5)
+    let spine = scr_demo::setup::start_seeded(dir, 60, 5)
         .await
         .expect("spine");
     let mut patients = Vec::new();

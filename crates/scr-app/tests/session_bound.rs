@@ -17,8 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Mutex, Notify};
 
-mod common;
-use common::{ready, wait_readers_empty};
+use scr_testkit::{ready, wait_readers_empty};
 
 /// The two virtual readers are shared: one story at a time.
 static READERS: Mutex<()> = Mutex::const_new(());
@@ -133,7 +132,7 @@ async fn doctor_signed_in(keyring: scr_cache::DeviceKeyring) -> Scene {
     scr_spine::setup::init(dir, &["localhost".into()], None)
         .await
         .expect("init");
-    scr_spine::setup::seed(dir, 40, 11, None)
+    scr_demo::setup::seed(dir, 40, 11, None)
         .await
         .expect("seed");
     let mut spine_config = scr_spine::setup::config_for(dir, None).expect("config");

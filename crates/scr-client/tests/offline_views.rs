@@ -18,7 +18,7 @@ impl Rig {
     async fn start() -> Rig {
         let data = tempfile::tempdir().expect("temp dir");
         let dir = data.path();
-        let spine = scr_spine::setup::start_seeded(dir, 40, 7)
+        let spine = scr_demo::setup::start_seeded(dir, 40, 7)
             .await
             .expect("start spine");
         let client = SpineClient::with_ca_file(

@@ -339,7 +339,7 @@ impl SpineConfig {
 /// `text` as a sign-in origin is written (`scr_model::signing::https_origin`), or `None` if
 /// it is not `https://host[:port]` with nothing after.
 fn normalised_origin(text: &str) -> Option<String> {
-    let url = reqwest::Url::parse(text).ok()?;
+    let url = url::Url::parse(text).ok()?;
     if url.scheme() != "https"
         || !matches!(url.path(), "" | "/")
         || url.query().is_some()

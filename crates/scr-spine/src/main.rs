@@ -1,4 +1,5 @@
-//! `scr-spine`: operators', the demo's and the tests' entry point.
+//! `scr-spine`: operators', the demo's and the tests' entry point. Seeding the synthetic
+//! population is `scr-demo seed` (crates/scr-demo): the service binary carries no demo data.
 
 use clap::{Parser, Subcommand};
 use scr_spine::audit::{verify_chain_against, AuditEntry, ChainReport};
@@ -28,17 +29,6 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "localhost,127.0.0.1,::1")]
         hosts: Vec<String>,
         /// PostgreSQL URL to use instead of the SQLite file (written to the config).
-        #[arg(long)]
-        database: Option<String>,
-    },
-    /// Seed a deterministic synthetic population and the demo identities.
-    Seed {
-        #[arg(long, env = "SCR_DATA")]
-        data: PathBuf,
-        #[arg(long, default_value_t = 10_000)]
-        patients: u32,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
         #[arg(long)]
         database: Option<String>,
     },
@@ -250,14 +240,7 @@ async fn card_revoke(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCR_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    scr_spine::setup::init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init {
@@ -267,12 +250,6 @@ async fn main() -> ExitCode {
         } => scr_spine::setup::init(&data, &hosts, database)
             .await
             .map(|_| true),
-        Command::Seed {
-            data,
-            patients,
-            seed,
-            database,
-        } => seed_cmd(&data, patients, seed, database).await,
         Command::Serve {
             data,
             listen,
@@ -313,15 +290,4 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-async fn seed_cmd(
-    data: &Path,
-    patients: u32,
-    s: u64,
-    database: Option<String>,
-) -> anyhow::Result<bool> {
-    scr_spine::setup::seed(data, patients, s, database)
-        .await
-        .map(|_| true)
 }

@@ -1,5 +1,5 @@
 //! What a virtual card is provisioned with: an identity folder written by
-//! `scr-spine seed` (`key.pem`, `cert.pem`, `km-key.pem`, `km-cert.pem`, `profile.json`).
+//! `scr-demo seed` (`key.pem`, `cert.pem`, `km-key.pem`, `km-cert.pem`, `profile.json`).
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,5 @@
 //! A virtual PIV smartcard for vsmartcard's vpcd reader driver, provisioned from an
-//! identity folder written by `scr-spine seed`. For tests and the demo only: its keys sit
+//! identity folder written by `scr-demo seed`. For tests and the demo only: its keys sit
 //! in files, which is exactly what a real card exists to prevent.
 
 pub mod applet;

@@ -27,7 +27,7 @@ pub fn atr() -> Vec<u8> {
 /// What to insert, and where.
 #[derive(Clone, Debug)]
 pub struct CardConfig {
-    /// An identity folder written by `scr-spine seed`.
+    /// An identity folder written by `scr-demo seed`.
     pub identity: PathBuf,
     /// The vpcd reader port (127.0.0.1:35963 for reader 0).
     pub vpcd: SocketAddr,

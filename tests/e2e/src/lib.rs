@@ -74,11 +74,7 @@ fn missing_prerequisite() -> Option<String> {
     if !Path::new("/usr/bin/WebKitWebDriver").exists() {
         return Some("WebKitWebDriver missing (Debian webkit2gtk-driver)".into());
     }
-    let readers = scr_card::PcscContext::establish()
-        .and_then(|c| c.readers())
-        .map(|r| r.iter().any(|r| r.name == "Virtual PCD 00 00"))
-        .unwrap_or(false);
-    if !readers {
+    if !scr_testkit::reader_present("Virtual PCD 00 00") {
         return Some("pcscd with the vpcd readers is not running".into());
     }
     None
@@ -137,7 +133,7 @@ impl Rig {
         scr_spine::setup::init(dir, &["localhost".into(), "127.0.0.1".into()], None)
             .await
             .expect("init");
-        scr_spine::setup::seed(dir, patients, 11, None)
+        scr_demo::setup::seed(dir, patients, 11, None)
             .await
             .expect("seed");
         let mut config = scr_spine::setup::config_for(dir, None).expect("config");
@@ -161,7 +157,7 @@ impl Rig {
             .unwrap_or_else(|| target_dir().join("e2e-screenshots"))
             .join(test);
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        wait_readers_empty().await;
+        scr_testkit::wait_readers_empty().await;
         Some(Rig {
             data,
             spine: Some(spine),
@@ -339,19 +335,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
-}
-
-async fn wait_readers_empty() {
-    for _ in 0..40 {
-        let busy = scr_card::PcscContext::establish()
-            .and_then(|c| c.readers())
-            .map(|rs| rs.iter().any(|r| r.card_present))
-            .unwrap_or(false);
-        if !busy {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Someone signed in with their own virtual card in reader 1, outside the app: the privacy

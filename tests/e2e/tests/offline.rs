@@ -7,17 +7,7 @@
 use scr_e2e::*;
 
 fn keyring_ready() -> bool {
-    match scr_cache::DeviceKeyring::default().probe() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var("SCR_REQUIRE_KEYRING").as_deref() != Ok("1"),
-                "SCR_REQUIRE_KEYRING=1 but the keyring is not usable: {e}"
-            );
-            eprintln!("offline end-to-end test skipped: {e}");
-            false
-        }
-    }
+    scr_testkit::keyring_ready(&scr_cache::DeviceKeyring::default())
 }
 
 async fn sign_in_online(app: &App) {

@@ -19,23 +19,6 @@ pub fn reader_name(n: u16) -> String {
     format!("Virtual PCD 00 {n:02}")
 }
 
-/// True when pcscd answers and has vpcd's readers. Without them the test is skipped,
-/// unless `SCR_REQUIRE_PCSC` says the run must have them (scripts/test sets it).
-fn pcsc_ready() -> bool {
-    let ready = scr_card::PcscContext::establish()
-        .and_then(|ctx| ctx.readers())
-        .map(|readers| readers.iter().any(|r| r.name == reader_name(0)))
-        .unwrap_or(false);
-    if !ready {
-        assert!(
-            std::env::var("SCR_REQUIRE_PCSC").is_err(),
-            "SCR_REQUIRE_PCSC is set but pcscd with vsmartcard-vpcd is not running (scripts/test starts it)"
-        );
-        eprintln!("pcscd with vpcd readers not running: card test skipped (scripts/test runs it)");
-    }
-    ready
-}
-
 pub struct Rig {
     pub data: tempfile::TempDir,
     pub spine: Option<RunningSpine>,
@@ -48,12 +31,14 @@ impl Rig {
     /// A spine with a few seeded patients, or `None` when PC/SC is not available.
     pub async fn start() -> Option<Rig> {
         let turn = READERS.lock().await;
-        if !pcsc_ready() {
+        // Without pcscd and vpcd's readers the test is skipped, unless `SCR_REQUIRE_PCSC`
+        // says the run must have them (scripts/test sets it).
+        if !scr_testkit::pcsc_ready(&reader_name(0)) {
             return None;
         }
         let data = tempfile::tempdir().expect("temp dir");
         let dir = data.path();
-        let spine = scr_spine::setup::start_seeded(dir, 40, 7)
+        let spine = scr_demo::setup::start_seeded(dir, 40, 7)
             .await
             .expect("start spine");
         let base = format!("https://localhost:{}", spine.addr.port());
@@ -113,17 +98,10 @@ impl Rig {
 
     async fn wait_reader_empty(&self, n: u16) {
         let name = reader_name(n);
-        for _ in 0..40 {
-            let busy = scr_card::PcscContext::establish()
-                .and_then(|c| c.readers())
-                .map(|rs| rs.iter().any(|r| r.name == name && r.card_present))
-                .unwrap_or(false);
-            if !busy {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{name} still holds a card");
+        assert!(
+            scr_testkit::wait_reader_empty(&name).await,
+            "{name} still holds a card"
+        );
     }
 }
 

@@ -8,8 +8,8 @@ use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey;
 use reqwest::{Method, StatusCode};
+use scr_demo::identities::IdentityProfile;
 use scr_spine::config::SpineConfig;
-use scr_spine::identities::IdentityProfile;
 use scr_spine::server::RunningSpine;
 use scr_spine::store::Store;
 use serde_json::{json, Value};
@@ -74,7 +74,7 @@ pub async fn prepared_data(database: Option<&str>, parent: Option<&Path>) -> tem
     )
     .await
     .expect("init");
-    scr_spine::setup::seed(dir.path(), SEEDED_PATIENTS, 7, database)
+    scr_demo::setup::seed(dir.path(), SEEDED_PATIENTS, 7, database)
         .await
         .expect("seed");
     dir

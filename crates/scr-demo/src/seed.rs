@@ -15,7 +15,7 @@ use scr_model::{
     Provenance, Severity, SharingPreference, Summary, Verification,
 };
 
-use crate::store::PatientRow;
+use scr_spine::store::PatientRow;
 
 /// The day the population is "as of", fixed so a seed is reproducible.
 pub fn reference_date() -> NaiveDate {
@@ -963,7 +963,7 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
 /// Seeds `count` patients into the store, generating the next batch on a blocking thread
 /// while the previous one is written. Returns the practices.
 pub async fn seed_population(
-    store: &crate::store::Store,
+    store: &scr_spine::store::Store,
     count: u32,
     seed: u64,
     mut progress: impl FnMut(u32),

@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use scr_model::{Activity, RoleProfile};
 use serde::{Deserialize, Serialize};
 
-use crate::pki::{write_file, write_secret, CertificateAuthority, PkiError};
-use crate::store::{StaffIdentity, Store, StoreError};
+use scr_spine::pki::{write_file, write_secret, CertificateAuthority, PkiError};
+use scr_spine::store::{StaffIdentity, Store, StoreError};
 
 /// `profile.json`: what a person (or the virtual card) needs to sign in.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(50);
     let data = tempfile::tempdir()?;
     let dir = data.path();
-    let spine = scr_spine::setup::start_seeded(dir, 100, 7).await?;
+    let spine = scr_demo::setup::start_seeded(dir, 100, 7).await?;
     let base = format!("https://localhost:{}", spine.addr.port());
     let ca = std::fs::read(dir.join("ca/ca.pem"))?;
     let client = SpineClient::new(&base, &ca, Timeouts::default())?;

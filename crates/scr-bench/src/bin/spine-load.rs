@@ -19,8 +19,8 @@ use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey;
 use rand::{Rng, SeedableRng};
+use scr_demo::identities::IdentityProfile;
 use scr_model::fhir::{upload_bundle, Upload};
-use scr_spine::identities::IdentityProfile;
 use scr_spine::store::PatientRow;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
@@ -76,7 +76,7 @@ impl Population {
         filter: impl Fn(&PatientRow) -> bool,
     ) -> Population {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let practices = scr_spine::seed::practices(patients, &mut rng);
+        let practices = scr_demo::seed::practices(patients, &mut rng);
         let mut pick = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
         let mut rows = Vec::with_capacity(want);
         let mut tries = 0;
@@ -90,7 +90,7 @@ impl Population {
             if i >= patients {
                 break;
             }
-            if let Some(row) = scr_spine::seed::patient(i, seed, &practices) {
+            if let Some(row) = scr_demo::seed::patient(i, seed, &practices) {
                 if filter(&row) {
                     rows.push(row);
                 }
