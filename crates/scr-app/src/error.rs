@@ -177,6 +177,7 @@ impl From<ClientError> for AppError {
                 },
             },
             ClientError::Protocol(_) => K::SpineProtocol,
+            ClientError::Unreadable(_) => K::UnreadableRecord,
             ClientError::Config(_) => K::Config,
         };
         let message = match e {

@@ -12,8 +12,9 @@ pub mod viewer;
 pub use config::{AppConfig, ConfigError};
 pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, EventSink, SessionEnded};
+pub use scr_model::AccessReason;
 pub use view::*;
-pub use viewer::{AccessReason, TraceQuery, Viewer};
+pub use viewer::{TraceQuery, Viewer};
 
 /// The TypeScript declarations of every type the UI receives or sends, in one file.
 pub fn typescript_declarations() -> String {
@@ -37,7 +38,6 @@ pub fn typescript_declarations() -> String {
         ProvenanceView::decl(),
         SummaryView::decl(),
         SharingView::decl(),
-        AccessReason::decl(),
         TraceQuery::decl(),
     ];
     let mut out = String::from(
@@ -46,6 +46,8 @@ pub fn typescript_declarations() -> String {
          // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.\n\n",
     );
     out.push_str(&error_code_declaration());
+    out.push_str("\n\n");
+    out.push_str(&access_reason_declaration());
     out.push_str("\n\n");
     for d in decls {
         out.push_str("export ");
@@ -72,4 +74,17 @@ fn error_code_declaration() -> String {
     }
     out.push(';');
     out
+}
+
+/// Why the user is opening a record, as the UI sends it: the `X-Access-Reason` values of
+/// `scr_model::AccessReason` (one enum for the UI, the app, the audit and the spine).
+fn access_reason_declaration() -> String {
+    let members: Vec<String> = scr_model::AccessReason::ALL
+        .iter()
+        .map(|r| format!("\"{}\"", r.header_value()))
+        .collect();
+    format!(
+        "/**\n * Why the user is opening the record (scr_model::AccessReason; sent as X-Access-Reason).\n */\nexport type AccessReason = {};",
+        members.join(" | ")
+    )
 }

@@ -4,8 +4,10 @@
 
 use chrono::Utc;
 use scr_card::Passcode;
-use scr_client::{CardSession, ClientError, SessionEvent, SessionToken, SpineClient, Timeouts};
-use scr_model::NhsNumber;
+use scr_client::{
+    CardSession, ClientError, PatientSearch, SessionEvent, SessionToken, SpineClient, Timeouts,
+};
+use scr_model::{AccessReason, NhsNumber};
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 use ts_rs::TS;
@@ -22,23 +24,6 @@ use crate::view::{
     CacheStatus, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView, RoleView,
     SharingView, SignedInView, SummaryView,
 };
-
-/// Why the user is opening the record (`X-Access-Reason`).
-#[derive(Clone, Copy, Debug, Deserialize, TS, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub enum AccessReason {
-    PermissionToView,
-    Emergency,
-}
-
-impl AccessReason {
-    pub fn header(self) -> &'static str {
-        match self {
-            AccessReason::PermissionToView => "permission-to-view",
-            AccessReason::Emergency => "emergency",
-        }
-    }
-}
 
 /// A trace by demographics (PDS rules: family name and birth date at least).
 #[derive(Clone, Debug, Deserialize, TS, PartialEq, Eq)]
@@ -439,7 +424,7 @@ impl Viewer {
         let mut view = SummaryView::from_document(
             &doc,
             instant(found.fetched_at_ms),
-            found.reason == AccessReason::Emergency.header(),
+            found.reason == AccessReason::Emergency.header_value(),
             cache.now(),
         );
         view.offline_copy = true;
@@ -492,66 +477,44 @@ impl Viewer {
         Ok(view)
     }
 
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<Vec<u8>, AppError> {
-        let asked = self.asking()?;
-        self.get_checked(&asked, path, headers)
-            .await
-            .ok_or_else(asker_gone)?
-            .map_err(AppError::from)
-    }
-
-    /// As `get` for the session `asked`, keeping the client's error so the caller can tell
-    /// refusals apart; `None` if that session ended while the request was in flight (its
-    /// answer, or refusal, is then dropped).
-    async fn get_checked(
-        &self,
-        asked: &Asked,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> Option<Result<Vec<u8>, ClientError>> {
-        let answer = self
-            .session
-            .spine()
-            .fhir_get_raw(&asked.token, path, headers)
-            .await;
-        if !self.still_asking(asked) {
-            return None;
-        }
-        Some(match answer {
-            Err(ClientError::SessionEnded) => {
-                self.session.end(scr_client::EndReason::EndedBySpine);
-                Err(ClientError::SessionEnded)
-            }
-            other => other,
-        })
+    /// Runs `call` for the session `asked`, keeping the client's error so the caller can
+    /// tell refusals apart; `None` if that session ended while the request was in flight
+    /// (its answer, or refusal, is then dropped). The card session ends itself if the spine
+    /// says it is over (`CardSession::settle`).
+    async fn ask<T, F>(&self, asked: &Asked, call: F) -> Option<Result<T, ClientError>>
+    where
+        F: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        self.session.settle(asked.serial, call.await)
     }
 
     pub async fn find_patient(&self, nhs_number: &str) -> Result<PatientView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
         let asked = self.asking()?;
-        let bytes = match self
-            .get_checked(&asked, &format!("Patient/{}", nhs.as_digits()), &[])
+        let spine = self.session.spine();
+        match self
+            .ask(&asked, spine.patient(&asked.token, nhs))
             .await
             .ok_or_else(asker_gone)?
         {
-            Ok(bytes) => bytes,
-            Err(e) => return Err(self.forget_refused(&asked, &nhs, e)),
-        };
-        let patient = scr_model::fhir::parse_patient(&bytes).map_err(unreadable)?;
-        Ok(PatientView::from_model(&patient, None))
+            Ok(patient) => Ok(PatientView::from_model(&patient, None)),
+            Err(e) => Err(self.forget_refused(&asked, &nhs, e)),
+        }
     }
 
     pub async fn trace(&self, query: &TraceQuery) -> Result<Vec<PatientView>, AppError> {
-        let mut q = form_query(&[
-            ("family", Some(query.family.as_str())),
-            ("given", query.given.as_deref()),
-            ("birthdate", Some(query.birth_date.as_str())),
-            ("gender", query.gender.as_deref()),
-            ("address-postalcode", query.postcode.as_deref()),
-        ]);
-        q.push_str("&_fuzzy-match=true&_max-results=10");
-        let bytes = self.get(&format!("Patient?{q}"), &[]).await?;
-        let matches = scr_model::fhir::parse_patient_searchset(&bytes).map_err(unreadable)?;
+        let asked = self.asking()?;
+        let search = PatientSearch {
+            family: query.family.clone(),
+            given: query.given.clone(),
+            birth_date: query.birth_date.clone(),
+            gender: query.gender.clone(),
+            postcode: query.postcode.clone(),
+        };
+        let matches = self
+            .ask(&asked, self.session.spine().trace(&asked.token, &search))
+            .await
+            .ok_or_else(asker_gone)??;
         Ok(matches
             .iter()
             .map(|(p, score)| PatientView::from_model(p, *score))
@@ -567,20 +530,17 @@ impl Viewer {
         // Token and cache key of the session asking, before the request: a slow answer must
         // never be sealed under the key of whoever signed in meanwhile.
         let asked = self.asking()?;
-        let bytes = match self
-            .get_checked(
-                &asked,
-                &format!("Patient/{}/$summary", nhs.as_digits()),
-                &[("X-Access-Reason", reason.header())],
-            )
+        let spine = self.session.spine();
+        let fetched = match self
+            .ask(&asked, spine.summary(&asked.token, nhs, reason))
             .await
             .ok_or_else(asker_gone)?
         {
-            Ok(bytes) => bytes,
+            Ok(fetched) => fetched,
             Err(e) => return Err(self.forget_refused(&asked, &nhs, e)),
         };
         let fetched_at = Utc::now();
-        let doc = scr_model::fhir::parse_document(&bytes).map_err(unreadable)?;
+        let doc = &fetched.document;
         if doc.patient.nhs_number != Some(nhs) {
             // Never show one patient's record under another's banner.
             return Err(AppError::new(
@@ -589,7 +549,7 @@ impl Viewer {
             ));
         }
         let mut view = SummaryView::from_document(
-            &doc,
+            doc,
             fetched_at,
             reason == AccessReason::Emergency,
             Utc::now(),
@@ -601,9 +561,9 @@ impl Viewer {
             if let Err(e) = cache.put(
                 &open.key,
                 &view.patient,
-                reason.header(),
+                reason.header_value(),
                 fetched_at,
-                &bytes,
+                &fetched.bytes,
             ) {
                 // Shown all the same; the user is told it is not kept for offline use.
                 tracing::warn!(error = %e, "summary not kept for offline use");
@@ -631,10 +591,11 @@ impl Viewer {
 
     pub async fn sharing(&self, nhs_number: &str) -> Result<SharingView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
-        let bytes = self
-            .get(&format!("Consent?patient={}", nhs.as_digits()), &[])
-            .await?;
-        let record = scr_model::fhir::parse_consent_searchset(&bytes).map_err(unreadable)?;
+        let asked = self.asking()?;
+        let record = self
+            .ask(&asked, self.session.spine().consent(&asked.token, nhs))
+            .await
+            .ok_or_else(asker_gone)??;
         Ok(SharingView::from_model(record.as_ref()))
     }
 
@@ -645,45 +606,5 @@ impl Viewer {
     /// The page saw no activity for the idle timeout: end the session as the spine would.
     pub fn lock_idle(&self) {
         self.session.end(scr_client::EndReason::IdleTimeout);
-    }
-}
-
-fn form_query(pairs: &[(&str, Option<&str>)]) -> String {
-    let mut out = String::new();
-    for (k, v) in pairs {
-        let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        for b in v.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    out.push(b as char)
-                }
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trace_queries_are_escaped_and_skip_blanks() {
-        assert_eq!(
-            form_query(&[
-                ("family", Some("O'Brien Smith")),
-                ("given", Some(" ")),
-                ("birthdate", Some("1970-03-12"))
-            ]),
-            "family=O%27Brien%20Smith&birthdate=1970-03-12"
-        );
     }
 }

@@ -81,6 +81,9 @@ pub enum ClientError {
     },
     #[error("the spine answered something unexpected: {0}")]
     Protocol(String),
+    /// A record came back that cannot be read (not the FHIR resource asked for).
+    #[error("the spine sent a record that cannot be read: {0}")]
+    Unreadable(String),
     #[error("configuration: {0}")]
     Config(String),
 }
@@ -101,6 +104,7 @@ impl ClientError {
             ClientError::OfflineNotSetUp => "OFFLINE_NOT_SET_UP".into(),
             ClientError::Spine { code, .. } => code.as_str().into(),
             ClientError::Protocol(_) => "SPINE_PROTOCOL".into(),
+            ClientError::Unreadable(_) => "UNREADABLE_RECORD".into(),
             ClientError::Config(_) => "CONFIG".into(),
         }
     }

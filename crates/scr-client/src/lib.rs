@@ -12,4 +12,6 @@ pub use sign_in::{
     prove_and_agree, read_authentication_certificate, sign_in, sign_in_agreeing, CardAsk,
     CardCertificates, KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
 };
-pub use spine::{OfflineReport, SessionToken, SpineClient, Timeouts, User};
+pub use spine::{
+    FetchedSummary, OfflineReport, PatientSearch, SessionToken, SpineClient, Timeouts, User,
+};

@@ -394,6 +394,27 @@ impl CardSession {
             .map(|a| (a.reader.clone(), a.insertions))
     }
 
+    /// Takes the spine's answer to a call made for the session `serial`: `None` if that
+    /// session is over (the answer, or refusal, belongs to nobody now); and if the spine
+    /// says the session has ended, it is ended here too, but only if it is still that one.
+    pub fn settle<T>(
+        &self,
+        serial: u64,
+        answer: Result<T, ClientError>,
+    ) -> Option<Result<T, ClientError>> {
+        let mut state = self.lock();
+        if state.active.as_ref().map(|a| a.serial) != Some(serial) {
+            return None;
+        }
+        if matches!(answer, Err(ClientError::SessionEnded)) {
+            if let Some(active) = state.active.take() {
+                drop(state);
+                self.finish(EndReason::EndedBySpine, active.token);
+            }
+        }
+        Some(answer)
+    }
+
     /// Ends the session (sign out, or the spine said it is over).
     pub fn end(&self, reason: EndReason) {
         let active = self.lock().active.take();

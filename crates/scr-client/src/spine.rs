@@ -7,8 +7,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, StatusCode};
-use scr_model::fhir;
+use scr_model::fhir::{self, DocumentPatient, PatientSummaryDocument};
 use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
+use scr_model::{AccessReason, ConsentRecord, NhsNumber};
 use scr_model::{ErrorCode, OfflineView, RoleProfile};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -64,6 +65,50 @@ impl Default for Timeouts {
 pub struct User {
     pub user_id: String,
     pub name: String,
+}
+
+/// A trace by demographics, as the spine's `Patient` search takes it. Blank values are
+/// left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PatientSearch {
+    pub family: String,
+    pub given: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    pub gender: Option<String>,
+    pub postcode: Option<String>,
+}
+
+impl PatientSearch {
+    /// The `Patient` search's query string: blank values left out, fuzzy matching, at
+    /// most ten answers. form_urlencoded (the url crate's) escapes the values, so an
+    /// apostrophe or a space in a name cannot break the query.
+    pub fn query(&self) -> String {
+        let pairs = [
+            ("family", Some(self.family.as_str())),
+            ("given", self.given.as_deref()),
+            ("birthdate", Some(self.birth_date.as_str())),
+            ("gender", self.gender.as_deref()),
+            ("address-postalcode", self.postcode.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.map(str::trim).filter(|v| !v.is_empty())?)))
+        .chain([("_fuzzy-match", "true"), ("_max-results", "10")]);
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    }
+}
+
+/// A `$summary` as fetched: parsed, and the bytes the spine sent.
+pub struct FetchedSummary {
+    pub document: PatientSummaryDocument,
+    pub bytes: Vec<u8>,
+}
+
+/// The spine answered, but what it sent is not a readable FHIR resource of the kind asked.
+fn unreadable(e: fhir::FhirError) -> ClientError {
+    ClientError::Unreadable(e.to_string())
 }
 
 pub struct Challenge {
@@ -379,6 +424,63 @@ impl SpineClient {
         expect_status(status, &bytes, StatusCode::OK).map(|_| Vec::new())
     }
 
+    /// `GET Patient/{nhs}`: the patient's demographics (PDS).
+    pub async fn patient(
+        &self,
+        token: &SessionToken,
+        nhs: NhsNumber,
+    ) -> Result<DocumentPatient, ClientError> {
+        let bytes = self
+            .fhir_get_raw(token, &format!("Patient/{}", nhs.as_digits()), &[])
+            .await?;
+        fhir::parse_patient(&bytes).map_err(unreadable)
+    }
+
+    /// `GET Patient?…`: a trace by demographics (family name and birth date at least), at
+    /// most ten matches, fuzzy, each with the spine's match score.
+    pub async fn trace(
+        &self,
+        token: &SessionToken,
+        search: &PatientSearch,
+    ) -> Result<Vec<(DocumentPatient, Option<f64>)>, ClientError> {
+        let query = search.query();
+        let bytes = self
+            .fhir_get_raw(token, &format!("Patient?{query}"), &[])
+            .await?;
+        fhir::parse_patient_searchset(&bytes).map_err(unreadable)
+    }
+
+    /// `GET Patient/{nhs}/$summary` with the reason for looking: the patient summary
+    /// document, parsed, and its bytes as received (what the offline cache keeps).
+    pub async fn summary(
+        &self,
+        token: &SessionToken,
+        nhs: NhsNumber,
+        reason: AccessReason,
+    ) -> Result<FetchedSummary, ClientError> {
+        let bytes = self
+            .fhir_get_raw(
+                token,
+                &format!("Patient/{}/$summary", nhs.as_digits()),
+                &[("X-Access-Reason", reason.header_value())],
+            )
+            .await?;
+        let document = fhir::parse_document(&bytes).map_err(unreadable)?;
+        Ok(FetchedSummary { document, bytes })
+    }
+
+    /// `GET Consent?patient={nhs}`: the patient's sharing preference, if one is recorded.
+    pub async fn consent(
+        &self,
+        token: &SessionToken,
+        nhs: NhsNumber,
+    ) -> Result<Option<ConsentRecord>, ClientError> {
+        let bytes = self
+            .fhir_get_raw(token, &format!("Consent?patient={}", nhs.as_digits()), &[])
+            .await?;
+        fhir::parse_consent_searchset(&bytes).map_err(unreadable)
+    }
+
     /// `POST /FHIR/R4/AuditEvent`: reports views of offline copies made while offline, so
     /// the spine's audit trail shows them. Idempotent (the spine records each view id once),
     /// so a report that failed or timed out can simply be sent again; busy answers are
@@ -576,6 +678,28 @@ fn tls_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
 mod tests {
     use super::*;
     use scr_model::fhir::{operation_outcome, IssueType};
+
+    #[test]
+    fn a_trace_query_is_escaped_skips_blanks_and_reads_back_as_sent() {
+        let search = PatientSearch {
+            family: "O'Brien Smith".into(),
+            given: Some(" ".into()),
+            birth_date: "1970-03-12".into(),
+            gender: None,
+            postcode: Some("LS1 4AP&x=1".into()),
+        };
+        let query = search.query();
+        assert_eq!(
+            query,
+            "family=O%27Brien+Smith&birthdate=1970-03-12&address-postalcode=LS1+4AP%26x%3D1&_fuzzy-match=true&_max-results=10"
+        );
+        // What the spine reads (form_urlencoded::parse, as api.rs does) is what was typed.
+        let read: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(read[0], ("family".into(), "O'Brien Smith".into()));
+        assert_eq!(read[2], ("address-postalcode".into(), "LS1 4AP&x=1".into()));
+    }
 
     fn refusal(status: u16, code: &str) -> ClientError {
         let body = serde_json::to_vec(&operation_outcome(IssueType::Invalid, code, "Words."))

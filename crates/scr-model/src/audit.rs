@@ -17,6 +17,9 @@ pub enum AccessReason {
 }
 
 impl AccessReason {
+    /// Every reason, for the UI's generated union.
+    pub const ALL: [AccessReason; 2] = [AccessReason::PermissionToView, AccessReason::Emergency];
+
     pub fn header_value(self) -> &'static str {
         match self {
             AccessReason::PermissionToView => "permission-to-view",

@@ -87,6 +87,11 @@ export type ErrorCode =
   /** 500 The spine failed; the detail is in its log. */
   | "INTERNAL_ERROR";
 
+/**
+ * Why the user is opening the record (scr_model::AccessReason; sent as X-Access-Reason).
+ */
+export type AccessReason = "permission-to-view" | "emergency";
+
 export type AppError = { 
 /**
  * Words for the user, specific to this failure.
@@ -179,8 +184,6 @@ emergency: boolean,
 offlineCopy: boolean, };
 
 export type SharingView = { "status": "optedOut", code: string, recorded: string, } | { "status": "sharesCore", code: string, recorded: string, } | { "status": "sharesCoreAndAdditional", code: string, recorded: string, } | { "status": "noPreference" };
-
-export type AccessReason = "permissionToView" | "emergency";
 
 export type TraceQuery = { family: string, given: string | null, 
 /**

@@ -35,7 +35,7 @@ export function reasonScreen(patient: PatientView, onReason: (r: AccessReason) =
       h(
         "div",
         { class: "nhsuk-radios" },
-        radio("reason-permission", "permissionToView", "The patient has given permission", "You asked the patient, or someone who can speak for them."),
+        radio("reason-permission", "permission-to-view", "The patient has given permission", "You asked the patient, or someone who can speak for them."),
         radio("reason-emergency", "emergency", "Emergency access", "The patient cannot give permission and you need the record to treat them."),
       ),
       h("div", { class: "nhsuk-checkboxes nhsuk-u-margin-top-3" }, confirm),
