@@ -1,23 +1,13 @@
-/// The app's own commands. Declaring them makes Tauri generate one `allow-<command>`
-/// permission each, so the capability file can grant exactly these and nothing else.
-const COMMANDS: &[&str] = &[
-    "startup_status",
-    "card_status",
-    "sign_in",
-    "select_role",
-    "find_patient",
-    "trace_patients",
-    "open_summary",
-    "sharing_status",
-    "sign_out",
-    "lock_idle",
-    "sign_in_offline",
-    "offline_records",
-    "open_offline_summary",
-    "remove_offline_records",
-];
+/// The names of the app's commands, from the one list (`src/command_list.rs`).
+macro_rules! app_commands {
+    ($($name:ident),* $(,)?) => {
+        const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+include!("src/command_list.rs");
 
 fn main() {
+    println!("cargo:rerun-if-changed=src/command_list.rs");
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

@@ -5,6 +5,20 @@
 mod commands;
 mod state;
 
+/// The handlers of the commands in `command_list.rs`, and their names (for the test that
+/// keeps the capability file and the UI's calls to the same list).
+macro_rules! app_commands {
+    ($($name:ident),* $(,)?) => {
+        fn command_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$name),*]
+        }
+
+        #[cfg(test)]
+        const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+include!("command_list.rs");
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -86,22 +100,7 @@ pub fn run() -> ExitCode {
             app.manage(state);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::startup_status,
-            commands::card_status,
-            commands::sign_in,
-            commands::select_role,
-            commands::find_patient,
-            commands::trace_patients,
-            commands::open_summary,
-            commands::sharing_status,
-            commands::sign_out,
-            commands::lock_idle,
-            commands::sign_in_offline,
-            commands::offline_records,
-            commands::open_offline_summary,
-            commands::remove_offline_records,
-        ])
+        .invoke_handler(command_handler())
         .run(tauri::generate_context!());
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,7 +113,32 @@ pub fn run() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use serde_json::Value;
+
+    use super::COMMAND_NAMES;
+
+    fn listed() -> BTreeSet<String> {
+        COMMAND_NAMES.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// The UI calls each command of the one list, and nothing that is not on it.
+    #[test]
+    fn the_ui_calls_exactly_the_listed_commands() {
+        let dir = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let text = std::fs::read_to_string(format!("{dir}/../ui/src/ipc.ts")).expect("ipc.ts");
+        let called: BTreeSet<String> = text
+            .split("call<")
+            .skip(1)
+            .filter_map(|rest| {
+                let after = rest.split_once(">(\"")?.1;
+                Some(after.split_once('"')?.0.to_string())
+            })
+            .collect();
+        assert_eq!(called, listed(), "ui/src/ipc.ts and command_list.rs");
+    }
 
     fn json(path: &str) -> Value {
         // Where cargo runs the test, not where it was compiled (clones share a target dir).
@@ -166,18 +190,12 @@ mod tests {
             let events = matches!(*p, "core:event:allow-listen" | "core:event:allow-unlisten");
             assert!(own || events, "unexpected permission {p}");
         }
-        let build = std::fs::read_to_string(format!(
-            "{}/build.rs",
-            std::env::var("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
-        ))
-        .expect("build.rs");
-        for p in granted.iter().filter(|p| p.starts_with("allow-")) {
-            let command = p.trim_start_matches("allow-").replace('-', "_");
-            assert!(
-                build.contains(&format!("\"{command}\"")),
-                "{p} is not one of our commands"
-            );
-        }
+        // Each command of the one list (command_list.rs) is granted, and only those.
+        let own: std::collections::BTreeSet<String> = granted
+            .iter()
+            .filter_map(|p| p.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(own, listed(), "capabilities/main.json and command_list.rs");
     }
 }
