@@ -3,20 +3,11 @@
 
 use scr_app::{
     AccessReason, AppError, AppErrorKind, CardStatus, OfflineEntryView, OfflineSignedInView,
-    PatientView, RoleView, SharingView, SignedInView, SummaryView, TraceQuery,
+    PatientView, RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery,
 };
-use serde::Serialize;
 use tauri::State;
 
 use crate::state::AppState;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StartupStatus {
-    /// Set when the settings are missing or wrong: the UI shows it instead of sign-in.
-    config_error: Option<String>,
-    spine_url: Option<String>,
-}
 
 fn viewer(state: &AppState) -> Result<&scr_app::Viewer, AppError> {
     state.viewer.as_ref().ok_or_else(|| {

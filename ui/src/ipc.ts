@@ -12,12 +12,14 @@ import type {
   PatientView,
   RoleView,
   SharingView,
+  SessionEnded,
   SignedInView,
+  StartupStatus,
   SummaryView,
   TraceQuery,
 } from "./generated/types";
 
-export type { AppError };
+export type { AppError, SessionEnded, StartupStatus };
 
 export function asAppError(e: unknown): AppError {
   if (e && typeof e === "object" && "code" in e && "message" in e) {
@@ -33,11 +35,6 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   } catch (e) {
     throw asAppError(e);
   }
-}
-
-export interface StartupStatus {
-  configError: string | null;
-  spineUrl: string | null;
 }
 
 export const api = {
@@ -59,11 +56,6 @@ export const api = {
   /** How many offline records were removed; works online and offline. */
   removeOfflineRecords: () => call<number>("remove_offline_records"),
 };
-
-export interface SessionEnded {
-  reason: string;
-  message: string;
-}
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {
   return listen<CardStatus>("card-status", (e) => handler(e.payload));

@@ -79,7 +79,7 @@ beforeEach(() => {
 
 afterEach(() => {
   // Each boot's session ends, so no stale idle timer of an earlier test keeps a session.
-  sessionEnded?.({ reason: "signedOut", message: "Signed out." });
+  sessionEnded?.({ reason: "SIGNED_OUT", message: "Signed out." });
 });
 
 describe("working offline", () => {
@@ -176,7 +176,7 @@ describe("working offline", () => {
     enter("654321", "#work-offline");
     await until("#offline-heading");
     $("button.open-offline")!.click();
-    sessionEnded!({ reason: "idle", message: "You were inactive." });
+    sessionEnded!({ reason: "IDLE_TIMEOUT", message: "You were inactive." });
     expect($("#session-ended")).not.toBeNull();
     expect($("#status-bar")!.hidden).toBe(true);
     // A new offline session starts before the old answer arrives: it must not show.
@@ -220,7 +220,7 @@ describe("online, with offline records", () => {
     expect(text("#cache-off-notice")).toBe(
       "Offline records are off on this computer: No keyring is available on this computer. The app works online as usual.",
     );
-    sessionEnded!({ reason: "signedOut", message: "Signed out." });
+    sessionEnded!({ reason: "SIGNED_OUT", message: "Signed out." });
     await until("#passcode");
     await signInOnline(off);
     expect($("#cache-off-notice")).toBeNull();

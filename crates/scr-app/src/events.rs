@@ -8,19 +8,48 @@
 
 use std::future::Future;
 
-use scr_client::SessionEvent;
+use scr_client::{EndReason, SessionEvent};
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
+use ts_rs::TS;
 
 use crate::offline::KeyHolder;
 use crate::view::CardStatus;
 
 /// The `session-ended` event's payload.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionEnded {
-    pub reason: String,
+    pub reason: SessionEndReason,
+    /// What the user is told.
     pub message: String,
+}
+
+/// Why the session ended, as the window hears it (scr_client::EndReason, one for one).
+#[derive(Clone, Copy, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionEndReason {
+    CardRemoved,
+    CardChanged,
+    ReaderDetached,
+    CardServiceStopped,
+    SignedOut,
+    IdleTimeout,
+    EndedBySpine,
+}
+
+impl From<EndReason> for SessionEndReason {
+    fn from(reason: EndReason) -> Self {
+        match reason {
+            EndReason::CardRemoved => SessionEndReason::CardRemoved,
+            EndReason::CardChanged => SessionEndReason::CardChanged,
+            EndReason::ReaderDetached => SessionEndReason::ReaderDetached,
+            EndReason::CardServiceStopped => SessionEndReason::CardServiceStopped,
+            EndReason::SignedOut => SessionEndReason::SignedOut,
+            EndReason::IdleTimeout => SessionEndReason::IdleTimeout,
+            EndReason::EndedBySpine => SessionEndReason::EndedBySpine,
+        }
+    }
 }
 
 /// Where the events go: the Tauri window in the app, a recorder in tests.
@@ -54,7 +83,7 @@ pub async fn forward_session_events<S, P, F>(
                 // The cache key goes with the session, before the page hears of it.
                 open_key.lock().unwrap_or_else(|p| p.into_inner()).take();
                 sink.session_ended(SessionEnded {
-                    reason: format!("{reason:?}"),
+                    reason: reason.into(),
                     message: reason.message().to_string(),
                 });
             }
@@ -69,7 +98,6 @@ mod tests {
     use std::time::Duration;
 
     use scr_card::ReaderEvent;
-    use scr_client::EndReason;
     use tokio::sync::mpsc;
 
     use super::*;
@@ -90,6 +118,19 @@ mod tests {
         fn session_ended(&self, ended: SessionEnded) {
             let _ = self.0.send(Heard::Ended(ended));
         }
+    }
+
+    /// The window reads a closed set of reasons (generated to TypeScript), not a Debug
+    /// string of the client's enum.
+    #[test]
+    fn the_end_reason_reaches_the_window_as_a_code_of_the_closed_set() {
+        let ended = SessionEnded {
+            reason: EndReason::EndedBySpine.into(),
+            message: EndReason::EndedBySpine.message().into(),
+        };
+        let json = serde_json::to_value(&ended).expect("json");
+        assert_eq!(json["reason"], "ENDED_BY_SPINE");
+        assert_eq!(json["message"], EndReason::EndedBySpine.message());
     }
 
     fn pulled(reader: &str) -> SessionEvent {
@@ -128,7 +169,7 @@ mod tests {
             .expect("the session end is heard though the probe stalls")
             .expect("an event");
         match first {
-            Heard::Ended(e) => assert_eq!(e.reason, "CardRemoved"),
+            Heard::Ended(e) => assert_eq!(e.reason, SessionEndReason::CardRemoved),
             other => panic!("heard {other:?} before the session end"),
         }
         assert_eq!(*probes.lock().unwrap_or_else(|p| p.into_inner()), 1);

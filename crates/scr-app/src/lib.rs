@@ -11,7 +11,7 @@ pub mod viewer;
 
 pub use config::{AppConfig, ConfigError};
 pub use error::{AppError, AppErrorKind};
-pub use events::{forward_session_events, EventSink, SessionEnded};
+pub use events::{forward_session_events, EventSink, SessionEndReason, SessionEnded};
 pub use scr_model::AccessReason;
 pub use view::*;
 pub use viewer::{TraceQuery, Viewer};
@@ -39,9 +39,12 @@ pub fn typescript_declarations() -> String {
         SummaryView::decl(),
         SharingView::decl(),
         TraceQuery::decl(),
+        StartupStatus::decl(),
+        SessionEndReason::decl(),
+        SessionEnded::decl(),
     ];
     let mut out = String::from(
-        "// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs) and\n\
+        "// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs, events.rs) and\n\
          // scr_model::ErrorCode. Do not edit:\n\
          // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.\n\n",
     );

@@ -444,3 +444,12 @@ impl SummaryView {
         }
     }
 }
+
+/// What the window asks first: whether the settings are usable, and which spine they name.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartupStatus {
+    /// Set when the settings are missing or wrong: the UI shows it instead of sign-in.
+    pub config_error: Option<String>,
+    pub spine_url: Option<String>,
+}

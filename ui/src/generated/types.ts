@@ -1,4 +1,4 @@
-// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs) and
+// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs, events.rs) and
 // scr_model::ErrorCode. Do not edit:
 // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.
 
@@ -190,3 +190,17 @@ export type TraceQuery = { family: string, given: string | null,
  * `YYYY-MM-DD`.
  */
 birthDate: string, gender: string | null, postcode: string | null, };
+
+export type StartupStatus = { 
+/**
+ * Set when the settings are missing or wrong: the UI shows it instead of sign-in.
+ */
+configError: string | null, spineUrl: string | null, };
+
+export type SessionEndReason = "CARD_REMOVED" | "CARD_CHANGED" | "READER_DETACHED" | "CARD_SERVICE_STOPPED" | "SIGNED_OUT" | "IDLE_TIMEOUT" | "ENDED_BY_SPINE";
+
+export type SessionEnded = { reason: SessionEndReason, 
+/**
+ * What the user is told.
+ */
+message: string, };
