@@ -22,25 +22,10 @@ include!("command_list.rs");
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use scr_app::{AppConfig, CardStatus, EventSink, SessionEnded, Viewer};
+use scr_app::{AppConfig, AppEvent, Viewer};
 use tauri::{Emitter, Manager};
 
 use crate::state::AppState;
-
-/// The window, as the session's events reach it.
-#[derive(Clone)]
-struct Window(tauri::AppHandle);
-
-impl EventSink for Window {
-    fn card_status(&self, status: CardStatus) {
-        // Emitting fails only when the window is gone, and then nobody is left to tell.
-        let _ = self.0.emit("card-status", status);
-    }
-
-    fn session_ended(&self, ended: SessionEnded) {
-        let _ = self.0.emit("session-ended", ended);
-    }
-}
 
 /// `--config FILE` from the command line (else `SCR_CONFIG`, read by `AppConfig::load`).
 fn config_arg() -> Option<PathBuf> {
@@ -56,33 +41,30 @@ fn config_arg() -> Option<PathBuf> {
     None
 }
 
-/// Loads settings and starts the viewer and card watcher; on a settings problem the app
-/// still opens and explains it.
+/// Loads settings and starts the viewer (with its card watcher and session events); on a
+/// settings problem the app still opens and explains it.
 fn start(app: &tauri::AppHandle) -> AppState {
     let config = match AppConfig::load(config_arg().as_deref()) {
         Ok(c) => c,
         Err(e) => return AppState::unconfigured(e.to_string()),
     };
-    let started = tauri::async_runtime::block_on(async { Viewer::new(&config) });
-    let (viewer, events) = match started {
+    // Viewer::start spawns its tasks, so it runs inside the async runtime.
+    let started = tauri::async_runtime::block_on(async { Viewer::start(&config) });
+    let (viewer, mut events) = match started {
         Ok(v) => v,
         Err(e) => return AppState::unconfigured(e.message),
     };
-    let watcher = viewer.session().watch_cards().ok();
-    let session = viewer.session().clone();
-    // The probe runs in a task of its own (scr_app::events), so a stalling card never holds
-    // up the session end that follows a pulled card.
-    let probe = move || {
-        let session = session.clone();
-        async move { Viewer::card_status_probed(&session).await }
-    };
-    tauri::async_runtime::spawn(scr_app::forward_session_events(
-        events,
-        probe,
-        viewer.key_holder(),
-        Window(app.clone()),
-    ));
-    AppState::configured(&config, viewer, watcher)
+    let window = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            // Emitting fails only when the window is gone, and then nobody is left to tell.
+            let _ = match &event {
+                AppEvent::CardStatus(status) => window.emit(event.name(), status),
+                AppEvent::SessionEnded(ended) => window.emit(event.name(), ended),
+            };
+        }
+    });
+    AppState::configured(&config, viewer)
 }
 
 /// Opens the main window and runs until it closes.

@@ -52,7 +52,40 @@ impl From<EndReason> for SessionEndReason {
     }
 }
 
-/// Where the events go: the Tauri window in the app, a recorder in tests.
+/// What the window is told without asking, in the order it happened. The shell emits
+/// each under its [`AppEvent::name`].
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+#[serde(tag = "event", content = "payload", rename_all = "kebab-case")]
+pub enum AppEvent {
+    /// After every reader change: the card status the sign-in screen shows.
+    CardStatus(CardStatus),
+    /// The session ended (card pulled, reader gone, pcscd stopped, idle, the spine).
+    SessionEnded(SessionEnded),
+}
+
+impl AppEvent {
+    /// The window event's name (`card-status`, `session-ended`), as ui/src/ipc.ts listens.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AppEvent::CardStatus(_) => "card-status",
+            AppEvent::SessionEnded(_) => "session-ended",
+        }
+    }
+}
+
+/// The app's own channel: [`crate::Viewer::start`] forwards into it.
+impl EventSink for tokio::sync::mpsc::UnboundedSender<AppEvent> {
+    fn card_status(&self, status: CardStatus) {
+        // A closed receiver means the window is gone: nobody is left to tell.
+        let _ = self.send(AppEvent::CardStatus(status));
+    }
+
+    fn session_ended(&self, ended: SessionEnded) {
+        let _ = self.send(AppEvent::SessionEnded(ended));
+    }
+}
+
+/// Where the events go: the app's channel ([`AppEvent`]), a recorder in tests.
 pub trait EventSink: Clone + Send + Sync + 'static {
     fn card_status(&self, status: CardStatus);
     fn session_ended(&self, ended: SessionEnded);

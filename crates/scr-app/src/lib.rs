@@ -11,7 +11,7 @@ pub mod viewer;
 
 pub use config::{AppConfig, ConfigError};
 pub use error::{AppError, AppErrorKind};
-pub use events::{forward_session_events, EventSink, SessionEndReason, SessionEnded};
+pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
 pub use scr_model::AccessReason;
 pub use view::*;
 pub use viewer::{TraceQuery, Viewer};
@@ -42,6 +42,7 @@ pub fn typescript_declarations() -> String {
         StartupStatus::decl(),
         SessionEndReason::decl(),
         SessionEnded::decl(),
+        AppEvent::decl(),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs, events.rs) and\n\

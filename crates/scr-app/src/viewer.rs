@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::AppConfig;
 use crate::error::{capitalised, AppError, AppErrorKind};
+use crate::events::AppEvent;
 use crate::offline::{
     instant, refusal_removes_copy, send_queued_views, system_clock, Clock, Enrolment, KeyHolder,
     OfflineCache, OpenKey, PURGE_INTERVAL,
@@ -48,6 +49,8 @@ pub struct Viewer {
     open_key: KeyHolder,
     /// Who signed in last (for "Remove my offline records" without a key).
     user_id: Mutex<Option<String>>,
+    /// The PC/SC watcher feeding the session, when [`Viewer::start`] started one.
+    _watcher: Option<scr_card::ReaderWatcher>,
 }
 
 /// The session a request is made for, taken before the request starts: its serial (never
@@ -83,6 +86,36 @@ fn unreadable(e: scr_model::fhir::FhirError) -> AppError {
 impl Viewer {
     /// Must be called inside a Tokio runtime. Opens the offline cache with the OS keyring
     /// and deletes its expired entries now and every hour.
+    /// The whole viewer, as the app runs it: the viewer, the card watcher feeding its
+    /// session, and the forwarding of the session's events (card probes in tasks of their
+    /// own, the cache key wiped when a session ends) to the returned receiver, which the
+    /// shell only passes on to the window. Must be called inside a Tokio runtime.
+    pub fn start(config: &AppConfig) -> Result<(Viewer, UnboundedReceiver<AppEvent>), AppError> {
+        let (mut viewer, events) = Viewer::new(config)?;
+        // No PC/SC service yet is not fatal: the sign-in screen says so, and pcscd
+        // appearing later is seen by the card probes.
+        viewer._watcher = match viewer.session.watch_cards() {
+            Ok(watcher) => Some(watcher),
+            Err(e) => {
+                tracing::warn!(error = %e, "card watcher not started");
+                None
+            }
+        };
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let session = viewer.session.clone();
+        let probe = move || {
+            let session = session.clone();
+            async move { Viewer::card_status_probed(&session).await }
+        };
+        tokio::spawn(crate::events::forward_session_events(
+            events,
+            probe,
+            viewer.key_holder(),
+            sender,
+        ));
+        Ok((viewer, receiver))
+    }
+
     pub fn new(config: &AppConfig) -> Result<(Viewer, UnboundedReceiver<SessionEvent>), AppError> {
         Self::with_keyring(config, scr_cache::DeviceKeyring::default(), system_clock())
     }
@@ -121,6 +154,7 @@ impl Viewer {
                 cache,
                 open_key: Arc::new(Mutex::new(None)),
                 user_id: Mutex::new(None),
+                _watcher: None,
             },
             events,
         ))

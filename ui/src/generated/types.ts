@@ -204,3 +204,5 @@ export type SessionEnded = { reason: SessionEndReason,
  * What the user is told.
  */
 message: string, };
+
+export type AppEvent = { "event": "card-status", "payload": CardStatus } | { "event": "session-ended", "payload": SessionEnded };
