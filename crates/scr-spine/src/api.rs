@@ -11,6 +11,7 @@ use chrono::Utc;
 use scr_model::fhir::{self, IssueType, SummaryDocumentInput};
 use scr_model::{
     AccessReason, Activity, AuditAction, AuditOutcome, ErrorCode, NhsNumber, OfflineAccess,
+    RoleProfile,
 };
 use sha2::{Digest, Sha256};
 
@@ -53,65 +54,96 @@ fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
     })
 }
 
-/// Audits a refusal by a signed-in caller and returns the error.
-async fn refuse(
-    state: &AppState,
-    caller: &Caller,
-    action: AuditAction,
-    patient: Option<NhsNumber>,
-    reason: Option<AccessReason>,
-    err: ApiError,
-) -> ApiError {
-    let outcome = match err.status() {
-        StatusCode::NOT_FOUND => AuditOutcome::NotFound,
-        StatusCode::BAD_REQUEST => AuditOutcome::Invalid,
-        _ => AuditOutcome::Refused,
-    };
-    let mut entry = caller.entry(action, patient, outcome);
-    entry.detail = Some(err.code.as_str().to_string());
-    entry.reason = reason;
-    entry.alert = reason == Some(AccessReason::Emergency);
-    match state.audit.append(vec![entry]).await {
-        Ok(()) => err,
-        Err(e) => e.into(),
-    }
-}
-
-/// A signed-in caller's request under one audited action: refusals and the success are
-/// recorded the same way by every handler.
+/// A signed-in caller's request under one audited action, from [`Audited::authorise`] on:
+/// the one way a handler refuses (audited, naming the patient and reason known so far, and
+/// alerting for emergency access) and records what it released.
 struct Audited<'a> {
     state: &'a AppState,
     caller: Caller,
+    role: RoleProfile,
     action: AuditAction,
+    patient: Option<NhsNumber>,
+    reason: Option<AccessReason>,
 }
 
-impl Audited<'_> {
-    async fn refuse(&self, patient: Option<NhsNumber>, err: ApiError) -> ApiError {
-        refuse(self.state, &self.caller, self.action, patient, None, err).await
+impl<'a> Audited<'a> {
+    /// Checks the session and that its role allows one of `activities` (see
+    /// `auth::authorise`, which audits those refusals itself).
+    async fn authorise(
+        state: &'a AppState,
+        headers: &HeaderMap,
+        action: AuditAction,
+        activities: &[Activity],
+    ) -> Result<Audited<'a>, ApiError> {
+        let (caller, role) = authorise(state, headers, action, None, activities).await?;
+        Ok(Audited {
+            state,
+            caller,
+            role,
+            action,
+            patient: None,
+            reason: None,
+        })
     }
 
-    /// The NHS number in `raw`, or an audited `INVALID_NHS_NUMBER` refusal.
-    async fn nhs_number(&self, raw: &str) -> Result<NhsNumber, ApiError> {
+    /// The request concerns this patient: later refusals and the success name them.
+    fn about(&mut self, patient: NhsNumber) {
+        self.patient = Some(patient);
+    }
+
+    /// The caller's reason for looking: later refusals and the success carry it.
+    fn because(&mut self, reason: AccessReason) {
+        self.reason = Some(reason);
+    }
+
+    /// An audit entry for this request with `outcome`, reason and alert filled in.
+    fn entry(&self, patient: Option<NhsNumber>, outcome: AuditOutcome) -> AuditEntry {
+        let mut entry = self.caller.entry(self.action, patient, outcome);
+        entry.reason = self.reason;
+        // Emergency access is allowed and always raises an alert for the privacy officer.
+        entry.alert = self.reason == Some(AccessReason::Emergency);
+        entry
+    }
+
+    /// Audits `err` as this request's refusal and returns it (or the audit's own error).
+    async fn refuse(&self, err: ApiError) -> ApiError {
+        let outcome = match err.status() {
+            StatusCode::NOT_FOUND => AuditOutcome::NotFound,
+            StatusCode::BAD_REQUEST => AuditOutcome::Invalid,
+            _ => AuditOutcome::Refused,
+        };
+        let mut entry = self.entry(self.patient, outcome);
+        entry.detail = Some(err.code.as_str().to_string());
+        match self.state.audit.append(vec![entry]).await {
+            Ok(()) => err,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// The NHS number in `raw` (which the request is then about), or an audited
+    /// `INVALID_NHS_NUMBER` refusal.
+    async fn nhs_number(&mut self, raw: &str) -> Result<NhsNumber, ApiError> {
         match parse_nhs(raw) {
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.refuse(None, e).await),
+            Ok(n) => {
+                self.about(n);
+                Ok(n)
+            }
+            Err(e) => Err(self.refuse(e).await),
         }
     }
 
     /// An audited `PATIENT_NOT_FOUND`.
-    async fn unknown_patient(&self, nhs: NhsNumber) -> ApiError {
+    async fn unknown_patient(&self) -> ApiError {
         let e = ApiError::not_found(
             ErrorCode::PatientNotFound,
             "No patient has this NHS number.",
         );
-        self.refuse(Some(nhs), e).await
+        self.refuse(e).await
     }
 
-    /// Records the access; data may leave only after this returns `Ok`.
-    async fn succeeded(&self, patient: NhsNumber) -> Result<(), ApiError> {
-        let entry = self
-            .caller
-            .entry(self.action, Some(patient), AuditOutcome::Success);
+    /// Records the access to the patient; data may leave only after this returns `Ok`.
+    async fn succeeded(&self) -> Result<(), ApiError> {
+        let entry = self.entry(self.patient, AuditOutcome::Success);
         Ok(self.state.audit.append(vec![entry]).await?)
     }
 }
@@ -122,18 +154,18 @@ pub async fn read_patient(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let action = AuditAction::PatientRead;
-    let (caller, _) = authorise(&state, &headers, action, None, &[Activity::B0264]).await?;
-    let request = Audited {
-        state: &state,
-        caller,
-        action,
-    };
+    let mut request = Audited::authorise(
+        &state,
+        &headers,
+        AuditAction::PatientRead,
+        &[Activity::B0264],
+    )
+    .await?;
     let nhs = request.nhs_number(&id).await?;
     let Some(patient) = state.store.patient(nhs).await? else {
-        return Err(request.unknown_patient(nhs).await);
+        return Err(request.unknown_patient().await);
     };
-    request.succeeded(nhs).await?;
+    request.succeeded().await?;
     let shown = patient.redacted_if_restricted();
     Ok(fhir_ok(StatusCode::OK, &fhir::patient_resource(&shown)))
 }
@@ -144,11 +176,10 @@ pub async fn search_patients(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (caller, _) = authorise(
+    let request = Audited::authorise(
         &state,
         &headers,
         AuditAction::PatientTrace,
-        None,
         &[Activity::B0264],
     )
     .await?;
@@ -164,7 +195,7 @@ pub async fn search_patients(
                     ApiError::new(ErrorCode::MissingSearchParameters, IssueType::Required, m)
                 }
             };
-            return Err(refuse(&state, &caller, AuditAction::PatientTrace, None, None, err).await);
+            return Err(request.refuse(err).await);
         }
     };
     let plan = trace::candidate_plan(&query);
@@ -179,22 +210,16 @@ pub async fn search_patients(
             IssueType::TooCostly,
                 format!("{n} patients match; add details (given name, gender, postcode) to narrow the search."),
             );
-            Err(refuse(&state, &caller, AuditAction::PatientTrace, None, None, err).await)
+            Err(request.refuse(err).await)
         }
         TraceResult::Matches(matches) => {
             // Every match is audited; an empty result is audited once.
             let mut entries: Vec<AuditEntry> = matches
                 .iter()
-                .map(|(d, _)| {
-                    caller.entry(
-                        AuditAction::PatientTrace,
-                        Some(d.nhs_number),
-                        AuditOutcome::Success,
-                    )
-                })
+                .map(|(d, _)| request.entry(Some(d.nhs_number), AuditOutcome::Success))
                 .collect();
             if entries.is_empty() {
-                entries.push(caller.entry(AuditAction::PatientTrace, None, AuditOutcome::NotFound));
+                entries.push(request.entry(None, AuditOutcome::NotFound));
             }
             state.audit.append(entries).await?;
             let shown: Vec<_> = matches
@@ -212,20 +237,14 @@ pub async fn summary(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (caller, role) = authorise(
+    let mut request = Audited::authorise(
         &state,
         &headers,
         AuditAction::SummaryRead,
-        None,
         &[Activity::B0370, Activity::B0168],
     )
     .await?;
-    let nhs = match parse_nhs(&id) {
-        Ok(n) => n,
-        Err(e) => {
-            return Err(refuse(&state, &caller, AuditAction::SummaryRead, None, None, e).await)
-        }
-    };
+    let nhs = request.nhs_number(&id).await?;
     let reason = headers
         .get(ACCESS_REASON_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -235,85 +254,39 @@ pub async fn summary(
             ErrorCode::AccessReasonRequired,
             "Say why you are accessing this record: X-Access-Reason permission-to-view or emergency.",
         );
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::SummaryRead,
-            Some(nhs),
-            None,
-            e,
-        )
-        .await);
+        return Err(request.refuse(e).await);
     };
+    request.because(reason);
     let needed = match reason {
         AccessReason::PermissionToView => Activity::B0370,
         AccessReason::Emergency => Activity::B0168,
     };
-    if !role.allows(needed) {
+    if !request.role.allows(needed) {
         let e = ApiError::forbidden(
             ErrorCode::NotPermittedForRole,
             "Your selected role does not allow this kind of access.",
         );
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::SummaryRead,
-            Some(nhs),
-            Some(reason),
-            e,
-        )
-        .await);
+        return Err(request.refuse(e).await);
     }
     let Some((patient, summary, consent)) = state.store.summary_view(nhs).await? else {
-        let e = ApiError::not_found(
-            ErrorCode::PatientNotFound,
-            "No patient has this NHS number.",
-        );
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::SummaryRead,
-            Some(nhs),
-            Some(reason),
-            e,
-        )
-        .await);
+        return Err(request.unknown_patient().await);
     };
     if consent.as_ref().is_some_and(|c| c.preference.is_dissent()) {
         let e = ApiError::forbidden(
             ErrorCode::PatientDissented,
             "The patient has opted out of sharing their Summary Care Record. This is final: do not retry.",
         );
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::SummaryRead,
-            Some(nhs),
-            Some(reason),
-            e,
-        )
-        .await);
+        return Err(request.refuse(e).await);
     }
     let Some(summary) = summary else {
         let e = ApiError::not_found(
             ErrorCode::NoSummaryHeld,
             "No summary has been received from the patient's practice.",
         );
-        return Err(refuse(
-            &state,
-            &caller,
-            AuditAction::SummaryRead,
-            Some(nhs),
-            Some(reason),
-            e,
-        )
-        .await);
+        return Err(request.refuse(e).await);
     };
-    let mut entry = caller.entry(AuditAction::SummaryRead, Some(nhs), AuditOutcome::Success);
-    entry.reason = Some(reason);
-    // Emergency access is allowed and always raises an alert for the privacy officer.
-    entry.alert = reason == AccessReason::Emergency;
-    state.audit.append(vec![entry]).await?;
+    // Emergency access is allowed, and its entry alerts the privacy officer (`entry`).
+    request.succeeded().await?;
     let document_id = document_id();
     // A restricted patient's source practice would locate them as surely as their GP.
     let summary = if patient.restricted {
@@ -347,11 +320,10 @@ pub async fn consent(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (caller, _) = authorise(
+    let mut request = Audited::authorise(
         &state,
         &headers,
         AuditAction::ConsentRead,
-        None,
         &[Activity::B0020, Activity::B0370],
     )
     .await?;
@@ -366,18 +338,13 @@ pub async fn consent(
             IssueType::Required,
             "Give the patient's NHS number: Consent?patient=…",
         );
-        return Err(refuse(&state, &caller, AuditAction::ConsentRead, None, None, e).await);
-    };
-    let request = Audited {
-        state: &state,
-        caller,
-        action: AuditAction::ConsentRead,
+        return Err(request.refuse(e).await);
     };
     let nhs = request.nhs_number(&patient).await?;
     let Some(record) = state.store.consent(nhs).await? else {
-        return Err(request.unknown_patient(nhs).await);
+        return Err(request.unknown_patient().await);
     };
-    request.succeeded(nhs).await?;
+    request.succeeded().await?;
     Ok(fhir_ok(
         StatusCode::OK,
         &fhir::consent_searchset(nhs, record.as_ref()),
@@ -420,11 +387,10 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (caller, role) = authorise(
+    let mut request = Audited::authorise(
         &state,
         &headers,
         AuditAction::Upload,
-        None,
         &[Activity::GpSystemUpload],
     )
     .await?;
@@ -436,7 +402,7 @@ pub async fn upload(
                 IssueType::TooLong,
                 "The upload is larger than this service accepts.",
             );
-            return Err(refuse(&state, &caller, AuditAction::Upload, None, None, e).await);
+            return Err(request.refuse(e).await);
         }
     };
     let upload = match fhir::parse_upload(&body) {
@@ -453,10 +419,11 @@ pub async fn upload(
                 _ => (IssueType::Invalid, ErrorCode::InvalidBundle),
             };
             let err = ApiError::new(code, issue, e.to_string());
-            return Err(refuse(&state, &caller, AuditAction::Upload, None, None, err).await);
+            return Err(request.refuse(err).await);
         }
     };
     let nhs = upload.patient.nhs_number;
+    request.about(nhs);
     if let Some(summary) = &upload.summary {
         // Refuse now what no viewer could open later: the served document repeats coded
         // text, so an upload well under the body limit can render past what the viewer
@@ -478,16 +445,16 @@ pub async fn upload(
                     "This summary would be served as {size} bytes; viewers accept at most {SERVED_SUMMARY_LIMIT}. Nothing was stored; send fewer or shorter entries."
                 ),
             );
-            return Err(refuse(&state, &caller, AuditAction::Upload, Some(nhs), None, err).await);
+            return Err(request.refuse(err).await);
         }
     }
     let job = UploadJob {
         upload,
         body_sha256: hex::encode(Sha256::digest(&body)),
-        uploader_ods: role.org_ods.clone(),
-        uploader_name: role.org_name.clone(),
+        uploader_ods: request.role.org_ods.clone(),
+        uploader_name: request.role.org_name.clone(),
     };
-    let entry = caller.entry(AuditAction::Upload, Some(nhs), AuditOutcome::Success);
+    let entry = request.entry(Some(nhs), AuditOutcome::Success);
     let outcome = state.audit.upload(job, entry).await?;
     let (issue, message): (IssueType, &str) = match outcome {
         UploadOutcome::Stored => (IssueType::Processing, "The summary was stored."),
@@ -515,14 +482,8 @@ pub async fn audit_events(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (caller, _) = authorise(
-        &state,
-        &headers,
-        AuditAction::AuditRead,
-        None,
-        &[Activity::B0015],
-    )
-    .await?;
+    let request =
+        Audited::authorise(&state, &headers, AuditAction::AuditRead, &[Activity::B0015]).await?;
     let mut filter = AuditFilter {
         limit: 100,
         ..AuditFilter::default()
@@ -570,17 +531,13 @@ pub async fn audit_events(
             _ => Err(bad("unsupported search parameter")),
         };
         if let Err(e) = result {
-            return Err(refuse(&state, &caller, AuditAction::AuditRead, None, None, e).await);
+            return Err(request.refuse(e).await);
         }
     }
     let records = state.store.audit_records(&filter).await?;
     state
         .audit
-        .append(vec![caller.entry(
-            AuditAction::AuditRead,
-            filter.patient,
-            AuditOutcome::Success,
-        )])
+        .append(vec![request.entry(filter.patient, AuditOutcome::Success)])
         .await?;
     Ok(fhir_ok(StatusCode::OK, &fhir::audit_searchset(&records)))
 }
@@ -622,14 +579,14 @@ pub async fn report_offline_views(
     // The roles that may open summaries ($summary's check). The reason-specific activity is
     // not checked again: the copy was fetched under that check, and refusing now would only
     // keep a real access out of the trail.
-    let (caller, _) = authorise(
+    let request = Audited::authorise(
         &state,
         &headers,
         action,
-        None,
         &[Activity::B0370, Activity::B0168],
     )
     .await?;
+    let caller = &request.caller;
     let body = match read_body(body, crate::OFFLINE_VIEWS_BODY_BYTES).await {
         Ok(b) => b,
         Err(()) => {
@@ -641,7 +598,7 @@ pub async fn report_offline_views(
                     fhir::MAX_OFFLINE_VIEWS
                 ),
             );
-            return Err(refuse(&state, &caller, action, None, None, e).await);
+            return Err(request.refuse(e).await);
         }
     };
     let views = match fhir::parse_offline_views_bundle(&body) {
@@ -649,7 +606,7 @@ pub async fn report_offline_views(
         Err(e) => {
             let (issue, code) = offline_views_refusal(&e);
             let err = ApiError::new(code, issue, format!("Nothing was recorded: {e}."));
-            return Err(refuse(&state, &caller, action, None, None, err).await);
+            return Err(request.refuse(err).await);
         }
     };
     // The report is the client's word: hold it against what the spine knows. Times must be
@@ -673,7 +630,7 @@ pub async fn report_offline_views(
                 bad.id
             ),
         );
-        return Err(refuse(&state, &caller, action, None, None, err).await);
+        return Err(request.refuse(err).await);
     }
     let day_ago = now.timestamp_millis() - 86_400_000;
     let reported = state
@@ -690,7 +647,7 @@ pub async fn report_offline_views(
             format!("Nothing was recorded: at most {quota} offline views a day are accepted from one user; {reported} were reported in the last 24 hours."),
         );
         err.retry_after = Some(3600);
-        return Err(refuse(&state, &caller, action, None, None, err).await);
+        return Err(request.refuse(err).await);
     }
     let (from, to) = views.iter().fold((i64::MAX, i64::MIN), |(lo, hi), v| {
         let t = v.fetched_at.timestamp_millis();
@@ -714,7 +671,7 @@ pub async fn report_offline_views(
                 ErrorCode::InvalidOfflineView,
                 "An access reason is not known.",
             );
-            return Err(refuse(&state, &caller, action, None, None, err).await);
+            return Err(request.refuse(err).await);
         };
         let mut entry = caller.entry(action, Some(v.nhs_number), AuditOutcome::Success);
         entry.reason = Some(reason);
