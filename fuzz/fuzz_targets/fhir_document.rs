@@ -8,6 +8,14 @@ fuzz_target!(|data: &[u8]| {
         // The viewer shows the dates; formatting them must not panic either.
         let _ = doc.date.map(|d| d.to_string());
         let _ = doc.patient.birth_date.map(|d| d.to_string());
+        // And each section's own text, as the window shows it and the spine re-serves it.
+        let n = &doc.summary.narratives;
+        for xhtml in [&n.allergies, &n.medications, &n.problems]
+            .into_iter()
+            .flatten()
+        {
+            scr_fuzz::narrative::check(xhtml);
+        }
     }
 });
 

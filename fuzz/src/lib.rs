@@ -111,6 +111,18 @@ const STRINGS: &[&str] = &[
     "https://example.org/fhir/Patient/p1/_history/2",
     "00000000000000000000000000000000",
     "<div xmlns=\"http://www.w3.org/1999/xhtml\">é</div>",
+    "<table><tr><td>",
+    "</td></tr></table>",
+    "<li>",
+    "<br/>",
+    "<script>",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "&nbsp;",
+    "&#x0;",
+    "&#1114112;",
+    "&unknown;",
     "\u{0}",
     "\u{feff}",
     "é",
@@ -139,7 +151,17 @@ fn number(rng: &mut Rng) -> Value {
 }
 
 fn string(rng: &mut Rng, old: Option<&str>) -> Value {
-    match (rng.below(6), old) {
+    match (rng.below(7), old) {
+        (6, Some(s)) if s.contains('<') => {
+            // Markup (a narrative's XHTML): libFuzzer's byte mutations inside the string,
+            // which the JSON changes above would never make.
+            let mut bytes = s.as_bytes().to_vec();
+            let size = bytes.len();
+            bytes.resize(size * 2 + 64, 0);
+            let max = bytes.len();
+            let n = libfuzzer_sys::fuzzer_mutate(&mut bytes, size, max);
+            Value::String(String::from_utf8_lossy(&bytes[..n]).into_owned())
+        }
         (0, Some(s)) => {
             // Cut it at a character boundary.
             let cut: Vec<char> = s.chars().collect();
@@ -353,4 +375,7 @@ pub fn mutate_json(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> 
     }
 }
 
+pub mod card;
+mod card_seeds;
+pub mod narrative;
 pub mod seeds;

@@ -70,8 +70,27 @@ fn as_upload(doc: &Value, n: u32) -> Value {
     b
 }
 
+/// Every narrative (`div`) in a document, for `fhir_narrative`.
+fn divs(v: &Value, found: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, v) in o {
+                match (k.as_str(), v) {
+                    ("div", Value::String(d)) => {
+                        found.insert(d.clone());
+                    }
+                    _ => divs(v, found),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| divs(v, found)),
+        _ => {}
+    }
+}
+
 /// Writes every target's seeds under `out`; the IPS documents are read from `ips`.
 pub fn write_all(out: &Path, ips: Option<&Path>) {
+    let mut narratives = std::collections::BTreeSet::new();
     let at = |h: u32, m: u32| {
         Utc.with_ymd_and_hms(2026, 11, 24, h, m, 5)
             .single()
@@ -111,6 +130,7 @@ pub fn write_all(out: &Path, ips: Option<&Path>) {
                 &format!("synthetic-{i}.json"),
                 &json_bytes(&doc),
             );
+            divs(&doc, &mut narratives);
         }
         views.push(OfflineView {
             id: format!("{:032x}", u128::from(i) * 7919 + 1),
@@ -153,6 +173,7 @@ pub fn write_all(out: &Path, ips: Option<&Path>) {
                 write(out, "fhir_document", name, &bytes);
                 continue;
             };
+            divs(&doc, &mut narratives);
             if bytes.len() > THIN_ABOVE {
                 thin(&mut doc);
             }
@@ -164,6 +185,27 @@ pub fn write_all(out: &Path, ips: Option<&Path>) {
                 &json_bytes(&as_upload(&doc, 100 + n as u32)),
             );
         }
+    }
+
+    // Narratives as sent (before any thinning), and the awkward ones of narrative.rs's tests.
+    narratives.extend(
+        [
+            "<div><script>alert(1)</script><style>p{}</style><p onclick=\"x()\">Peni<a href=\"javascript:x\">cillin</a> &lt;img src=x onerror=y&gt;</p></div>",
+            "<div><p>Penicillin allergy</p><p>Latex <",
+            "<div><p>Penicillin</span></p></div>",
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\">  <p> </p>&nbsp;</div>",
+            "<div><h3>A</h3><p>b &amp; c</p><ul><li>d</li></ul><table><tr><td>e</td><td>f</td></tr></table><p>g</p></div>",
+            "<div><table><tr><th>Substance</th><th>Reaction</th></tr><tr><td>Aspirin</td><td>Wheeze<br/>and rash</td><td/></tr></table><![CDATA[a < b]]>&#8211;&#x2014;&unknown;&#0;<!-- c --></div>",
+        ]
+        .map(str::to_string),
+    );
+    for (i, d) in narratives.iter().enumerate() {
+        write(
+            out,
+            "fhir_narrative",
+            &format!("narrative-{i}.xhtml"),
+            d.as_bytes(),
+        );
     }
 
     // Trace queries, as the raw query string.
@@ -220,4 +262,6 @@ pub fn write_all(out: &Path, ips: Option<&Path>) {
         format!("{app}\0SCR_SPINE_URL=https://spine.example\0SCR_OFFLINE_MAX_AGE_HOURS=12")
             .as_bytes(),
     );
+
+    crate::card_seeds::write_all(out);
 }

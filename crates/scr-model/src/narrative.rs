@@ -276,8 +276,10 @@ pub fn narrative_text(xhtml: &str) -> NarrativeText {
                 let name = e.local_name().into_inner().to_ascii_lowercase();
                 match name.as_str() {
                     "br" => {
-                        if let Some(cell) = b.cell.as_mut() {
-                            cell.push(' ');
+                        if b.cell.is_some() {
+                            // Through push_text, which writes to the cell and keeps one
+                            // space between words (and counts it against the limit).
+                            b.push_text(" ");
                         } else {
                             b.flush();
                         }
@@ -412,6 +414,21 @@ mod tests {
                     cells: vec!["Aspirin".into(), "Wheeze and rash".into()]
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_line_break_in_a_cell_is_one_space() {
+        // Found by fuzzing (fhir_narrative), in a real IPS document: the end of <em> already
+        // gave a space, and <br/> added a second one outside push_text's collapsing.
+        let n = narrative_text(
+            "<table><tr><td><span><em>Formatting may differ.</em></span><br /><span>a note<br /></span></td><td>a<br/><br/>b</td></tr></table>",
+        );
+        assert_eq!(
+            n.blocks,
+            vec![TextBlock::Row {
+                cells: vec!["Formatting may differ. a note".into(), "a b".into()]
+            }]
         );
     }
 
