@@ -61,7 +61,7 @@ impl Rig {
             .await
             .expect("audit")
             .iter()
-            .filter(|r| r.offline.is_some())
+            .filter(|r| r.entry.offline.is_some())
             .count()
     }
 

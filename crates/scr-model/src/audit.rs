@@ -124,12 +124,11 @@ impl AuditOutcome {
     }
 }
 
-/// One entry of the audit trail, as stored and as shown to privacy officers.
+/// What one access was: who, in which role, which patient, what was done and why, and how
+/// it ended. The spine builds one per request; its audit writer gives it a place in the chain
+/// and makes it an [`AuditRecord`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    /// Position in the chain, from 1.
-    pub seq: i64,
-    pub at: DateTime<Utc>,
+pub struct AuditEntry {
     /// SDS user id, or the GP system's id; `None` before sign-in succeeded.
     pub user_id: Option<String>,
     pub user_name: Option<String>,
@@ -143,10 +142,21 @@ pub struct AuditRecord {
     pub detail: Option<String>,
     /// True for an emergency access: a privacy-officer alert.
     pub alert: bool,
-    /// For a view of an offline copy: the app's id of the view and its times (`at` is when
-    /// the spine received the report).
+    /// For a view of an offline copy: the app's id of the view and its times (the record's
+    /// `at` is when the spine received the report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<OfflineAccess>,
+}
+
+/// One entry of the audit trail, as stored and as shown to privacy officers: the entry and
+/// its place in the hash chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
     /// Hex SHA-256 of the previous entry (64 zeros for the first).
     pub prev_hash: String,
     /// Hex SHA-256 over this entry's canonical form and `prev_hash`.

@@ -15,7 +15,9 @@ pub mod signing;
 pub mod summary;
 pub mod timing;
 
-pub use audit::{AccessReason, AuditAction, AuditOutcome, AuditRecord, OfflineAccess, OfflineView};
+pub use audit::{
+    AccessReason, AuditAction, AuditEntry, AuditOutcome, AuditRecord, OfflineAccess, OfflineView,
+};
 pub use consent::{ConsentRecord, SharingPreference};
 pub use date::ClinicalDate;
 pub use demographics::{Address, Demographics, Gender};

@@ -8,7 +8,8 @@
 //! chain head row is locked inside each transaction, which keeps the chain linear.
 
 use chrono::{TimeZone, Utc};
-use scr_model::{AccessReason, AuditAction, AuditOutcome, NhsNumber, OfflineAccess};
+pub use scr_model::AuditEntry;
+use scr_model::{AuditAction, AuditOutcome, AuditRecord};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
@@ -27,23 +28,6 @@ use crate::upload::{self, UploadJob, UploadOutcome};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The most entries one transaction carries; more wait for the next batch.
 const MAX_BATCH: usize = 512;
-
-/// An entry to append; the writer gives it its place (`seq`), time and hashes.
-#[derive(Clone, Debug)]
-pub struct AuditEntry {
-    pub user_id: Option<String>,
-    pub user_name: Option<String>,
-    pub role_code: Option<String>,
-    pub org_ods: Option<String>,
-    pub patient: Option<NhsNumber>,
-    pub action: AuditAction,
-    pub reason: Option<AccessReason>,
-    pub outcome: AuditOutcome,
-    pub detail: Option<String>,
-    pub alert: bool,
-    /// Set on the entry of a view of an offline copy (`AuditAction::OfflineView`).
-    pub offline: Option<OfflineAccess>,
-}
 
 /// The offline-view part of the canonical form.
 #[derive(Serialize)]
@@ -75,37 +59,23 @@ struct Canonical<'a> {
     prev_hash: &'a str,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn hash_fields(
-    seq: i64,
-    at: i64,
-    user_id: Option<&str>,
-    user_name: Option<&str>,
-    role_code: Option<&str>,
-    org_ods: Option<&str>,
-    patient: Option<NhsNumber>,
-    action: AuditAction,
-    reason: Option<AccessReason>,
-    outcome: AuditOutcome,
-    detail: Option<&str>,
-    alert: bool,
-    offline: Option<&OfflineAccess>,
-    prev_hash: &str,
-) -> String {
+/// The hash of `entry` at position `seq`, written at `at` (ms), after `prev_hash`: the one
+/// definition the writer and the verifier share.
+pub fn entry_hash(seq: i64, at: i64, entry: &AuditEntry, prev_hash: &str) -> String {
     let canonical = Canonical {
         seq,
         at,
-        user_id,
-        user_name,
-        role_code,
-        org_ods,
-        patient: patient.map(|p| p.as_digits()),
-        action: action.code(),
-        reason: reason.map(|r| r.header_value()),
-        outcome: outcome.code(),
-        detail,
-        alert,
-        offline: offline.map(|o| CanonicalOffline {
+        user_id: entry.user_id.as_deref(),
+        user_name: entry.user_name.as_deref(),
+        role_code: entry.role_code.as_deref(),
+        org_ods: entry.org_ods.as_deref(),
+        patient: entry.patient.map(|p| p.as_digits()),
+        action: entry.action.code(),
+        reason: entry.reason.map(|r| r.header_value()),
+        outcome: entry.outcome.code(),
+        detail: entry.detail.as_deref(),
+        alert: entry.alert,
+        offline: entry.offline.as_ref().map(|o| CanonicalOffline {
             view_id: &o.view_id,
             viewed_at: o.viewed_at.timestamp_millis(),
             fetched_at: o.fetched_at.timestamp_millis(),
@@ -117,27 +87,9 @@ fn hash_fields(
     hex::encode(Sha256::digest(&bytes))
 }
 
-pub fn entry_hash(seq: i64, at: i64, e: &AuditEntry, prev_hash: &str) -> String {
-    hash_fields(
-        seq,
-        at,
-        e.user_id.as_deref(),
-        e.user_name.as_deref(),
-        e.role_code.as_deref(),
-        e.org_ods.as_deref(),
-        e.patient,
-        e.action,
-        e.reason,
-        e.outcome,
-        e.detail.as_deref(),
-        e.alert,
-        e.offline.as_ref(),
-        prev_hash,
-    )
-}
-
-fn record_hash(r: &scr_model::AuditRecord) -> String {
-    record_hash_at(r, r.seq)
+/// A stored record's hash as if it had been written at position `seq`.
+fn record_hash_at(r: &AuditRecord, seq: i64) -> String {
+    entry_hash(seq, r.at.timestamp_millis(), &r.entry, &r.prev_hash)
 }
 
 /// How far from its position a moved entry is looked for.
@@ -145,29 +97,10 @@ const MOVED_WINDOW: i64 = 64;
 
 /// The sequence number under which this (otherwise unchanged) entry was written, if it is
 /// near its current position but not at it.
-fn written_as(r: &scr_model::AuditRecord) -> Option<i64> {
+fn written_as(r: &AuditRecord) -> Option<i64> {
     (r.seq - MOVED_WINDOW..=r.seq + MOVED_WINDOW)
         .filter(|s| *s != r.seq && *s > 0)
         .find(|s| record_hash_at(r, *s) == r.hash)
-}
-
-fn record_hash_at(r: &scr_model::AuditRecord, seq: i64) -> String {
-    hash_fields(
-        seq,
-        r.at.timestamp_millis(),
-        r.user_id.as_deref(),
-        r.user_name.as_deref(),
-        r.role_code.as_deref(),
-        r.org_ods.as_deref(),
-        r.patient,
-        r.action,
-        r.reason,
-        r.outcome,
-        r.detail.as_deref(),
-        r.alert,
-        r.offline.as_ref(),
-        &r.prev_hash,
-    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -947,7 +880,7 @@ pub async fn verify_chain_against(
                     ),
                 ));
             }
-            if record_hash(r) != r.hash {
+            if record_hash_at(r, r.seq) != r.hash {
                 // An entry whose content hashes under another sequence number was moved
                 // there; otherwise it was edited.
                 if let Some(original) = written_as(r) {
@@ -1054,6 +987,7 @@ pub fn format_ms(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scr_model::{AccessReason, NhsNumber, OfflineAccess};
 
     fn entry(offline: Option<OfflineAccess>) -> AuditEntry {
         AuditEntry {

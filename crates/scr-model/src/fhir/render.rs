@@ -646,7 +646,8 @@ pub fn consent_searchset(nhs: NhsNumber, record: Option<&ConsentRecord>) -> Valu
 }
 
 /// `AuditEvent` for one audit record, with its place in the hash chain.
-pub fn audit_event(r: &AuditRecord) -> Value {
+pub fn audit_event(record: &AuditRecord) -> Value {
+    let r = &record.entry;
     let (type_code, type_display) = match r.action {
         AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => {
             ("110114", "User Authentication")
@@ -694,14 +695,14 @@ pub fn audit_event(r: &AuditRecord) -> Value {
     }
     let mut e = Map::new();
     e.insert("resourceType".into(), json!("AuditEvent"));
-    e.insert("id".into(), json!(format!("audit-{}", r.seq)));
+    e.insert("id".into(), json!(format!("audit-{}", record.seq)));
     e.insert(
         "extension".into(),
         json!([
             { "url": ext_url("audit-chain"), "extension": [
-                { "url": "seq", "valueString": r.seq.to_string() },
-                { "url": "prevHash", "valueString": r.prev_hash },
-                { "url": "hash", "valueString": r.hash }
+                { "url": "seq", "valueString": record.seq.to_string() },
+                { "url": "prevHash", "valueString": record.prev_hash },
+                { "url": "hash", "valueString": record.hash }
             ]},
             { "url": ext_url("privacy-alert"), "valueBoolean": r.alert }
         ]),
@@ -712,7 +713,7 @@ pub fn audit_event(r: &AuditRecord) -> Value {
         json!([{ "system": AUDIT_ACTION_SYSTEM, "code": r.action.code() }]),
     );
     e.insert("action".into(), json!(action));
-    e.insert("recorded".into(), json!(instant(r.at)));
+    e.insert("recorded".into(), json!(instant(record.at)));
     e.insert("outcome".into(), json!(outcome));
     if let Some(d) = &r.detail {
         e.insert("outcomeDesc".into(), json!(d));

@@ -2,8 +2,8 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use scr_model::{
-    AccessReason, Activity, AuditAction, AuditOutcome, AuditRecord, ConsentRecord, Demographics,
-    NhsNumber, OfflineAccess, RoleProfile, SharingPreference, Summary,
+    AccessReason, Activity, AuditAction, AuditEntry, AuditOutcome, AuditRecord, ConsentRecord,
+    Demographics, NhsNumber, OfflineAccess, RoleProfile, SharingPreference, Summary,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -207,19 +207,21 @@ pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
             .timestamp_millis_opt(at_ms)
             .single()
             .ok_or_else(|| corrupt("timestamp"))?,
-        user_id: row.try_get("user_id")?,
-        user_name: row.try_get("user_name")?,
-        role_code: row.try_get("role_code")?,
-        org_ods: row.try_get("org_ods")?,
-        patient,
-        action: AuditAction::from_code(&action)
-            .ok_or_else(|| corrupt(format!("action {action:?}")))?,
-        reason,
-        outcome: AuditOutcome::from_code(&outcome)
-            .ok_or_else(|| corrupt(format!("outcome {outcome:?}")))?,
-        detail: row.try_get("detail")?,
-        alert: row.try_get::<i64, _>("alert")? != 0,
-        offline: offline_access(row)?,
+        entry: AuditEntry {
+            user_id: row.try_get("user_id")?,
+            user_name: row.try_get("user_name")?,
+            role_code: row.try_get("role_code")?,
+            org_ods: row.try_get("org_ods")?,
+            patient,
+            action: AuditAction::from_code(&action)
+                .ok_or_else(|| corrupt(format!("action {action:?}")))?,
+            reason,
+            outcome: AuditOutcome::from_code(&outcome)
+                .ok_or_else(|| corrupt(format!("outcome {outcome:?}")))?,
+            detail: row.try_get("detail")?,
+            alert: row.try_get::<i64, _>("alert")? != 0,
+            offline: offline_access(row)?,
+        },
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })

@@ -107,7 +107,7 @@ async fn revoking_a_card_ends_its_live_sessions(spine: &TestSpine) {
         .await
         .expect("audit");
     assert_eq!(revocations.len(), 1);
-    let detail = revocations[0].detail.clone().unwrap_or_default();
+    let detail = revocations[0].entry.detail.clone().unwrap_or_default();
     assert!(
         detail.contains(&serial) && detail.contains("card reported stolen"),
         "{detail}"
@@ -233,8 +233,8 @@ async fn anonymous_refusals_are_counted_not_chained(spine: &TestSpine) {
         .map(|r| {
             format!(
                 "{} {}",
-                r.action.code(),
-                r.detail.clone().unwrap_or_default()
+                r.entry.action.code(),
+                r.entry.detail.clone().unwrap_or_default()
             )
         })
         .collect();
@@ -673,8 +673,8 @@ async fn offline_view_reports_are_checked(spine: &TestSpine) {
         })
         .await
         .expect("audit");
-    assert_eq!(recorded[0].detail.as_deref(), Some("CLIENT_REPORTED"));
-    assert!(!recorded[0].alert);
+    assert_eq!(recorded[0].entry.detail.as_deref(), Some("CLIENT_REPORTED"));
+    assert!(!recorded[0].entry.alert);
 
     // Viewed before it was fetched, viewed in the future, kept past any retention: refused
     // whole, nothing recorded.

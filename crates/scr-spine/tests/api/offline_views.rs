@@ -150,25 +150,28 @@ async fn offline_views_are_recorded_once_for_the_session_user(spine: &TestSpine)
     let records = offline_records(spine).await;
     assert_eq!(records.len(), 7, "{records:?}");
     for r in &records {
-        assert_eq!(r.user_id.as_deref(), Some(DOCTOR_ID));
-        assert_eq!(r.outcome, AuditOutcome::Success);
+        assert_eq!(r.entry.user_id.as_deref(), Some(DOCTOR_ID));
+        assert_eq!(r.entry.outcome, AuditOutcome::Success);
     }
     let find = |v: &OfflineView| {
         records
             .iter()
-            .find(|r| r.offline.as_ref().map(|o| o.view_id.as_str()) == Some(v.id.as_str()))
+            .find(|r| r.entry.offline.as_ref().map(|o| o.view_id.as_str()) == Some(v.id.as_str()))
             .expect("recorded")
     };
     let r1 = find(&first);
-    assert_eq!(r1.patient, Some(with_summary));
-    assert_eq!(r1.role_code.as_deref(), Some("R8000"));
-    assert_eq!(r1.org_ods.as_deref(), Some("RX901"));
+    assert_eq!(r1.entry.patient, Some(with_summary));
+    assert_eq!(r1.entry.role_code.as_deref(), Some("R8000"));
+    assert_eq!(r1.entry.org_ods.as_deref(), Some("RX901"));
     // The fixture's copies match no summary this user fetched here at those times, so each
     // is recorded, marked as the client's unmatched word, and raised for the privacy officer
     // (hardening.rs has a view that follows a real fetch).
-    assert!(r1.alert);
-    assert_eq!(r1.detail.as_deref(), Some("CLIENT_REPORTED_UNMATCHED"));
-    let o1 = r1.offline.as_ref().expect("offline");
+    assert!(r1.entry.alert);
+    assert_eq!(
+        r1.entry.detail.as_deref(),
+        Some("CLIENT_REPORTED_UNMATCHED")
+    );
+    let o1 = r1.entry.offline.as_ref().expect("offline");
     assert_eq!(
         (o1.viewed_at, o1.fetched_at),
         (first.viewed_at, first.fetched_at)
@@ -177,10 +180,10 @@ async fn offline_views_are_recorded_once_for_the_session_user(spine: &TestSpine)
         r1.at > first.viewed_at,
         "recorded at receipt, not at the view"
     );
-    assert!(find(&second).alert, "an emergency view alerts");
+    assert!(find(&second).entry.alert, "an emergency view alerts");
     let r5 = find(&fifth);
     assert_eq!(
-        (r5.role_code.as_deref(), r5.org_ods.as_deref()),
+        (r5.entry.role_code.as_deref(), r5.entry.org_ods.as_deref()),
         (Some("R8003"), Some("NX901"))
     );
 
@@ -383,9 +386,11 @@ async fn offline_views_are_refused_whole(spine: &TestSpine) {
     spine.running.audit.flush().await.expect("flush");
     let records = offline_records(spine).await;
     assert!(
-        records.iter().all(|r| r.outcome != AuditOutcome::Success
-            && r.offline.is_none()
-            && r.patient.is_none()),
+        records
+            .iter()
+            .all(|r| r.entry.outcome != AuditOutcome::Success
+                && r.entry.offline.is_none()
+                && r.entry.patient.is_none()),
         "{records:?}"
     );
     assert!(records.len() >= 14, "{}", records.len());

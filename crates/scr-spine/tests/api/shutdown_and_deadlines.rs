@@ -86,7 +86,7 @@ async fn a_stuck_store_times_out_and_shutdown_finishes_in_flight_requests() {
     assert!(
         reads
             .iter()
-            .any(|r| r.outcome == scr_model::AuditOutcome::Success),
+            .any(|r| r.entry.outcome == scr_model::AuditOutcome::Success),
         "{reads:?}"
     );
 
