@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::audit::AuditEntry;
 use crate::auth::{authorise, Caller};
 use crate::error::{fhir_ok, ApiError};
+use crate::state::AppState;
 use crate::store::AuditFilter;
 use crate::trace::{self, TraceResult};
 use crate::upload::{UploadJob, UploadOutcome};
-use crate::AppState;
 
 pub const ACCESS_REASON_HEADER: &str = "x-access-reason";
 
@@ -587,7 +587,7 @@ pub async fn report_offline_views(
     )
     .await?;
     let caller = &request.caller;
-    let body = match read_body(body, crate::OFFLINE_VIEWS_BODY_BYTES).await {
+    let body = match read_body(body, crate::state::OFFLINE_VIEWS_BODY_BYTES).await {
         Ok(b) => b,
         Err(()) => {
             let e = ApiError::new(

@@ -24,8 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::AuditEntry;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{now_ms, Challenge};
-use crate::AppState;
 
 /// Refresh `last_seen` at most this often: idle expiry needs minutes, not milliseconds, and
 /// each refresh is a write.

@@ -15,8 +15,9 @@ use crate::checkpoint::CheckpointSigner;
 use crate::config::SpineConfig;
 use crate::connections::{ConnectionLimits, GuardedAcceptor};
 use crate::pki::TrustAnchor;
+use crate::routes::router;
+use crate::state::AppState;
 use crate::store::Store;
-use crate::{router, AppState};
 
 /// How long shutdown waits for in-flight requests.
 const GRACE: Duration = Duration::from_secs(20);
