@@ -10,9 +10,6 @@
 use chrono::{TimeZone, Utc};
 pub use scr_model::AuditEntry;
 use scr_model::{AuditAction, AuditOutcome, AuditRecord};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -22,70 +19,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::{Checkpoint, CheckpointLog, CheckpointSigner};
 
-use crate::store::{now_ms, values_clause, AuditFilter, Store, StoreError};
+use crate::chain::{entry_hash, GENESIS_HASH};
+use crate::store::{self, now_ms, AuditFilter, Store, StoreError};
 use crate::upload::{self, UploadJob, UploadOutcome};
 
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The most entries one transaction carries; more wait for the next batch.
 const MAX_BATCH: usize = 512;
-
-/// The offline-view part of the canonical form.
-#[derive(Serialize)]
-struct CanonicalOffline<'a> {
-    view_id: &'a str,
-    viewed_at: i64,
-    fetched_at: i64,
-}
-
-/// The canonical form that is hashed: field order fixed, JSON-escaped strings.
-#[derive(Serialize)]
-struct Canonical<'a> {
-    seq: i64,
-    at: i64,
-    user_id: Option<&'a str>,
-    user_name: Option<&'a str>,
-    role_code: Option<&'a str>,
-    org_ods: Option<&'a str>,
-    patient: Option<String>,
-    action: &'a str,
-    reason: Option<&'a str>,
-    outcome: &'a str,
-    detail: Option<&'a str>,
-    alert: bool,
-    /// Absent (not `null`) on entries without it, so entries written before offline views
-    /// existed keep their hashes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    offline: Option<CanonicalOffline<'a>>,
-    prev_hash: &'a str,
-}
-
-/// The hash of `entry` at position `seq`, written at `at` (ms), after `prev_hash`: the one
-/// definition the writer and the verifier share.
-pub fn entry_hash(seq: i64, at: i64, entry: &AuditEntry, prev_hash: &str) -> String {
-    let canonical = Canonical {
-        seq,
-        at,
-        user_id: entry.user_id.as_deref(),
-        user_name: entry.user_name.as_deref(),
-        role_code: entry.role_code.as_deref(),
-        org_ods: entry.org_ods.as_deref(),
-        patient: entry.patient.map(|p| p.as_digits()),
-        action: entry.action.code(),
-        reason: entry.reason.map(|r| r.header_value()),
-        outcome: entry.outcome.code(),
-        detail: entry.detail.as_deref(),
-        alert: entry.alert,
-        offline: entry.offline.as_ref().map(|o| CanonicalOffline {
-            view_id: &o.view_id,
-            viewed_at: o.viewed_at.timestamp_millis(),
-            fetched_at: o.fetched_at.timestamp_millis(),
-        }),
-        prev_hash,
-    };
-    // Serialising plain strings, integers and booleans cannot fail.
-    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
-}
 
 /// A stored record's hash as if it had been written at position `seq`.
 fn record_hash_at(r: &AuditRecord, seq: i64) -> String {
@@ -414,7 +353,7 @@ impl WriterState {
     /// is in the database.
     async fn checkpoint(&mut self) {
         let Some(signer) = &self.signer else { return };
-        let head = match read_head(self.store.write_pool()).await {
+        let head = match store::read_head(self.store.write_pool()).await {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(error = %e, "audit checkpoint: could not read the chain head");
@@ -458,10 +397,7 @@ impl WriterState {
     async fn ping(&mut self) -> Result<(), AuditError> {
         self.room()?;
         let mut tx = self.store.write_pool().begin().await?;
-        sqlx::query("UPDATE heartbeat SET at = $1 WHERE id = 1")
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+        store::beat_heartbeat(&mut tx).await?;
         tx.commit().await?;
         self.committed(0);
         Ok(())
@@ -601,7 +537,7 @@ pub async fn append_now(store: &Store, entries: &[AuditEntry]) -> Result<(), Aud
 
 async fn append_batch(store: &Store, entries: &[AuditEntry]) -> Result<(), AuditError> {
     let mut tx = store.write_pool().begin().await?;
-    append_in_tx(&mut tx, entries).await?;
+    store::append(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -613,22 +549,11 @@ async fn run_select_role(
     entry: AuditEntry,
 ) -> Result<(), AuditError> {
     let mut tx = store.write_pool().begin().await?;
-    lock_head(&mut tx).await?;
-    sqlx::query("UPDATE sessions SET role_profile_id = $1 WHERE token_hash = $2")
-        .bind(role_profile_id)
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await?;
-    append_in_tx(&mut tx, std::slice::from_ref(&entry)).await?;
+    store::lock_head(&mut tx).await?;
+    store::set_role(&mut tx, token_hash, role_profile_id).await?;
+    store::append(&mut tx, std::slice::from_ref(&entry)).await?;
     tx.commit().await?;
     Ok(())
-}
-
-async fn read_head(pool: &sqlx::AnyPool) -> Result<(i64, String), StoreError> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(pool)
-        .await?;
-    Ok((head.try_get("seq")?, head.try_get("hash")?))
 }
 
 async fn run_upload(
@@ -640,12 +565,12 @@ async fn run_upload(
     // Take the chain lock first: on SQLite the first statement must write, so the
     // transaction never has to upgrade a read lock (which could fail with SQLITE_BUSY).
     // Appending below locks the (already held) head again, which is harmless.
-    lock_head(&mut tx).await?;
+    store::lock_head(&mut tx).await?;
     let outcome = upload::apply(&mut tx, job).await?;
     let mut entry = entry;
     entry.outcome = outcome.audit_outcome();
     entry.detail = Some(outcome.code().to_string());
-    append_in_tx(&mut tx, std::slice::from_ref(&entry)).await?;
+    store::append(&mut tx, std::slice::from_ref(&entry)).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -658,7 +583,7 @@ async fn run_offline_views(
     let mut tx = store.write_pool().begin().await?;
     // The chain lock first (see `run_upload`); it also serialises this check against any
     // other spine recording the same views.
-    lock_head(&mut tx).await?;
+    store::lock_head(&mut tx).await?;
     let mut seen: std::collections::HashSet<(Option<String>, String)> =
         std::collections::HashSet::new();
     // Ids already in the trail, per user.
@@ -675,19 +600,8 @@ async fn run_offline_views(
     for (user, ids) in &by_user {
         // Entries without a user are never recorded as offline views; nothing to look up.
         let Some(user) = user else { continue };
-        for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
-            let sql = format!(
-                "SELECT view_id FROM audit WHERE user_id = $1 AND view_id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query(&sql).bind(user.clone());
-            for id in chunk {
-                q = q.bind(id.clone());
-            }
-            for row in q.fetch_all(&mut *tx).await? {
-                seen.insert((Some(user.clone()), row.try_get("view_id")?));
-            }
+        for id in store::recorded_view_ids(&mut tx, user, ids).await? {
+            seen.insert((Some(user.clone()), id));
         }
     }
     let fresh: Vec<AuditEntry> = entries
@@ -697,69 +611,12 @@ async fn run_offline_views(
             None => true,
         })
         .collect();
-    append_in_tx(&mut tx, &fresh).await?;
+    store::append(&mut tx, &fresh).await?;
     tx.commit().await?;
     Ok(OfflineRecorded {
         recorded: fresh.len(),
         already_recorded: total - fresh.len(),
     })
-}
-
-/// Locks the chain head and returns it. One statement on both backends: an UPDATE takes the
-/// row lock (PostgreSQL) or the write lock (SQLite) before anything is read, so concurrent
-/// appenders queue here and the chain stays linear.
-async fn lock_head(conn: &mut AnyConnection) -> Result<(i64, String), AuditError> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((row.try_get("seq")?, row.try_get("hash")?))
-}
-
-async fn append_in_tx(conn: &mut AnyConnection, entries: &[AuditEntry]) -> Result<(), AuditError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let (mut seq, mut prev) = lock_head(conn).await?;
-    let at = now_ms();
-    const COLS: usize = 17;
-    for chunk in entries.chunks(256) {
-        let mut sql = String::from(
-            "INSERT INTO audit (seq, at, user_id, user_name, role_code, org_ods, patient, action, \
-             reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at) VALUES ",
-        );
-        values_clause(&mut sql, chunk.len(), COLS);
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            seq += 1;
-            let hash = entry_hash(seq, at, e, &prev);
-            q = q
-                .bind(seq)
-                .bind(at)
-                .bind(e.user_id.clone())
-                .bind(e.user_name.clone())
-                .bind(e.role_code.clone())
-                .bind(e.org_ods.clone())
-                .bind(e.patient.map(|p| p.as_digits()))
-                .bind(e.action.code())
-                .bind(e.reason.map(|r| r.header_value()))
-                .bind(e.outcome.code())
-                .bind(e.detail.clone())
-                .bind(i64::from(e.alert))
-                .bind(prev.clone())
-                .bind(hash.clone())
-                .bind(e.offline.as_ref().map(|o| o.view_id.clone()))
-                .bind(e.offline.as_ref().map(|o| o.viewed_at.timestamp_millis()))
-                .bind(e.offline.as_ref().map(|o| o.fetched_at.timestamp_millis()));
-            prev = hash;
-        }
-        q.execute(&mut *conn).await?;
-    }
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(prev)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// What `audit verify` found.
@@ -958,7 +815,7 @@ pub async fn verify_chain_against(
             ));
         }
     }
-    let (head_seq, head_hash) = read_head(store.read_pool()).await?;
+    let (head_seq, head_hash) = store::read_head(store.read_pool()).await?;
     if head_seq != last || head_hash != prev {
         let breach = if head_seq > last {
             Breach::Truncated
@@ -982,62 +839,4 @@ pub fn format_ms(ms: i64) -> String {
         .single()
         .map(|t| t.to_rfc3339())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use scr_model::{AccessReason, NhsNumber, OfflineAccess};
-
-    fn entry(offline: Option<OfflineAccess>) -> AuditEntry {
-        AuditEntry {
-            user_id: Some("555000000101".into()),
-            user_name: Some("Dr Amara Okafor".into()),
-            role_code: Some("R8000".into()),
-            org_ods: Some("RX901".into()),
-            patient: NhsNumber::nth_test_number(1),
-            action: AuditAction::SummaryRead,
-            reason: Some(AccessReason::Emergency),
-            outcome: AuditOutcome::Success,
-            detail: None,
-            alert: true,
-            offline,
-        }
-    }
-
-    #[test]
-    fn entries_without_an_offline_view_hash_as_before_offline_views_existed() {
-        // The canonical form of 0.1 (no offline fields), hashed by hand.
-        let e = entry(None);
-        let old = format!(
-            r#"{{"seq":7,"at":1000,"user_id":"555000000101","user_name":"Dr Amara Okafor","role_code":"R8000","org_ods":"RX901","patient":"{}","action":"summary-read","reason":"emergency","outcome":"success","detail":null,"alert":true,"prev_hash":"{GENESIS_HASH}"}}"#,
-            e.patient.map(|p| p.as_digits()).unwrap_or_default()
-        );
-        assert_eq!(
-            entry_hash(7, 1000, &e, GENESIS_HASH),
-            hex::encode(Sha256::digest(old.as_bytes()))
-        );
-    }
-
-    #[test]
-    fn the_offline_view_times_and_id_are_covered_by_the_hash() {
-        let at = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
-        let offline = |id: &str, viewed: i64, fetched: i64| {
-            Some(OfflineAccess {
-                view_id: id.into(),
-                viewed_at: at(viewed),
-                fetched_at: at(fetched),
-            })
-        };
-        let id = "0123456789abcdef0123456789abcdef";
-        let base = entry_hash(1, 5, &entry(offline(id, 200, 100)), GENESIS_HASH);
-        for changed in [
-            offline("0123456789abcdef0123456789abcdee", 200, 100),
-            offline(id, 201, 100),
-            offline(id, 200, 101),
-            None,
-        ] {
-            assert_ne!(entry_hash(1, 5, &entry(changed), GENESIS_HASH), base);
-        }
-    }
 }

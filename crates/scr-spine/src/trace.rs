@@ -10,12 +10,17 @@ use chrono::{Datelike, NaiveDate};
 use rphonetic::{Encoder, Soundex};
 use scr_model::{Demographics, Gender};
 
-use crate::store::FamilyFilter;
-
 pub const DEFAULT_MAX_RESULTS: usize = 10;
 pub const LIMIT_MAX_RESULTS: usize = 50;
 /// Fuzzy matches below this score are not returned.
 pub const FUZZY_THRESHOLD: f64 = 0.80;
+
+/// How a trace narrows its candidates by family name (upper case).
+pub enum FamilyFilter {
+    Exact(String),
+    Prefix(String),
+    SoundexOrPrefix { soundex: String, prefix: String },
+}
 
 pub fn soundex(name: &str) -> String {
     let letters: String = name.chars().filter(|c| c.is_ascii_alphabetic()).collect();

@@ -2,10 +2,10 @@
 //! that also appends the audit entry (see `audit::AuditWriter::upload`).
 
 use scr_model::fhir::Upload;
-use scr_model::{AuditOutcome, ErrorCode, SharingPreference};
-use sqlx::{AnyConnection, Row};
+use scr_model::{AuditOutcome, ErrorCode, NhsNumber};
+use sqlx::AnyConnection;
 
-use crate::store::{now_ms, rows_preference_code, StoreError};
+use crate::store::{self, now_ms, ConsentToHold, StoreError, SummaryToHold};
 
 pub struct UploadJob {
     pub upload: Upload,
@@ -96,21 +96,13 @@ impl UploadOutcome {
 /// so a half-applied upload never exists.
 pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOutcome, StoreError> {
     let upload = &job.upload;
-    let nhs = upload.patient.nhs_number.as_digits();
+    let nhs = upload.patient.nhs_number;
 
-    // Identifiers are the uploading practice's own: another practice's cannot collide.
-    if let Some(row) = sqlx::query(
-        "SELECT body_sha256, outcome FROM uploads WHERE uploader_ods = $1 AND bundle_id = $2",
-    )
-    .bind(&job.uploader_ods)
-    .bind(&upload.bundle_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    {
-        let hash: String = row.try_get("body_sha256")?;
-        let outcome: String = row.try_get("outcome")?;
+    if let Some(prior) = store::prior_upload(conn, &job.uploader_ods, &upload.bundle_id).await? {
         return Ok(
-            if hash == job.body_sha256 && UploadOutcome::from_code(&outcome).is_some() {
+            if prior.body_sha256 == job.body_sha256
+                && UploadOutcome::from_code(&prior.outcome).is_some()
+            {
                 UploadOutcome::AlreadyApplied
             } else {
                 UploadOutcome::RefusedIdentifierReused
@@ -118,46 +110,29 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
         );
     }
 
-    let Some(patient) = sqlx::query("SELECT gp_ods FROM patients WHERE nhs_number = $1")
-        .bind(&nhs)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(registered_at) = store::registered_practice(conn, nhs).await? else {
         return Ok(UploadOutcome::RefusedUnknownPatient);
     };
-    let registered_at: Option<String> = patient.try_get("gp_ods")?;
     if registered_at.as_deref() != Some(job.uploader_ods.as_str()) {
         return Ok(UploadOutcome::RefusedNotRegisteredHere);
     }
-
-    let stored_preference: Option<String> =
-        sqlx::query("SELECT preference FROM consents WHERE nhs_number = $1")
-            .bind(&nhs)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get("preference"))
-            .transpose()?;
+    let dissented = store::has_dissented(conn, nhs).await?;
 
     let outcome = match (&upload.consent, &upload.summary) {
         (Some(consent), _) if consent.preference.is_dissent() => {
-            upsert_consent(conn, &nhs, consent, &job.uploader_ods).await?;
+            hold_consent(conn, job, consent).await?;
             // Opt-out is honoured at the centre: the clinical summary goes, the consent stays.
-            sqlx::query("DELETE FROM summaries WHERE nhs_number = $1")
-                .bind(&nhs)
-                .execute(&mut *conn)
-                .await?;
+            store::withdraw_summary(conn, nhs).await?;
             UploadOutcome::DissentRecorded
         }
         (consent, Some(summary)) => {
-            let dissented = stored_preference.as_deref()
-                == Some(rows_preference_code(SharingPreference::Dissent));
             match consent {
                 // A new, non-dissent preference in the same upload replaces the dissent.
-                Some(c) => upsert_consent(conn, &nhs, c, &job.uploader_ods).await?,
+                Some(c) => hold_consent(conn, job, c).await?,
                 None if dissented => return Ok(UploadOutcome::RefusedDissented),
                 None => {}
             }
-            if older_than_held(conn, &nhs, summary).await? {
+            if older_than_held(conn, nhs, summary).await? {
                 return Ok(UploadOutcome::RefusedOlderThanHeld);
             }
             // The source a viewer is shown is the practice that signed in and uploaded, not
@@ -166,38 +141,30 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
             let mut summary = summary.clone();
             summary.provenance.practice_ods = Some(job.uploader_ods.clone());
             summary.provenance.practice_name = Some(job.uploader_name.clone());
-            let json =
-                serde_json::to_string(&summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO summaries (nhs_number, practice_ods, updated_at, summary) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (nhs_number) DO UPDATE SET practice_ods = excluded.practice_ods, \
-                 updated_at = excluded.updated_at, summary = excluded.summary",
-            )
-            .bind(&nhs)
-            .bind(job.uploader_ods.clone())
-            .bind(now_ms())
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
+            let held = SummaryToHold {
+                nhs_number: nhs,
+                practice_ods: Some(&job.uploader_ods),
+                updated_at: now_ms(),
+                summary: &summary,
+            };
+            store::hold_summaries(conn, std::slice::from_ref(&held)).await?;
             UploadOutcome::Stored
         }
         (Some(consent), None) => {
-            upsert_consent(conn, &nhs, consent, &job.uploader_ods).await?;
+            hold_consent(conn, job, consent).await?;
             UploadOutcome::Stored
         }
         (None, None) => return Ok(UploadOutcome::RefusedNothingToApply),
     };
 
-    sqlx::query(
-        "INSERT INTO uploads (uploader_ods, bundle_id, nhs_number, body_sha256, outcome, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    store::record_upload(
+        conn,
+        &job.uploader_ods,
+        &upload.bundle_id,
+        &nhs.as_digits(),
+        &job.body_sha256,
+        outcome.code(),
     )
-    .bind(&job.uploader_ods)
-    .bind(&upload.bundle_id)
-    .bind(&nhs)
-    .bind(&job.body_sha256)
-    .bind(outcome.code())
-    .bind(now_ms())
-    .execute(&mut *conn)
     .await?;
     Ok(outcome)
 }
@@ -207,48 +174,35 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
 /// last must win. A summary without a composition date cannot be ordered and is accepted.
 async fn older_than_held(
     conn: &mut AnyConnection,
-    nhs: &str,
+    nhs: NhsNumber,
     summary: &scr_model::Summary,
 ) -> Result<bool, StoreError> {
     let Some(new) = summary.provenance.last_updated else {
         return Ok(false);
     };
-    let held: Option<String> = sqlx::query("SELECT summary FROM summaries WHERE nhs_number = $1")
-        .bind(nhs)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("summary"))
-        .transpose()?;
-    let Some(held) = held else { return Ok(false) };
-    let held: scr_model::Summary =
-        serde_json::from_str(&held).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let Some(held) = store::held_summary(conn, nhs).await? else {
+        return Ok(false);
+    };
     Ok(held.provenance.last_updated.is_some_and(|old| new < old))
 }
 
-async fn upsert_consent(
+/// Holds the upload's preference, recorded by the practice it names or else the uploader.
+async fn hold_consent(
     conn: &mut AnyConnection,
-    nhs: &str,
+    job: &UploadJob,
     consent: &scr_model::ConsentRecord,
-    uploader_ods: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO consents (nhs_number, preference, code, recorded, recorded_by_ods) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (nhs_number) DO UPDATE SET preference = excluded.preference, code = excluded.code, \
-         recorded = excluded.recorded, recorded_by_ods = excluded.recorded_by_ods",
-    )
-    .bind(nhs)
-    .bind(rows_preference_code(consent.preference))
-    .bind(consent.code.clone())
-    .bind(consent.recorded.format("%Y-%m-%d").to_string())
-    .bind(
-        consent
-            .recorded_by_ods
-            .clone()
-            .unwrap_or_else(|| uploader_ods.to_string()),
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let held = ConsentToHold {
+        nhs_number: job.upload.patient.nhs_number,
+        consent,
+        recorded_by_ods: Some(
+            consent
+                .recorded_by_ods
+                .as_deref()
+                .unwrap_or(&job.uploader_ods),
+        ),
+    };
+    store::hold_consents(conn, std::slice::from_ref(&held)).await
 }
 
 #[cfg(test)]

@@ -54,12 +54,6 @@ pub struct SessionRow {
     pub revoked: bool,
 }
 
-pub enum FamilyFilter {
-    Exact(String),
-    Prefix(String),
-    SoundexOrPrefix { soundex: String, prefix: String },
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub patient: Option<NhsNumber>,
