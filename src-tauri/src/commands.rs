@@ -72,7 +72,9 @@ pub async fn open_summary(
     nhs_number: String,
     reason: AccessReason,
 ) -> Result<SummaryView, AppError> {
-    viewer(&state)?.summary(&nhs_number, reason).await
+    viewer(&state)?
+        .summary(&nhs_number, &scr_app::AccessRequest::new(reason))
+        .await
 }
 
 #[tauri::command(async)]

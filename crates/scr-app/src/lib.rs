@@ -12,7 +12,7 @@ pub mod viewer;
 pub use config::{AppConfig, ConfigError};
 pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
-pub use scr_model::AccessReason;
+pub use scr_model::{AccessReason, AccessRequest};
 pub use view::*;
 pub use viewer::{TraceQuery, Viewer};
 

@@ -7,7 +7,7 @@ use scr_card::Passcode;
 use scr_client::{
     CardSession, ClientError, PatientSearch, SessionEvent, SessionToken, SpineClient, Timeouts,
 };
-use scr_model::{AccessReason, NhsNumber};
+use scr_model::{AccessReason, AccessRequest, NhsNumber};
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 use ts_rs::TS;
@@ -558,15 +558,16 @@ impl Viewer {
     pub async fn summary(
         &self,
         nhs_number: &str,
-        reason: AccessReason,
+        access: &AccessRequest,
     ) -> Result<SummaryView, AppError> {
+        let reason = access.reason;
         let nhs = parse_nhs(nhs_number)?;
         // Token and cache key of the session asking, before the request: a slow answer must
         // never be sealed under the key of whoever signed in meanwhile.
         let asked = self.asking()?;
         let spine = self.session.spine();
         let fetched = match self
-            .ask(&asked, spine.summary(&asked.token, nhs, reason))
+            .ask(&asked, spine.summary(&asked.token, nhs, access))
             .await
             .ok_or_else(asker_gone)?
         {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use scr_app::{AccessReason, AppConfig, CacheStatus, Viewer};
+use scr_app::{AccessReason, AccessRequest, AppConfig, CacheStatus, Viewer};
 use scr_model::{ConsentRecord, NhsNumber, SharingPreference};
 
 use scr_testkit::{ready, wait_readers_empty};
@@ -107,7 +107,10 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     viewer.select_role(&signed.roles[0].id).await.expect("role");
     for nhs in &patients {
         let shown = viewer
-            .summary(&nhs.as_digits(), AccessReason::PermissionToView)
+            .summary(
+                &nhs.as_digits(),
+                &AccessRequest::new(AccessReason::PermissionToView),
+            )
             .await
             .expect("summary");
         assert!(!shown.offline_copy);
@@ -116,7 +119,10 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
     // The third patient opts out; the next online look-up drops their copy.
     record_dissent(&spine.store, patients[2]).await;
     let refused = viewer
-        .summary(&patients[2].as_digits(), AccessReason::PermissionToView)
+        .summary(
+            &patients[2].as_digits(),
+            &AccessRequest::new(AccessReason::PermissionToView),
+        )
         .await
         .err()
         .map(|e| e.code());

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use scr_app::{AccessReason, AppConfig, CacheStatus, SignedInView, Viewer};
+use scr_app::{AccessReason, AccessRequest, AppConfig, CacheStatus, SignedInView, Viewer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Mutex, Notify};
@@ -266,8 +266,9 @@ async fn a_slow_summary_is_dropped_when_another_user_signs_in_meanwhile() {
 
     // The doctor opens the summary; its answer is held on the way back.
     scene.link.armed.store(true, Ordering::SeqCst);
+    let asked = AccessRequest::new(AccessReason::PermissionToView);
     let (answer, (receptionist_card, receptionist)) = tokio::join!(
-        viewer.summary(&patient, AccessReason::PermissionToView),
+        viewer.summary(&patient, &asked),
         receptionist_meanwhile(&scene.link, viewer, doctor_card, scene.data.path())
     );
     assert!(

@@ -7,9 +7,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, StatusCode};
+use scr_model::access::VOLUME_WARNING_HEADER;
 use scr_model::fhir::{self, DocumentPatient, PatientSummaryDocument};
 use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
-use scr_model::{AccessReason, ConsentRecord, NhsNumber};
+use scr_model::{AccessRequest, ConsentRecord, NhsNumber, VolumeWarning};
 use scr_model::{ErrorCode, OfflineView, RoleProfile};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -104,6 +105,8 @@ impl PatientSearch {
 pub struct FetchedSummary {
     pub document: PatientSummaryDocument,
     pub bytes: Vec<u8>,
+    /// The spine served it past a soft volume limit.
+    pub volume_warning: Option<VolumeWarning>,
 }
 
 /// The spine answered, but what it sent is not a readable FHIR resource of the kind asked.
@@ -233,6 +236,18 @@ impl SpineClient {
         make: impl Fn() -> RequestBuilder,
         retry_unavailable: bool,
     ) -> Result<(StatusCode, Vec<u8>), ClientError> {
+        let (status, _, body) = self
+            .execute_keeping_headers(make, retry_unavailable)
+            .await?;
+        Ok((status, body))
+    }
+
+    /// [`Self::execute`], keeping the answer's headers.
+    async fn execute_keeping_headers(
+        &self,
+        make: impl Fn() -> RequestBuilder,
+        retry_unavailable: bool,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), ClientError> {
         let mut attempt = 0;
         loop {
             let response = make().send().await.map_err(|e| self.classify(e))?;
@@ -252,8 +267,9 @@ impl SpineClient {
                 attempt += 1;
                 continue;
             }
+            let headers = response.headers().clone();
             let body = read_capped(response).await.map_err(|e| self.classify(e))?;
-            return Ok((status, body));
+            return Ok((status, headers, body));
         }
     }
 
@@ -400,9 +416,22 @@ impl SpineClient {
         path_and_query: &str,
         headers: &[(&str, &str)],
     ) -> Result<Vec<u8>, ClientError> {
+        Ok(self
+            .fhir_get_answer(token, path_and_query, headers)
+            .await?
+            .1)
+    }
+
+    /// [`Self::fhir_get_raw`], with the answer's headers.
+    async fn fhir_get_answer(
+        &self,
+        token: &SessionToken,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(reqwest::header::HeaderMap, Vec<u8>), ClientError> {
         let path = format!("/FHIR/R4/{}", path_and_query.trim_start_matches('/'));
-        let (status, bytes) = self
-            .execute(
+        let (status, answer_headers, bytes) = self
+            .execute_keeping_headers(
                 || {
                     let mut b = self
                         .request(Method::GET, &path, Some(token))
@@ -419,9 +448,9 @@ impl SpineClient {
             if bytes.len() > MAX_RESPONSE_BYTES {
                 return Err(ClientError::Protocol("the answer is too large".into()));
             }
-            return Ok(bytes);
+            return Ok((answer_headers, bytes));
         }
-        expect_status(status, &bytes, StatusCode::OK).map(|_| Vec::new())
+        expect_status(status, &bytes, StatusCode::OK).map(|_| (answer_headers, Vec::new()))
     }
 
     /// `GET Patient/{nhs}`: the patient's demographics (PDS).
@@ -456,17 +485,27 @@ impl SpineClient {
         &self,
         token: &SessionToken,
         nhs: NhsNumber,
-        reason: AccessReason,
+        access: &AccessRequest,
     ) -> Result<FetchedSummary, ClientError> {
-        let bytes = self
-            .fhir_get_raw(
+        let said = access.headers();
+        let said: Vec<(&str, &str)> = said.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (headers, bytes) = self
+            .fhir_get_answer(
                 token,
                 &format!("Patient/{}/$summary", nhs.as_digits()),
-                &[("X-Access-Reason", reason.header_value())],
+                &said,
             )
             .await?;
         let document = fhir::parse_document(&bytes).map_err(unreadable)?;
-        Ok(FetchedSummary { document, bytes })
+        let volume_warning = headers
+            .get(VOLUME_WARNING_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(VolumeWarning::from_header);
+        Ok(FetchedSummary {
+            document,
+            bytes,
+            volume_warning,
+        })
     }
 
     /// `GET Consent?patient={nhs}`: the patient's sharing preference, if one is recorded.
@@ -630,6 +669,14 @@ fn from_error_code(status: u16, code: ErrorCode, message: String) -> ClientError
         | E::AccessReasonRequired
         | E::PatientDissented
         | E::NoSummaryHeld
+        | E::NoLegitimateRelationship
+        | E::PermissionRefused
+        | E::JustificationRequired
+        | E::InvalidJustification
+        | E::VolumeLimitReached
+        | E::AlertNotFound
+        | E::AlertAlreadyReviewed
+        | E::ReviewNoteRequired
         | E::BundleTooLarge
         | E::SummaryTooLarge
         | E::MissingNhsNumber

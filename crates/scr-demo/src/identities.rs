@@ -31,6 +31,8 @@ pub enum IdentityError {
 
 pub const HOSPITAL_ODS: &str = "RX901";
 pub const HOSPITAL_NAME: &str = "Synthetic General Hospital";
+pub const OUT_OF_HOURS_ODS: &str = "NX901";
+pub const OUT_OF_HOURS_NAME: &str = "Synthetic Out of Hours Service";
 
 struct ProfileTemplate {
     id: &'static str,
@@ -72,8 +74,8 @@ fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
                     id: "doctor-ooh",
                     role_code: "R8003",
                     role_name: "Health Professional Access Role",
-                    org_ods: p("NX901"),
-                    org_name: p("Synthetic Out of Hours Service"),
+                    org_ods: p(OUT_OF_HOURS_ODS),
+                    org_name: p(OUT_OF_HOURS_NAME),
                     activities: vec![B0264, B0370, B0168, B0020],
                 },
             ],
@@ -104,6 +106,20 @@ fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
                 org_ods: p(HOSPITAL_ODS),
                 org_name: p(HOSPITAL_NAME),
                 activities: vec![B0015, B0016],
+            }],
+        },
+        Template {
+            folder: "gp",
+            name: "Dr Rowan Hughes",
+            user_id: "555000000505",
+            passcode: "314159",
+            profiles: vec![ProfileTemplate {
+                id: "gp",
+                role_code: "R8000",
+                role_name: "Clinical Practitioner Access Role",
+                org_ods: p(practice_ods),
+                org_name: p(practice_name),
+                activities: vec![B0264, B0370, B0168, B0020],
             }],
         },
         Template {

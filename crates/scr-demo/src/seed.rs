@@ -12,10 +12,12 @@ use rand_chacha::ChaCha8Rng;
 use scr_model::{
     Address, Allergy, AllergyState, ClinicalDate, Coding, ConsentRecord, Criticality, Demographics,
     Gender, Medication, MedicationKind, MedicationStatus, NhsNumber, Problem, ProblemStatus,
-    Provenance, Severity, SharingPreference, Summary, Verification,
+    Provenance, RelationshipBasis, Severity, SharingPreference, Summary, Verification,
 };
 
-use scr_spine::store::PatientRow;
+use scr_spine::store::{CareRelationship, PatientRow};
+
+use crate::identities::{HOSPITAL_ODS, OUT_OF_HOURS_ODS};
 
 /// The day the population is "as of", fixed so a seed is reproducible.
 pub fn reference_date() -> NaiveDate {
@@ -960,6 +962,34 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
     }
 }
 
+/// Whether seeded patient `i` has open encounters and referrals with the demo's hospital and
+/// out-of-hours service: nine in ten do (they are attending, or were referred); the tenth
+/// (`i % 10 == 9`) has none, so a clinician there must self-claim a relationship.
+pub fn has_care_relationship(i: u32) -> bool {
+    i % 10 != 9
+}
+
+/// The relationships seeded for patient `i`: an open emergency-department encounter at the
+/// demo hospital and an open referral to the out-of-hours service.
+fn care_relationships(i: u32, nhs: NhsNumber, opened_at_ms: i64) -> Vec<CareRelationship> {
+    if !has_care_relationship(i) {
+        return Vec::new();
+    }
+    [
+        (HOSPITAL_ODS, RelationshipBasis::Encounter),
+        (OUT_OF_HOURS_ODS, RelationshipBasis::Referral),
+    ]
+    .into_iter()
+    .map(|(org, basis)| CareRelationship {
+        nhs_number: nhs,
+        org_ods: org.to_string(),
+        basis,
+        opened_at_ms,
+        ends_at_ms: None,
+    })
+    .collect()
+}
+
 /// Seeds `count` patients into the store, generating the next batch on a blocking thread
 /// while the previous one is written. Returns the practices.
 pub async fn seed_population(
@@ -971,24 +1001,36 @@ pub async fn seed_population(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let practices = practices(count, &mut rng);
     const BATCH: u32 = 10_000;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<PatientRow>>(2);
+    type Batch = (Vec<PatientRow>, Vec<CareRelationship>);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let gen_practices = practices.clone();
+    let opened_at_ms = Utc::now().timestamp_millis() - 3_600_000;
     let generator = tokio::task::spawn_blocking(move || {
         let mut start = 0u32;
         while start < count {
             let end = (start + BATCH).min(count);
+            let mut relationships = Vec::new();
             let batch: Vec<PatientRow> = (start..end)
-                .filter_map(|i| patient(i, seed, &gen_practices))
+                .filter_map(|i| {
+                    let row = patient(i, seed, &gen_practices)?;
+                    relationships.extend(care_relationships(
+                        i,
+                        row.demographics.nhs_number,
+                        opened_at_ms,
+                    ));
+                    Some(row)
+                })
                 .collect();
-            if tx.blocking_send(batch).is_err() {
+            if tx.blocking_send((batch, relationships)).is_err() {
                 return;
             }
             start = end;
         }
     });
     let mut done = 0u32;
-    while let Some(batch) = rx.recv().await {
+    while let Some((batch, relationships)) = rx.recv().await {
         store.insert_patients_bulk(&batch).await?;
+        store.insert_relationships(&relationships).await?;
         done += batch.len() as u32;
         progress(done);
     }

@@ -4,37 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{AccessReason, AlertKind, RelationshipBasis};
 use crate::NhsNumber;
-
-/// Why the user is looking at a record. Sent as the `X-Access-Reason` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AccessReason {
-    /// The patient gave permission to view.
-    PermissionToView,
-    /// The patient cannot be asked; always raises a privacy-officer alert.
-    Emergency,
-}
-
-impl AccessReason {
-    /// Every reason, for the UI's generated union.
-    pub const ALL: [AccessReason; 2] = [AccessReason::PermissionToView, AccessReason::Emergency];
-
-    pub fn header_value(self) -> &'static str {
-        match self {
-            AccessReason::PermissionToView => "permission-to-view",
-            AccessReason::Emergency => "emergency",
-        }
-    }
-
-    pub fn from_header(value: &str) -> Option<Self> {
-        match value.trim() {
-            "permission-to-view" => Some(AccessReason::PermissionToView),
-            "emergency" => Some(AccessReason::Emergency),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -52,6 +23,8 @@ pub enum AuditAction {
     OfflineView,
     /// An operator revoked a smartcard certificate.
     CardRevoke,
+    /// A privacy officer reviewed an entry's alerts (the note is the entry's justification).
+    AlertReview,
 }
 
 impl AuditAction {
@@ -68,6 +41,7 @@ impl AuditAction {
             AuditAction::AuditRead => "audit-read",
             AuditAction::OfflineView => "offline-view",
             AuditAction::CardRevoke => "card-revoke",
+            AuditAction::AlertReview => "alert-review",
         }
     }
 
@@ -84,6 +58,7 @@ impl AuditAction {
             AuditAction::AuditRead,
             AuditAction::OfflineView,
             AuditAction::CardRevoke,
+            AuditAction::AlertReview,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -146,6 +121,26 @@ pub struct AuditEntry {
     /// `at` is when the spine received the report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<OfflineAccess>,
+    /// For a summary read: the legitimate relationship it relied on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<RelationshipBasis>,
+    /// The user's reason in words (emergency access, a self-claimed relationship, a
+    /// privacy officer's review note). Never clinical content by design of the question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// The alerts this entry raises for the privacy officer; `alert` is true when any is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertKind>,
+}
+
+impl AuditEntry {
+    /// Raises `kind` for the privacy officer (once).
+    pub fn raise(&mut self, kind: AlertKind) {
+        if !self.alerts.contains(&kind) {
+            self.alerts.push(kind);
+        }
+        self.alert = true;
+    }
 }
 
 /// One entry of the audit trail, as stored and as shown to privacy officers: the entry and

@@ -82,6 +82,16 @@ error_codes! {
     AccessReasonRequired = "ACCESS_REASON_REQUIRED", 403, "The summary was asked for without a reason for access.";
     PatientDissented = "PATIENT_DISSENTED", 403, "The patient has opted out of sharing (final: do not retry).";
     NoSummaryHeld = "NO_SUMMARY_HELD", 404, "No summary has been received from the patient's practice.";
+    NoLegitimateRelationship = "NO_LEGITIMATE_RELATIONSHIP", 403, "No relationship between the user's organisation and the patient is recorded; the user may self-claim one.";
+    PermissionRefused = "PERMISSION_REFUSED", 403, "The patient refused permission to view; the refusal is recorded and nothing clinical is released.";
+    JustificationRequired = "JUSTIFICATION_REQUIRED", 403, "Emergency access needs a reason in words.";
+    InvalidJustification = "INVALID_JUSTIFICATION", 400, "The reason in words is too long or not readable.";
+    VolumeLimitReached = "VOLUME_LIMIT_REACHED", 403, "The user or organisation has opened as many patients as the hour or day allows.";
+
+    // The privacy officer's alerts.
+    AlertNotFound = "ALERT_NOT_FOUND", 404, "No such alert for the privacy officer's organisations.";
+    AlertAlreadyReviewed = "ALERT_ALREADY_REVIEWED", 409, "The alert was already reviewed.";
+    ReviewNoteRequired = "REVIEW_NOTE_REQUIRED", 400, "A review needs a note in words.";
 
     // A GP practice's upload.
     BundleTooLarge = "BUNDLE_TOO_LARGE", 413, "The request body is larger than the spine accepts.";

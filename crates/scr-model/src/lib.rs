@@ -2,6 +2,7 @@
 //! content, sharing preferences (consent codes), role profiles, audit records, and their
 //! FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
 
+pub mod access;
 pub mod audit;
 pub mod consent;
 pub mod date;
@@ -15,9 +16,11 @@ pub mod signing;
 pub mod summary;
 pub mod timing;
 
-pub use audit::{
-    AccessReason, AuditAction, AuditEntry, AuditOutcome, AuditRecord, OfflineAccess, OfflineView,
+pub use access::{
+    AccessReason, AccessRequest, AlertKind, RelationshipBasis, VolumeScope, VolumeWarning,
+    VolumeWindow,
 };
+pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditRecord, OfflineAccess, OfflineView};
 pub use consent::{ConsentRecord, SharingPreference};
 pub use date::ClinicalDate;
 pub use demographics::{Address, Demographics, Gender};

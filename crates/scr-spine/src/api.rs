@@ -5,13 +5,17 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
+use scr_model::access::{
+    decode_justification, JustificationError, ACCESS_JUSTIFICATION_HEADER, ACCESS_REASON_HEADER,
+    RELATIONSHIP_HEADER, SELF_CLAIM_HEADER_VALUE, VOLUME_WARNING_HEADER,
+};
 use scr_model::fhir::{self, IssueType, SummaryDocumentInput};
 use scr_model::{
-    AccessReason, Activity, AuditAction, AuditOutcome, ErrorCode, NhsNumber, OfflineAccess,
-    RoleProfile,
+    AccessReason, Activity, AlertKind, AuditAction, AuditOutcome, ErrorCode, NhsNumber,
+    OfflineAccess, RelationshipBasis, RoleProfile, VolumeScope, VolumeWarning, VolumeWindow,
 };
 use sha2::{Digest, Sha256};
 
@@ -19,13 +23,10 @@ use crate::audit::AuditEntry;
 use crate::auth::{authorise, Caller};
 use crate::error::{fhir_ok, ApiError};
 use crate::state::AppState;
-use crate::store::AuditFilter;
 use crate::trace::{self, TraceResult};
 use crate::upload::{UploadJob, UploadOutcome};
 
-pub const ACCESS_REASON_HEADER: &str = "x-access-reason";
-
-fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
     raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
@@ -45,7 +46,7 @@ fn informational_outcome(code: &str, message: &str) -> serde_json::Value {
     })
 }
 
-fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
+pub(crate) fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
     NhsNumber::parse(raw).map_err(|e| {
         ApiError::invalid(
             ErrorCode::InvalidNhsNumber,
@@ -57,19 +58,22 @@ fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
 /// A signed-in caller's request under one audited action, from [`Audited::authorise`] on:
 /// the one way a handler refuses (audited, naming the patient and reason known so far, and
 /// alerting for emergency access) and records what it released.
-struct Audited<'a> {
+pub(crate) struct Audited<'a> {
     state: &'a AppState,
-    caller: Caller,
-    role: RoleProfile,
+    pub(crate) caller: Caller,
+    pub(crate) role: RoleProfile,
     action: AuditAction,
-    patient: Option<NhsNumber>,
+    pub(crate) patient: Option<NhsNumber>,
     reason: Option<AccessReason>,
+    relationship: Option<RelationshipBasis>,
+    pub(crate) justification: Option<String>,
+    alerts: Vec<AlertKind>,
 }
 
 impl<'a> Audited<'a> {
     /// Checks the session and that its role allows one of `activities` (see
     /// `auth::authorise`, which audits those refusals itself).
-    async fn authorise(
+    pub(crate) async fn authorise(
         state: &'a AppState,
         headers: &HeaderMap,
         action: AuditAction,
@@ -83,30 +87,40 @@ impl<'a> Audited<'a> {
             action,
             patient: None,
             reason: None,
+            relationship: None,
+            justification: None,
+            alerts: Vec::new(),
         })
     }
 
     /// The request concerns this patient: later refusals and the success name them.
-    fn about(&mut self, patient: NhsNumber) {
+    pub(crate) fn about(&mut self, patient: NhsNumber) {
         self.patient = Some(patient);
     }
 
     /// The caller's reason for looking: later refusals and the success carry it.
-    fn because(&mut self, reason: AccessReason) {
+    pub(crate) fn because(&mut self, reason: AccessReason) {
         self.reason = Some(reason);
     }
 
     /// An audit entry for this request with `outcome`, reason and alert filled in.
-    fn entry(&self, patient: Option<NhsNumber>, outcome: AuditOutcome) -> AuditEntry {
+    pub(crate) fn entry(&self, patient: Option<NhsNumber>, outcome: AuditOutcome) -> AuditEntry {
         let mut entry = self.caller.entry(self.action, patient, outcome);
         entry.reason = self.reason;
+        entry.relationship = self.relationship;
+        entry.justification = self.justification.clone();
         // Emergency access is allowed and always raises an alert for the privacy officer.
-        entry.alert = self.reason == Some(AccessReason::Emergency);
+        if self.reason == Some(AccessReason::Emergency) {
+            entry.raise(AlertKind::EmergencyAccess);
+        }
+        for kind in &self.alerts {
+            entry.raise(*kind);
+        }
         entry
     }
 
     /// Audits `err` as this request's refusal and returns it (or the audit's own error).
-    async fn refuse(&self, err: ApiError) -> ApiError {
+    pub(crate) async fn refuse(&self, err: ApiError) -> ApiError {
         let outcome = match err.status() {
             StatusCode::NOT_FOUND => AuditOutcome::NotFound,
             StatusCode::BAD_REQUEST => AuditOutcome::Invalid,
@@ -122,7 +136,7 @@ impl<'a> Audited<'a> {
 
     /// The NHS number in `raw` (which the request is then about), or an audited
     /// `INVALID_NHS_NUMBER` refusal.
-    async fn nhs_number(&mut self, raw: &str) -> Result<NhsNumber, ApiError> {
+    pub(crate) async fn nhs_number(&mut self, raw: &str) -> Result<NhsNumber, ApiError> {
         match parse_nhs(raw) {
             Ok(n) => {
                 self.about(n);
@@ -133,7 +147,7 @@ impl<'a> Audited<'a> {
     }
 
     /// An audited `PATIENT_NOT_FOUND`.
-    async fn unknown_patient(&self) -> ApiError {
+    pub(crate) async fn unknown_patient(&self) -> ApiError {
         let e = ApiError::not_found(
             ErrorCode::PatientNotFound,
             "No patient has this NHS number.",
@@ -142,7 +156,7 @@ impl<'a> Audited<'a> {
     }
 
     /// Records the access to the patient; data may leave only after this returns `Ok`.
-    async fn succeeded(&self) -> Result<(), ApiError> {
+    pub(crate) async fn succeeded(&self) -> Result<(), ApiError> {
         let entry = self.entry(self.patient, AuditOutcome::Success);
         Ok(self.state.audit.append(vec![entry]).await?)
     }
@@ -231,7 +245,10 @@ pub async fn search_patients(
     }
 }
 
-/// `GET /FHIR/R4/Patient/{nhs}/$summary` with `X-Access-Reason`.
+/// `GET /FHIR/R4/Patient/{nhs}/$summary` with `X-Access-Reason` (and, as needed,
+/// `X-Access-Justification`, `X-Legitimate-Relationship`): the national service's gates in
+/// its order — the role, a legitimate relationship, the answer to the permission question,
+/// the patient's own choice, then the volume of patients opened.
 pub async fn summary(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -245,20 +262,28 @@ pub async fn summary(
     )
     .await?;
     let nhs = request.nhs_number(&id).await?;
-    let reason = headers
-        .get(ACCESS_REASON_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(AccessReason::from_header);
+    let reason = header_text(&headers, ACCESS_REASON_HEADER).and_then(AccessReason::from_header);
     let Some(reason) = reason else {
         let e = ApiError::forbidden(
             ErrorCode::AccessReasonRequired,
-            "Say why you are accessing this record: X-Access-Reason permission-to-view or emergency.",
+            "Say whether the patient gave permission: X-Access-Reason permission-to-view, permission-refused or emergency.",
         );
         return Err(request.refuse(e).await);
     };
     request.because(reason);
+    match justification(&headers) {
+        Ok(words) => request.justification = words,
+        Err(e) => return Err(request.refuse(e).await),
+    }
+    if reason == AccessReason::Emergency && request.justification.is_none() {
+        let e = ApiError::forbidden(
+            ErrorCode::JustificationRequired,
+            "Emergency access needs a reason in words: say why the patient cannot be asked.",
+        );
+        return Err(request.refuse(e).await);
+    }
     let needed = match reason {
-        AccessReason::PermissionToView => Activity::B0370,
+        AccessReason::PermissionToView | AccessReason::PermissionRefused => Activity::B0370,
         AccessReason::Emergency => Activity::B0168,
     };
     if !request.role.allows(needed) {
@@ -271,6 +296,29 @@ pub async fn summary(
     let Some((patient, summary, consent)) = state.store.summary_view(nhs).await? else {
         return Err(request.unknown_patient().await);
     };
+    let self_claim = header_text(&headers, RELATIONSHIP_HEADER) == Some(SELF_CLAIM_HEADER_VALUE);
+    match legitimate_relationship(&state, &request, &patient, self_claim).await? {
+        Some((basis, newly_claimed)) => {
+            request.relationship = Some(basis);
+            if newly_claimed {
+                request.alerts.push(AlertKind::SelfClaimedRelationship);
+            }
+        }
+        None => {
+            let e = ApiError::forbidden(
+                ErrorCode::NoLegitimateRelationship,
+                "Your organisation has no recorded relationship with this patient. If you are caring for them, say so (it is recorded and reviewed by your privacy officer).",
+            );
+            return Err(request.refuse(e).await);
+        }
+    }
+    if reason == AccessReason::PermissionRefused {
+        let e = ApiError::forbidden(
+            ErrorCode::PermissionRefused,
+            "The patient refused permission to view their record. The refusal has been recorded; nothing from the record is shown.",
+        );
+        return Err(request.refuse(e).await);
+    }
     if consent.as_ref().is_some_and(|c| c.preference.is_dissent()) {
         let e = ApiError::forbidden(
             ErrorCode::PatientDissented,
@@ -284,6 +332,10 @@ pub async fn summary(
             "No summary has been received from the patient's practice.",
         );
         return Err(request.refuse(e).await);
+    };
+    let warning = match volume_check(&state, &mut request, nhs).await? {
+        Ok(warning) => warning,
+        Err(e) => return Err(request.refuse(e).await),
     };
     // Emergency access is allowed, and its entry alerts the privacy officer (`entry`).
     request.succeeded().await?;
@@ -300,7 +352,120 @@ pub async fn summary(
         document_id: &document_id,
         generated_at: Utc::now(),
     });
-    Ok(fhir_ok(StatusCode::OK, &doc))
+    let mut response = fhir_ok(StatusCode::OK, &doc);
+    if let Some(w) = warning {
+        if let Ok(value) = HeaderValue::from_str(&w.to_header()) {
+            response.headers_mut().insert(VOLUME_WARNING_HEADER, value);
+        }
+    }
+    Ok(response)
+}
+
+/// A header's value as text, if it is present and visible ASCII.
+fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The reason in words, if one was sent.
+fn justification(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get(ACCESS_JUSTIFICATION_HEADER) else {
+        return Ok(None);
+    };
+    let decoded = raw
+        .to_str()
+        .map_err(|_| JustificationError::Undecodable)
+        .and_then(decode_justification);
+    match decoded {
+        Ok(words) => Ok(Some(words)),
+        Err(JustificationError::Empty) => Ok(None),
+        Err(e) => Err(ApiError::invalid(
+            ErrorCode::InvalidJustification,
+            format!("The reason in words cannot be kept: {e}."),
+        )),
+    }
+}
+
+/// The relationship between the caller's organisation and the patient, strongest first:
+/// registration there, an open encounter or referral there, the caller's own self-claim in
+/// force, or — when `self_claim` — a new self-claim (`true`: it raises an alert).
+async fn legitimate_relationship(
+    state: &AppState,
+    request: &Audited<'_>,
+    patient: &scr_model::Demographics,
+    self_claim: bool,
+) -> Result<Option<(RelationshipBasis, bool)>, ApiError> {
+    if patient.gp_ods.as_deref() == Some(request.role.org_ods.as_str()) {
+        return Ok(Some((RelationshipBasis::Registered, false)));
+    }
+    let recorded = state
+        .store
+        .care_relationship(
+            patient.nhs_number,
+            &request.role.org_ods,
+            &request.caller.user_id,
+        )
+        .await?;
+    Ok(match (recorded, self_claim) {
+        (Some(basis), _) => Some((basis, false)),
+        (None, true) => Some((RelationshipBasis::SelfClaimed, true)),
+        (None, false) => None,
+    })
+}
+
+/// The volume limits for this open: `Ok(Some(warning))` past a soft limit (an alert raised
+/// the first time it is passed), `Err` at a hard limit (an alert raised the first time).
+async fn volume_check(
+    state: &AppState,
+    request: &mut Audited<'_>,
+    nhs: NhsNumber,
+) -> Result<Result<Option<VolumeWarning>, ApiError>, ApiError> {
+    let counts = state
+        .store
+        .open_counts(&request.caller.user_id, &request.role.org_ods, nhs)
+        .await?;
+    let mut warning = None;
+    for (scope, window, limit) in state.config.volume_limits.each() {
+        let opened = counts.after_open(scope, window);
+        if opened > limit.hard {
+            if opened == limit.hard.saturating_add(1) {
+                // Refused opens are not counted, so every try past the limit lands here:
+                // one open alert per user and window is enough for the officer.
+                let since = crate::store::now_ms() - window.seconds() * 1000;
+                if !state
+                    .store
+                    .has_open_alert(AlertKind::VolumeHardLimit, &request.caller.user_id, since)
+                    .await?
+                {
+                    request.alerts.push(AlertKind::VolumeHardLimit);
+                }
+            }
+            let who = match scope {
+                VolumeScope::User => "You have",
+                VolumeScope::Organisation => "Your organisation has",
+            };
+            let per = match window {
+                VolumeWindow::Hour => "hour",
+                VolumeWindow::Day => "day",
+            };
+            return Ok(Err(ApiError::forbidden(
+                ErrorCode::VolumeLimitReached,
+                format!("{who} opened {} different patients' records in the last {per}, the most allowed. Your privacy officer has been told; ask them if you need more.", limit.hard),
+            )));
+        }
+        if opened > limit.soft && warning.is_none() {
+            // Alerted once, as the limit is passed; later opens carry only the warning.
+            if opened == limit.soft.saturating_add(1) && counts.adds_a_patient(window) {
+                request.alerts.push(AlertKind::VolumeSoftLimit);
+            }
+            warning = Some(VolumeWarning {
+                scope,
+                window,
+                opened,
+                limit: limit.soft,
+            });
+        }
+    }
+    Ok(Ok(warning))
 }
 
 /// The largest `$summary` the spine will serve: what the viewer parses
@@ -476,72 +641,6 @@ pub async fn upload(
     }
 }
 
-/// `GET /FHIR/R4/AuditEvent?patient=&agent=&action=&alert=true&since=&_count=`
-pub async fn audit_events(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let request =
-        Audited::authorise(&state, &headers, AuditAction::AuditRead, &[Activity::B0015]).await?;
-    let mut filter = AuditFilter {
-        limit: 100,
-        ..AuditFilter::default()
-    };
-    for (k, v) in query_pairs(raw) {
-        let bad = |m: &str| ApiError::invalid(ErrorCode::InvalidSearchData, m.to_string());
-        let result: Result<(), ApiError> = match k.as_str() {
-            "patient" => {
-                parse_nhs(v.trim_start_matches("Patient/")).map(|n| filter.patient = Some(n))
-            }
-            "agent" => {
-                filter.user_id = Some(v);
-                Ok(())
-            }
-            "action" => AuditAction::from_code(&v)
-                .map(|a| filter.action = Some(a))
-                .ok_or_else(|| bad("unknown action")),
-            "alert" => match v.as_str() {
-                "true" => {
-                    filter.alerts_only = true;
-                    Ok(())
-                }
-                "false" => Ok(()),
-                _ => Err(bad("alert must be true or false")),
-            },
-            "since" | "date" => chrono::DateTime::parse_from_rfc3339(v.trim_start_matches("ge"))
-                .map(|t| filter.since_ms = Some(t.timestamp_millis()))
-                .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(v.trim_start_matches("ge"), "%Y-%m-%d").map(
-                        |d| {
-                            filter.since_ms = d
-                                .and_hms_opt(0, 0, 0)
-                                .map(|t| t.and_utc().timestamp_millis())
-                        },
-                    )
-                })
-                .map_err(|_| bad("since must be a date or date-time")),
-            "_count" => match v.parse::<i64>() {
-                Ok(n) if (1..=1000).contains(&n) => {
-                    filter.limit = n;
-                    Ok(())
-                }
-                _ => Err(bad("_count must be between 1 and 1000")),
-            },
-            _ => Err(bad("unsupported search parameter")),
-        };
-        if let Err(e) = result {
-            return Err(request.refuse(e).await);
-        }
-    }
-    let records = state.store.audit_records(&filter).await?;
-    state
-        .audit
-        .append(vec![request.entry(filter.patient, AuditOutcome::Success)])
-        .await?;
-    Ok(fhir_ok(StatusCode::OK, &fhir::audit_searchset(&records)))
-}
-
 /// How far the viewer's clock may be from the spine's when it reports offline views.
 const OFFLINE_CLOCK_SKEW_SECS: i64 = 300;
 
@@ -677,7 +776,12 @@ pub async fn report_offline_views(
         entry.reason = Some(reason);
         // Emergency access always raises an alert for the privacy officer, offline too, and
         // so does a view the spine cannot match to a fetch.
-        entry.alert = reason == AccessReason::Emergency || !matched;
+        if reason == AccessReason::Emergency {
+            entry.raise(AlertKind::EmergencyAccess);
+        }
+        if !matched {
+            entry.raise(AlertKind::UnmatchedOfflineView);
+        }
         entry.detail = Some(
             if matched {
                 "CLIENT_REPORTED"

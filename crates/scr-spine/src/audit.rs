@@ -76,6 +76,14 @@ enum Job {
         entry: AuditEntry,
         done: oneshot::Sender<Result<(), AuditError>>,
     },
+    /// A privacy officer's review of an entry's alerts and its audit entry, in one
+    /// transaction; `false` when they were already reviewed.
+    ReviewAlert {
+        seq: i64,
+        note: String,
+        entry: AuditEntry,
+        done: oneshot::Sender<Result<bool, AuditError>>,
+    },
     /// The readiness probe: one committed write through this writer.
     Ping(oneshot::Sender<Result<(), AuditError>>),
     /// Write out the refusal tally and a checkpoint now (shutdown, tests).
@@ -206,6 +214,9 @@ fn tally_entries(taken: &[TallyKind]) -> Vec<AuditEntry> {
             )),
             alert: false,
             offline: None,
+            relationship: None,
+            justification: None,
+            alerts: Vec::new(),
         })
         .collect()
 }
@@ -297,6 +308,23 @@ impl AuditWriter {
         self.run(|done| Job::SelectRole {
             token_hash: token_hash.to_string(),
             role_profile_id: role_profile_id.to_string(),
+            entry,
+            done,
+        })
+        .await
+    }
+
+    /// Marks entry `seq`'s alerts reviewed with `note` and appends the review's `entry`, in
+    /// one transaction. `Ok(false)`: already reviewed (nothing written).
+    pub async fn review_alert(
+        &self,
+        seq: i64,
+        note: &str,
+        entry: AuditEntry,
+    ) -> Result<bool, AuditError> {
+        self.run(|done| Job::ReviewAlert {
+            seq,
+            note: note.to_string(),
             entry,
             done,
         })
@@ -477,6 +505,21 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
                 }
                 let _ = done.send(result);
             }
+            Job::ReviewAlert {
+                seq,
+                note,
+                entry,
+                done,
+            } => {
+                let result = match w.room() {
+                    Ok(()) => run_review_alert(&w.store, seq, &note, entry).await,
+                    Err(e) => Err(e),
+                };
+                if matches!(result, Ok(true)) {
+                    w.committed(1);
+                }
+                let _ = done.send(result);
+            }
             Job::Ping(done) => {
                 let result = w.ping().await;
                 let _ = done.send(result);
@@ -540,6 +583,24 @@ async fn append_batch(store: &Store, entries: &[AuditEntry]) -> Result<(), Audit
     store::append(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn run_review_alert(
+    store: &Store,
+    seq: i64,
+    note: &str,
+    entry: AuditEntry,
+) -> Result<bool, AuditError> {
+    let mut tx = store.write_pool().begin().await?;
+    store::lock_head(&mut tx).await?;
+    let reviewer = entry.user_id.clone().unwrap_or_default();
+    if !store::review_alert(&mut tx, seq, &reviewer, note).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    store::append(&mut tx, std::slice::from_ref(&entry)).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 async fn run_select_role(

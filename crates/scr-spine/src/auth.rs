@@ -90,6 +90,9 @@ async fn refuse_sign_in_noting(
         detail: Some(code.to_string()),
         alert: false,
         offline: None,
+        relationship: None,
+        justification: None,
+        alerts: Vec::new(),
     };
     match state.audit.append(vec![entry]).await {
         Ok(()) => err,
@@ -251,6 +254,9 @@ pub async fn create_session(
             detail: None,
             alert: false,
             offline: None,
+            relationship: None,
+            justification: None,
+            alerts: Vec::new(),
         }])
         .await?;
     Ok((
@@ -294,6 +300,9 @@ impl Caller {
             detail: None,
             alert: false,
             offline: None,
+            relationship: None,
+            justification: None,
+            alerts: Vec::new(),
         }
     }
 }

@@ -35,6 +35,14 @@ struct Canonical<'a> {
     /// existed keep their hashes.
     #[serde(skip_serializing_if = "Option::is_none")]
     offline: Option<CanonicalOffline<'a>>,
+    /// The access model's fields (relationship, reason in words, alerts raised): absent on
+    /// entries without them, so entries written before they existed keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relationship: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    alerts: Vec<&'a str>,
     prev_hash: &'a str,
 }
 
@@ -59,6 +67,9 @@ pub fn entry_hash(seq: i64, at: i64, entry: &AuditEntry, prev_hash: &str) -> Str
             viewed_at: o.viewed_at.timestamp_millis(),
             fetched_at: o.fetched_at.timestamp_millis(),
         }),
+        relationship: entry.relationship.map(|r| r.code()),
+        justification: entry.justification.as_deref(),
+        alerts: entry.alerts.iter().map(|k| k.code()).collect(),
         prev_hash,
     };
     // Serialising plain strings, integers and booleans cannot fail.
@@ -85,6 +96,9 @@ mod tests {
             detail: None,
             alert: true,
             offline,
+            relationship: None,
+            justification: None,
+            alerts: Vec::new(),
         }
     }
 
@@ -122,5 +136,26 @@ mod tests {
         ] {
             assert_ne!(entry_hash(1, 5, &entry(changed), GENESIS_HASH), base);
         }
+    }
+
+    #[test]
+    fn the_access_model_fields_are_covered_by_the_hash() {
+        use scr_model::{AlertKind, RelationshipBasis};
+        let base = entry_hash(1, 5, &entry(None), GENESIS_HASH);
+        let mut claimed = entry(None);
+        claimed.relationship = Some(RelationshipBasis::SelfClaimed);
+        let mut worded = entry(None);
+        worded.justification = Some("unconscious".into());
+        let mut raised = entry(None);
+        raised.alerts = vec![AlertKind::EmergencyAccess];
+        let hashes: Vec<String> = [claimed, worded, raised]
+            .iter()
+            .map(|e| entry_hash(1, 5, e, GENESIS_HASH))
+            .collect();
+        for h in &hashes {
+            assert_ne!(h, &base);
+        }
+        assert_ne!(hashes[0], hashes[1]);
+        assert_ne!(hashes[1], hashes[2]);
     }
 }

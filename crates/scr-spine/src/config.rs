@@ -59,6 +59,65 @@ pub struct SpineConfig {
     pub offline_views_per_day: u32,
     /// A SQLite store refuses writes (503) when its disk has less than this free (MiB).
     pub min_free_disk_mib: u64,
+    /// How many distinct patients a user and an organisation may open (`[volume_limits]`).
+    pub volume_limits: VolumeLimits,
+}
+
+/// A soft limit (the summary is served with a warning and an alert is raised) and a hard
+/// limit (refused, `VOLUME_LIMIT_REACHED`, and an alert): counts of distinct patients opened
+/// in a window, this one included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeLimit {
+    pub soft: u32,
+    pub hard: u32,
+}
+
+/// The volume limits, per user and per organisation, per hour and per day. The defaults
+/// are ours (the national service publishes none): an emergency department clinician sees
+/// perhaps 20–30 patients in a 12-hour shift, so 30 different records in an hour is already
+/// unusual and 60 is a walk through the population; an organisation's limits allow a large
+/// trust's busy hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VolumeLimits {
+    pub user_per_hour: VolumeLimit,
+    pub user_per_day: VolumeLimit,
+    pub organisation_per_hour: VolumeLimit,
+    pub organisation_per_day: VolumeLimit,
+}
+
+impl Default for VolumeLimits {
+    fn default() -> Self {
+        VolumeLimits {
+            user_per_hour: VolumeLimit { soft: 30, hard: 60 },
+            user_per_day: VolumeLimit {
+                soft: 100,
+                hard: 200,
+            },
+            organisation_per_hour: VolumeLimit {
+                soft: 2_000,
+                hard: 5_000,
+            },
+            organisation_per_day: VolumeLimit {
+                soft: 10_000,
+                hard: 25_000,
+            },
+        }
+    }
+}
+
+impl VolumeLimits {
+    /// Each limit with the scope and window it counts, for checking them in one loop.
+    pub fn each(&self) -> [(scr_model::VolumeScope, scr_model::VolumeWindow, VolumeLimit); 4] {
+        use scr_model::{VolumeScope as S, VolumeWindow as W};
+        [
+            (S::User, W::Hour, self.user_per_hour),
+            (S::User, W::Day, self.user_per_day),
+            (S::Organisation, W::Hour, self.organisation_per_hour),
+            (S::Organisation, W::Day, self.organisation_per_day),
+        ]
+    }
 }
 
 impl Default for SpineConfig {
@@ -88,6 +147,7 @@ impl Default for SpineConfig {
             refusal_tally_secs: 60,
             offline_views_per_day: 2000,
             min_free_disk_mib: 64,
+            volume_limits: VolumeLimits::default(),
         }
     }
 }
@@ -190,6 +250,34 @@ impl SpineConfig {
         for (name, v) in at_least_one {
             if v == 0 {
                 return Err(bad(name, "must be at least 1"));
+            }
+        }
+        for (name, limit) in [
+            (
+                "volume_limits.user_per_hour",
+                self.volume_limits.user_per_hour,
+            ),
+            (
+                "volume_limits.user_per_day",
+                self.volume_limits.user_per_day,
+            ),
+            (
+                "volume_limits.organisation_per_hour",
+                self.volume_limits.organisation_per_hour,
+            ),
+            (
+                "volume_limits.organisation_per_day",
+                self.volume_limits.organisation_per_day,
+            ),
+        ] {
+            if limit.soft == 0 || limit.soft > limit.hard {
+                return Err(bad(
+                    name,
+                    format!(
+                        "soft must be at least 1 and not above hard (got soft {}, hard {})",
+                        limit.soft, limit.hard
+                    ),
+                ));
             }
         }
         if self.session_idle_secs > self.session_absolute_secs {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod metadata;
 pub mod pki;
+pub mod privacy;
 pub mod routes;
 pub mod server;
 pub mod setup;

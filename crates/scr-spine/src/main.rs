@@ -227,6 +227,9 @@ async fn card_revoke(
         )),
         alert: true,
         offline: None,
+        relationship: None,
+        justification: None,
+        alerts: Vec::new(),
     };
     let recorded = scr_spine::audit::append_now(&store, &[entry]).await;
     store.close().await;

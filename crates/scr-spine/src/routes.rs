@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
 use crate::state::{AppState, SIGN_IN_BODY_BYTES};
-use crate::{api, auth, metadata, store};
+use crate::{api, auth, metadata, privacy, store};
 
 /// The whole API as one router (tests call it directly or over a socket).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -48,8 +48,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/FHIR/R4/Consent", get(api::consent))
         .route(
             "/FHIR/R4/AuditEvent",
-            get(api::audit_events).post(api::report_offline_views),
+            get(privacy::audit_events).post(api::report_offline_views),
         )
+        .route("/FHIR/R4/AuditEvent/$alerts", get(privacy::alerts))
+        .route("/FHIR/R4/AuditEvent/{id}/$review", post(privacy::review))
         .route("/FHIR/R4", post(api::upload))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -90,6 +90,11 @@ impl Population {
             if i >= patients {
                 break;
             }
+            // The load signs in as the demo hospital's doctor: only patients the hospital
+            // has a relationship with are opened without a self-claim.
+            if !scr_demo::seed::has_care_relationship(i) {
+                continue;
+            }
             if let Some(row) = scr_demo::seed::patient(i, seed, &practices) {
                 if filter(&row) {
                     rows.push(row);

@@ -23,8 +23,9 @@ pub use parse::{
     DocumentPatient, PatientSummaryDocument,
 };
 pub use render::{
-    audit_event, audit_searchset, consent_resource, consent_searchset, patient_resource,
-    patient_searchset, summary_document, upload_bundle, SummaryDocumentInput,
+    alert_searchset, audit_event, audit_searchset, consent_resource, consent_searchset,
+    patient_resource, patient_searchset, summary_document, upload_bundle, AlertItem, AlertReview,
+    SummaryDocumentInput,
 };
 
 use crate::{ConsentRecord, Demographics, NhsNumberError, Summary};

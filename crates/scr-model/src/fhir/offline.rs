@@ -172,11 +172,14 @@ fn parse_view(resource: &Value) -> Result<OfflineView, FhirError> {
                 "the access reason (AuditEvent.purposeOfEvent coded in {ACCESS_REASON_SYSTEM})"
             ))
         })?;
-    let reason = AccessReason::from_header(reason_code).ok_or_else(|| {
-        FhirError::Invalid(
-            "the access reason is not known: use permission-to-view or emergency".into(),
-        )
-    })?;
+    // A refused permission releases nothing, so no copy can have been fetched under it.
+    let reason = AccessReason::from_header(reason_code)
+        .filter(|r| *r != AccessReason::PermissionRefused)
+        .ok_or_else(|| {
+            FhirError::Invalid(
+                "the access reason is not known: use permission-to-view or emergency".into(),
+            )
+        })?;
     Ok(OfflineView {
         id: id.to_string(),
         nhs_number,

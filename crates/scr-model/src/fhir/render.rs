@@ -707,6 +707,11 @@ pub fn audit_event(record: &AuditRecord) -> Value {
             { "url": ext_url("privacy-alert"), "valueBoolean": r.alert }
         ]),
     );
+    if let Some(access) = access_extension(r) {
+        if let Some(Value::Array(list)) = e.get_mut("extension") {
+            list.push(access);
+        }
+    }
     e.insert("type".into(), json!({ "system": "http://dicom.nema.org/resources/ontology/DCM", "code": type_code, "display": type_display }));
     e.insert(
         "subtype".into(),
@@ -751,6 +756,73 @@ pub fn audit_event(record: &AuditRecord) -> Value {
         e.insert("entity".into(), json!([entity]));
     }
     Value::Object(e)
+}
+
+/// What an access relied on and raised (the access model's part of an entry): the
+/// relationship, the reason in words, the alert kinds. `None` for entries without any.
+fn access_extension(r: &crate::AuditEntry) -> Option<Value> {
+    let mut parts = Vec::new();
+    if let Some(b) = r.relationship {
+        parts.push(json!({ "url": "relationship", "valueCode": b.code() }));
+    }
+    if let Some(words) = &r.justification {
+        parts.push(json!({ "url": "justification", "valueString": words }));
+    }
+    for kind in &r.alerts {
+        parts.push(json!({ "url": "alert", "valueCode": kind.code() }));
+    }
+    (!parts.is_empty()).then(|| json!({ "url": ext_url(ACCESS_EXTENSION), "extension": parts }))
+}
+
+/// The access-model extension's name (under the project's extension base).
+pub(crate) const ACCESS_EXTENSION: &str = "access";
+/// The alert-review extension's name.
+pub(crate) const ALERT_REVIEW_EXTENSION: &str = "privacy-alert-review";
+
+/// A privacy officer's alert: the entry that raised it, the kinds raised, and its review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertItem {
+    pub record: AuditRecord,
+    /// The kinds this officer may see (the entry may have raised more).
+    pub kinds: Vec<crate::AlertKind>,
+    pub review: Option<AlertReview>,
+}
+
+/// Who reviewed an alert, when, and what they noted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertReview {
+    pub reviewed_by: String,
+    pub reviewed_at: chrono::DateTime<chrono::Utc>,
+    pub note: String,
+}
+
+/// `AuditEvent/$alerts`: a searchset of the entries that raised alerts, each with the
+/// review extension (`status` open or reviewed, and who, when and the note once reviewed).
+pub fn alert_searchset(items: &[AlertItem]) -> Value {
+    let entries: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let mut event = audit_event(&item.record);
+            let mut review = vec![json!({ "url": "status", "valueCode": if item.review.is_some() { "reviewed" } else { "open" } })];
+            for kind in &item.kinds {
+                review.push(json!({ "url": "kind", "valueCode": kind.code() }));
+            }
+            if let Some(r) = &item.review {
+                review.push(json!({ "url": "reviewedBy", "valueString": r.reviewed_by }));
+                review.push(json!({ "url": "reviewedAt", "valueInstant": instant(r.reviewed_at) }));
+                review.push(json!({ "url": "note", "valueString": r.note }));
+            }
+            if let Some(Value::Array(list)) = event.get_mut("extension") {
+                list.push(json!({ "url": ext_url(ALERT_REVIEW_EXTENSION), "extension": review }));
+            }
+            json!({
+                "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("alert:{}:{}", item.record.seq, item.record.hash))),
+                "resource": event,
+                "search": { "mode": "match" }
+            })
+        })
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })
 }
 
 pub fn audit_searchset(records: &[AuditRecord]) -> Value {

@@ -55,8 +55,8 @@ impl Store {
     pub async fn audit_records(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
         let mut sql = String::from(
             "SELECT seq, at, user_id, user_name, role_code, org_ods, patient, action, reason, \
-             outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at \
-             FROM audit WHERE 1 = 1",
+             outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at, \
+             relationship, justification, alerts FROM audit WHERE 1 = 1",
         );
         let mut text_binds: Vec<String> = Vec::new();
         // Placeholders are numbered in order; every text filter comes before every number.
@@ -78,8 +78,23 @@ impl Store {
             sql.push_str(&format!(" AND action = {}", placeholder()));
             text_binds.push(a.code().to_string());
         }
+        if !filter.orgs.is_empty() {
+            let marks: Vec<String> = filter.orgs.iter().map(|_| placeholder()).collect();
+            sql.push_str(&format!(" AND org_ods IN ({})", marks.join(", ")));
+            text_binds.extend(filter.orgs.iter().cloned());
+        }
         if filter.alerts_only {
             sql.push_str(" AND alert = 1");
+        }
+        if !filter.seqs.is_empty() {
+            let marks: Vec<String> = filter.seqs.iter().map(|_| placeholder()).collect();
+            sql.push_str(&format!(" AND seq IN ({})", marks.join(", ")));
+            int_binds.extend(filter.seqs.iter().copied());
+        }
+        if let Some(until) = filter.until_ms {
+            let p = placeholder();
+            int_binds.push(until);
+            sql.push_str(&format!(" AND at < {p}"));
         }
         if let Some(since) = filter.since_ms {
             let p = placeholder();
@@ -125,12 +140,14 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
         return Ok(());
     }
     let (mut seq, mut prev) = lock_head(conn).await?;
+    let first_seq = seq + 1;
     let at = now_ms();
-    const COLS: usize = 17;
+    const COLS: usize = 20;
     for chunk in entries.chunks(256) {
         let mut sql = String::from(
             "INSERT INTO audit (seq, at, user_id, user_name, role_code, org_ods, patient, action, \
-             reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at) VALUES ",
+             reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at, \
+             relationship, justification, alerts) VALUES ",
         );
         values_clause(&mut sql, chunk.len(), COLS);
         let mut q = sqlx::query(&sql);
@@ -154,11 +171,15 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
                 .bind(hash.clone())
                 .bind(e.offline.as_ref().map(|o| o.view_id.clone()))
                 .bind(e.offline.as_ref().map(|o| o.viewed_at.timestamp_millis()))
-                .bind(e.offline.as_ref().map(|o| o.fetched_at.timestamp_millis()));
+                .bind(e.offline.as_ref().map(|o| o.fetched_at.timestamp_millis()))
+                .bind(e.relationship.map(|r| r.code()))
+                .bind(e.justification.clone())
+                .bind(rows::alert_codes(&e.alerts));
             prev = hash;
         }
         q.execute(&mut *conn).await?;
     }
+    super::access::record_consequences(conn, first_seq, at, entries).await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(prev)

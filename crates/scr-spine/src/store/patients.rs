@@ -210,14 +210,20 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")?)
     }
 
-    /// A sample of NHS numbers with a summary (for benchmarks and the demo's hints).
+    /// A sample of NHS numbers (for tests, benchmarks and the demo's hints). `with_summary`:
+    /// patients with a summary and an open encounter or referral somewhere, i.e. those a
+    /// clinician there can open without self-claiming a relationship.
     pub async fn sample_patients(
         &self,
         with_summary: bool,
         limit: i64,
     ) -> StoreResult<Vec<NhsNumber>> {
         let sql = if with_summary {
-            format!("SELECT nhs_number FROM summaries ORDER BY nhs_number LIMIT {limit}")
+            format!(
+                "SELECT s.nhs_number FROM summaries s WHERE EXISTS (SELECT 1 FROM care_relationships r \
+                 WHERE r.nhs_number = s.nhs_number AND r.user_id = '') \
+                 ORDER BY s.nhs_number LIMIT {limit}"
+            )
         } else {
             format!("SELECT nhs_number FROM patients ORDER BY nhs_number LIMIT {limit}")
         };

@@ -2,8 +2,9 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use scr_model::{
-    AccessReason, Activity, AuditAction, AuditEntry, AuditOutcome, AuditRecord, ConsentRecord,
-    Demographics, NhsNumber, OfflineAccess, RoleProfile, SharingPreference, Summary,
+    AccessReason, Activity, AlertKind, AuditAction, AuditEntry, AuditOutcome, AuditRecord,
+    ConsentRecord, Demographics, NhsNumber, OfflineAccess, RelationshipBasis, RoleProfile,
+    SharingPreference, Summary,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -61,6 +62,12 @@ pub struct AuditFilter {
     pub action: Option<AuditAction>,
     pub alerts_only: bool,
     pub since_ms: Option<i64>,
+    /// Entries before this time (ms).
+    pub until_ms: Option<i64>,
+    /// Only entries of users acting for these organisations (empty: any).
+    pub orgs: Vec<String>,
+    /// Only these entries (empty: any).
+    pub seqs: Vec<i64>,
     pub after_seq: Option<i64>,
     pub ascending: bool,
     pub limit: i64,
@@ -183,6 +190,23 @@ fn offline_access(row: &AnyRow) -> StoreResult<Option<OfflineAccess>> {
     }
 }
 
+/// The alert kinds of an audit row (space-separated codes, or NULL).
+fn alert_kinds(codes: Option<String>) -> StoreResult<Vec<AlertKind>> {
+    codes
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|c| AlertKind::from_code(c).ok_or_else(|| corrupt(format!("alert kind {c:?}"))))
+        .collect()
+}
+
+/// The column form of alert kinds.
+pub fn alert_codes(kinds: &[AlertKind]) -> Option<String> {
+    if kinds.is_empty() {
+        return None;
+    }
+    Some(kinds.iter().map(|k| k.code()).collect::<Vec<_>>().join(" "))
+}
+
 pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
     let at_ms: i64 = row.try_get("at")?;
     let action: String = row.try_get("action")?;
@@ -215,6 +239,15 @@ pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
             detail: row.try_get("detail")?,
             alert: row.try_get::<i64, _>("alert")? != 0,
             offline: offline_access(row)?,
+            relationship: row
+                .try_get::<Option<String>, _>("relationship")?
+                .map(|r| {
+                    RelationshipBasis::from_code(&r)
+                        .ok_or_else(|| corrupt(format!("relationship {r:?}")))
+                })
+                .transpose()?,
+            justification: row.try_get("justification")?,
+            alerts: alert_kinds(row.try_get("alerts")?)?,
         },
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,

@@ -202,6 +202,21 @@ impl SpineClient {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> (StatusCode, Value) {
+        let (status, _, value) = self
+            .call_keeping_headers(method, path, token, headers, body)
+            .await;
+        (status, value)
+    }
+
+    /// [`Self::call`], with the answer's headers.
+    pub async fn call_keeping_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -214,13 +229,14 @@ impl SpineClient {
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
+        let answer_headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("body");
         let value = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        (status, value)
+        (status, answer_headers, value)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -233,14 +249,29 @@ impl SpineClient {
         token: &str,
         reason: Option<&str>,
     ) -> (StatusCode, Value) {
-        let headers: Vec<(&str, &str)> = reason
+        // Emergency access needs a reason in words; the tests of that rule send headers of
+        // their own through `summary_saying`.
+        let mut headers: Vec<(&str, &str)> = reason
             .map(|r| vec![("X-Access-Reason", r)])
             .unwrap_or_default();
+        if reason == Some("emergency") {
+            headers.push(("X-Access-Justification", "unconscious%20on%20arrival"));
+        }
+        self.summary_saying(nhs, token, &headers).await
+    }
+
+    /// `$summary` with exactly these headers.
+    pub async fn summary_saying(
+        &self,
+        nhs: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         self.call(
             Method::GET,
             &format!("/FHIR/R4/Patient/{nhs}/$summary"),
             Some(token),
-            &headers,
+            headers,
             None,
         )
         .await

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access;
 mod audit_chain;
 mod disk_full;
 mod faults;

@@ -1,0 +1,470 @@
+//! The access model's tables: `care_relationships` (encounters, referrals and self-claimed
+//! relationships that let an organisation see a patient), `recent_opens` (the distinct
+//! patients each user and organisation opened lately, for the volume limits) and `alerts`
+//! (the privacy officer's work list, one row per alert an audit entry raised).
+//!
+//! The writes happen where the audit entry that causes them is appended (`append`), in its
+//! transaction, so a summary read's open, a self-claim and an alert are never recorded
+//! without their entry, nor the entry without them.
+
+use std::collections::BTreeMap;
+
+use scr_model::{
+    AlertKind, AuditAction, AuditEntry, AuditOutcome, NhsNumber, RelationshipBasis, VolumeScope,
+    VolumeWindow,
+};
+use sqlx::{AnyConnection, Row};
+
+use super::{now_ms, values_clause, Store, StoreResult};
+
+/// How long a self-claimed relationship lasts: the rest of a working day and a night shift,
+/// so one patient's care in A&E needs one claim (and raises one alert), not one per look.
+pub const SELF_CLAIM_HOURS: i64 = 24;
+
+/// An encounter or referral that opens a relationship between a patient and an
+/// organisation (from an upload or the demo seed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CareRelationship {
+    pub nhs_number: NhsNumber,
+    pub org_ods: String,
+    /// `Encounter` or `Referral` (self-claims are recorded by the audit writer).
+    pub basis: RelationshipBasis,
+    pub opened_at_ms: i64,
+    /// `None` while open.
+    pub ends_at_ms: Option<i64>,
+}
+
+/// Distinct patients opened in the last hour and day, by the user and by their organisation,
+/// and whether the patient now asked for is among them (opening them again adds nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenCounts {
+    pub user_hour: u32,
+    pub user_day: u32,
+    pub org_hour: u32,
+    pub org_day: u32,
+    pub this_patient_in_hour: bool,
+    pub this_patient_in_day: bool,
+}
+
+impl OpenCounts {
+    /// Whether opening this patient adds one to the counts of `window` (it was not opened
+    /// in it already).
+    pub fn adds_a_patient(&self, window: VolumeWindow) -> bool {
+        match window {
+            VolumeWindow::Hour => !self.this_patient_in_hour,
+            VolumeWindow::Day => !self.this_patient_in_day,
+        }
+    }
+
+    /// The count in `scope` and `window` once this patient is opened.
+    pub fn after_open(&self, scope: VolumeScope, window: VolumeWindow) -> u32 {
+        let (count, already) = match (scope, window) {
+            (VolumeScope::User, VolumeWindow::Hour) => (self.user_hour, self.this_patient_in_hour),
+            (VolumeScope::User, VolumeWindow::Day) => (self.user_day, self.this_patient_in_day),
+            (VolumeScope::Organisation, VolumeWindow::Hour) => {
+                (self.org_hour, self.this_patient_in_hour)
+            }
+            (VolumeScope::Organisation, VolumeWindow::Day) => {
+                (self.org_day, self.this_patient_in_day)
+            }
+        };
+        if already {
+            count
+        } else {
+            count.saturating_add(1)
+        }
+    }
+}
+
+/// One alert as the privacy officer's list shows it: the alert's state beside the entry
+/// that raised it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRow {
+    pub seq: i64,
+    pub kind: AlertKind,
+    pub at_ms: i64,
+    pub for_org: String,
+    pub patient: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at_ms: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// What the privacy officer's alert list is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    /// The organisations the officer may see (never empty when used).
+    pub orgs: Vec<String>,
+    /// `Some(false)`: open only; `Some(true)`: reviewed only; `None`: both.
+    pub reviewed: Option<bool>,
+    pub user_id: Option<String>,
+    pub patient: Option<NhsNumber>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub limit: i64,
+}
+
+fn user_scope(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+fn org_scope(org_ods: &str) -> String {
+    format!("org:{org_ods}")
+}
+
+impl Store {
+    /// The recorded relationship between `org_ods` and the patient other than registration
+    /// (which the caller reads from the demographics): an open encounter, an open referral,
+    /// or `user_id`'s own self-claim still in force. The strongest first.
+    pub async fn care_relationship(
+        &self,
+        nhs: NhsNumber,
+        org_ods: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<RelationshipBasis>> {
+        let now = now_ms();
+        let rows = sqlx::query(
+            "SELECT kind FROM care_relationships \
+             WHERE nhs_number = $1 AND org_ods = $2 AND (user_id = '' OR user_id = $3) \
+             AND opened_at <= $4 AND (ends_at IS NULL OR ends_at > $5)",
+        )
+        .bind(nhs.as_digits())
+        .bind(org_ods.to_string())
+        .bind(user_id.to_string())
+        .bind(now)
+        .bind(now)
+        .fetch_all(self.read_pool())
+        .await?;
+        let mut found: Vec<RelationshipBasis> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("kind").ok())
+            .filter_map(|k| RelationshipBasis::from_code(&k))
+            .collect();
+        // Declaration order is strength order (registered, encounter, referral, self-claimed).
+        found.sort_by_key(|b| RelationshipBasis::ALL.iter().position(|x| x == b));
+        Ok(found.first().copied())
+    }
+
+    /// The distinct patients `user_id` and `org_ods` opened in the last hour and day.
+    pub async fn open_counts(
+        &self,
+        user_id: &str,
+        org_ods: &str,
+        nhs: NhsNumber,
+    ) -> StoreResult<OpenCounts> {
+        let now = now_ms();
+        let hour_ago = now - VolumeWindow::Hour.seconds() * 1000;
+        let day_ago = now - VolumeWindow::Day.seconds() * 1000;
+        let rows = sqlx::query(
+            "SELECT scope, \
+             SUM(CASE WHEN opened_at >= $1 THEN 1 ELSE 0 END) AS hour, \
+             COUNT(*) AS day, \
+             MAX(CASE WHEN nhs_number = $2 THEN opened_at ELSE 0 END) AS this_one \
+             FROM recent_opens WHERE scope IN ($3, $4) AND opened_at >= $5 GROUP BY scope",
+        )
+        .bind(hour_ago)
+        .bind(nhs.as_digits())
+        .bind(user_scope(user_id))
+        .bind(org_scope(org_ods))
+        .bind(day_ago)
+        .fetch_all(self.read_pool())
+        .await?;
+        let mut counts = OpenCounts::default();
+        let user = user_scope(user_id);
+        for row in rows {
+            let scope: String = row.try_get("scope")?;
+            let hour = u32::try_from(row.try_get::<i64, _>("hour")?).unwrap_or(u32::MAX);
+            let day = u32::try_from(row.try_get::<i64, _>("day")?).unwrap_or(u32::MAX);
+            let this_one: i64 = row.try_get("this_one")?;
+            if scope == user {
+                counts.user_hour = hour;
+                counts.user_day = day;
+                // The user's own opens decide "already open"; the organisation's rows are a
+                // superset only in time, not in meaning, so one answer is enough.
+                counts.this_patient_in_hour = this_one >= hour_ago;
+                counts.this_patient_in_day = this_one > 0;
+            } else {
+                counts.org_hour = hour;
+                counts.org_day = day;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The alerts for the officer's organisations, newest first.
+    pub async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertRow>> {
+        if filter.orgs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(
+            "SELECT seq, kind, at, for_org, patient, reviewed_by, reviewed_at, note FROM alerts WHERE for_org IN (",
+        );
+        let mut n = 0usize;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let org_marks: Vec<String> = filter.orgs.iter().map(|_| next()).collect();
+        sql.push_str(&org_marks.join(", "));
+        sql.push(')');
+        let mut texts: Vec<String> = filter.orgs.clone();
+        if let Some(u) = &filter.user_id {
+            sql.push_str(&format!(" AND user_id = {}", next()));
+            texts.push(u.clone());
+        }
+        if let Some(p) = &filter.patient {
+            sql.push_str(&format!(" AND patient = {}", next()));
+            texts.push(p.as_digits());
+        }
+        let mut ints: Vec<i64> = Vec::new();
+        if let Some(since) = filter.since_ms {
+            sql.push_str(&format!(" AND at >= {}", next()));
+            ints.push(since);
+        }
+        if let Some(until) = filter.until_ms {
+            sql.push_str(&format!(" AND at < {}", next()));
+            ints.push(until);
+        }
+        match filter.reviewed {
+            Some(false) => sql.push_str(" AND reviewed_at IS NULL"),
+            Some(true) => sql.push_str(" AND reviewed_at IS NOT NULL"),
+            None => {}
+        }
+        sql.push_str(&format!(
+            " ORDER BY at DESC, seq DESC LIMIT {}",
+            filter.limit.max(1)
+        ));
+        let mut q = sqlx::query(&sql);
+        for t in texts {
+            q = q.bind(t);
+        }
+        for i in ints {
+            q = q.bind(i);
+        }
+        let rows = q.fetch_all(self.read_pool()).await?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    /// The alerts entry `seq` raised, if they are for one of `orgs`.
+    pub async fn alerts_of_entry(&self, seq: i64, orgs: &[String]) -> StoreResult<Vec<AlertRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, at, for_org, patient, reviewed_by, reviewed_at, note FROM alerts \
+             WHERE seq = $1",
+        )
+        .bind(seq)
+        .fetch_all(self.read_pool())
+        .await?;
+        let alerts: Vec<AlertRow> = rows.iter().map(alert_row).collect::<StoreResult<_>>()?;
+        Ok(alerts
+            .into_iter()
+            .filter(|a| orgs.contains(&a.for_org))
+            .collect())
+    }
+
+    /// Whether `user_id` has an unreviewed alert of `kind` raised since `since_ms`.
+    pub async fn has_open_alert(
+        &self,
+        kind: AlertKind,
+        user_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM alerts WHERE kind = $1 AND user_id = $2 AND at >= $3 \
+             AND reviewed_at IS NULL",
+        )
+        .bind(kind.code())
+        .bind(user_id.to_string())
+        .bind(since_ms)
+        .fetch_one(self.read_pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Forgets opens older than the longest volume window and self-claims that have ended.
+    pub async fn purge_access_records(&self, now: i64) -> StoreResult<u64> {
+        let day_ago = now - VolumeWindow::Day.seconds() * 1000;
+        let opens = sqlx::query("DELETE FROM recent_opens WHERE opened_at < $1")
+            .bind(day_ago)
+            .execute(self.write_pool())
+            .await?
+            .rows_affected();
+        let claims = sqlx::query(
+            "DELETE FROM care_relationships WHERE kind = $1 AND ends_at IS NOT NULL AND ends_at < $2",
+        )
+        .bind(RelationshipBasis::SelfClaimed.code())
+        .bind(now)
+        .execute(self.write_pool())
+        .await?
+        .rows_affected();
+        Ok(opens + claims)
+    }
+
+    /// Records encounters and referrals (the demo seed; uploads use
+    /// [`hold_relationships`] in their own transaction).
+    pub async fn insert_relationships(
+        &self,
+        relationships: &[CareRelationship],
+    ) -> StoreResult<()> {
+        let mut tx = self.write_pool().begin().await?;
+        hold_relationships(&mut tx, relationships).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn alert_row(row: &sqlx::any::AnyRow) -> StoreResult<AlertRow> {
+    let kind: String = row.try_get("kind")?;
+    Ok(AlertRow {
+        seq: row.try_get("seq")?,
+        kind: AlertKind::from_code(&kind)
+            .ok_or_else(|| super::StoreError::Corrupt(format!("alert kind {kind:?}")))?,
+        at_ms: row.try_get("at")?,
+        for_org: row.try_get("for_org")?,
+        patient: row.try_get("patient")?,
+        reviewed_by: row.try_get("reviewed_by")?,
+        reviewed_at_ms: row.try_get("reviewed_at")?,
+        note: row.try_get("note")?,
+    })
+}
+
+/// Opens (or re-dates) encounters and referrals, in the caller's transaction.
+pub(crate) async fn hold_relationships(
+    conn: &mut AnyConnection,
+    relationships: &[CareRelationship],
+) -> StoreResult<()> {
+    const COLS: usize = 6;
+    for chunk in relationships.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
+        );
+        values_clause(&mut sql, chunk.len(), COLS);
+        sql.push_str(
+            " ON CONFLICT (nhs_number, org_ods, kind, user_id) \
+             DO UPDATE SET opened_at = excluded.opened_at, ends_at = excluded.ends_at",
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.nhs_number.as_digits())
+                .bind(r.org_ods.clone())
+                .bind(r.basis.code())
+                .bind(String::new())
+                .bind(r.opened_at_ms)
+                .bind(r.ends_at_ms);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// What appending these entries (at `seq`s from `first_seq`, time `at`) records beyond the
+/// chain: each successful summary read's open for its user and organisation, each
+/// self-claimed relationship, each alert. In the appending transaction.
+pub(crate) async fn record_consequences(
+    conn: &mut AnyConnection,
+    first_seq: i64,
+    at: i64,
+    entries: &[AuditEntry],
+) -> StoreResult<()> {
+    // Scopes and claims are keyed so one statement never touches a row twice (PostgreSQL
+    // refuses that in `ON CONFLICT DO UPDATE`).
+    let mut opens: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut claims: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    let mut alerts: Vec<(i64, AlertKind, &AuditEntry)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let seq = first_seq + i as i64;
+        let opened = e.action == AuditAction::SummaryRead && e.outcome == AuditOutcome::Success;
+        if let (true, Some(nhs), Some(user), Some(org)) =
+            (opened, e.patient, &e.user_id, &e.org_ods)
+        {
+            opens.insert((user_scope(user), nhs.as_digits()), at);
+            opens.insert((org_scope(org), nhs.as_digits()), at);
+            if e.relationship == Some(RelationshipBasis::SelfClaimed) {
+                claims.insert((nhs.as_digits(), org.clone(), user.clone()), at);
+            }
+        }
+        for kind in &e.alerts {
+            alerts.push((seq, *kind, e));
+        }
+    }
+    let opens: Vec<_> = opens.into_iter().collect();
+    for chunk in opens.chunks(500) {
+        let mut sql =
+            String::from("INSERT INTO recent_opens (scope, nhs_number, opened_at) VALUES ");
+        values_clause(&mut sql, chunk.len(), 3);
+        sql.push_str(
+            " ON CONFLICT (scope, nhs_number) DO UPDATE SET opened_at = excluded.opened_at",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((scope, nhs), at) in chunk {
+            q = q.bind(scope.clone()).bind(nhs.clone()).bind(*at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let claims: Vec<_> = claims.into_iter().collect();
+    for chunk in claims.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
+        );
+        values_clause(&mut sql, chunk.len(), 6);
+        sql.push_str(
+            " ON CONFLICT (nhs_number, org_ods, kind, user_id) \
+             DO UPDATE SET opened_at = excluded.opened_at, ends_at = excluded.ends_at",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((nhs, org, user), at) in chunk {
+            q = q
+                .bind(nhs.clone())
+                .bind(org.clone())
+                .bind(RelationshipBasis::SelfClaimed.code())
+                .bind(user.clone())
+                .bind(*at)
+                .bind(Some(*at + SELF_CLAIM_HOURS * 3_600_000));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    for chunk in alerts.chunks(500) {
+        let mut sql =
+            String::from("INSERT INTO alerts (seq, kind, at, for_org, user_id, patient) VALUES ");
+        values_clause(&mut sql, chunk.len(), 6);
+        let mut q = sqlx::query(&sql);
+        for (seq, kind, e) in chunk {
+            q = q
+                .bind(*seq)
+                .bind(kind.code())
+                .bind(at)
+                .bind(alert_for_org(e))
+                .bind(e.user_id.clone())
+                .bind(e.patient.map(|p| p.as_digits()));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Whose privacy officer an alert goes to: the organisation the user acted for.
+fn alert_for_org(entry: &AuditEntry) -> String {
+    entry.org_ods.clone().unwrap_or_default()
+}
+
+/// Marks an alert reviewed, in the caller's transaction (with the review's audit entry).
+/// `false` when it was already reviewed (a concurrent review won).
+pub(crate) async fn review_alert(
+    conn: &mut AnyConnection,
+    seq: i64,
+    reviewer: &str,
+    note: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE alerts SET reviewed_by = $1, reviewed_at = $2, note = $3 \
+         WHERE seq = $4 AND reviewed_at IS NULL",
+    )
+    .bind(reviewer.to_string())
+    .bind(now_ms())
+    .bind(note.to_string())
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(done >= 1)
+}
