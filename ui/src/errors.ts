@@ -105,6 +105,22 @@ export function errorTitle(err: AppError): string {
       return "The patient has opted out of sharing their record";
     case "NO_SUMMARY_HELD":
       return "No Summary Care Record is held for this patient";
+    case "NO_LEGITIMATE_RELATIONSHIP":
+      return "Your organisation has no recorded relationship with this patient";
+    case "PERMISSION_REFUSED":
+      return "The patient refused permission to view their record";
+    case "JUSTIFICATION_REQUIRED":
+      return "Emergency access needs a reason";
+    case "INVALID_JUSTIFICATION":
+      return "The reason given cannot be recorded";
+    case "VOLUME_LIMIT_REACHED":
+      return "You have opened as many records as allowed for now";
+    case "ALERT_NOT_FOUND":
+      return "There is no such alert";
+    case "ALERT_ALREADY_REVIEWED":
+      return "This alert has already been reviewed";
+    case "REVIEW_NOTE_REQUIRED":
+      return "A review needs a note";
     case "UNREADABLE_RECORD":
       return "The record could not be read; it is not shown";
     case "WRONG_PATIENT":

@@ -52,6 +52,22 @@ export type ErrorCode =
   | "PATIENT_DISSENTED"
   /** 404 No summary has been received from the patient's practice. */
   | "NO_SUMMARY_HELD"
+  /** 403 No relationship between the user's organisation and the patient is recorded; the user may self-claim one. */
+  | "NO_LEGITIMATE_RELATIONSHIP"
+  /** 403 The patient refused permission to view; the refusal is recorded and nothing clinical is released. */
+  | "PERMISSION_REFUSED"
+  /** 403 Emergency access needs a reason in words. */
+  | "JUSTIFICATION_REQUIRED"
+  /** 400 The reason in words is too long or not readable. */
+  | "INVALID_JUSTIFICATION"
+  /** 403 The user or organisation has opened as many patients as the hour or day allows. */
+  | "VOLUME_LIMIT_REACHED"
+  /** 404 No such alert for the privacy officer's organisations. */
+  | "ALERT_NOT_FOUND"
+  /** 409 The alert was already reviewed. */
+  | "ALERT_ALREADY_REVIEWED"
+  /** 400 A review needs a note in words. */
+  | "REVIEW_NOTE_REQUIRED"
   /** 413 The request body is larger than the spine accepts. */
   | "BUNDLE_TOO_LARGE"
   /** 413 The summary would be served larger than viewers accept. */
@@ -90,7 +106,7 @@ export type ErrorCode =
 /**
  * Why the user is opening the record (scr_model::AccessReason; sent as X-Access-Reason).
  */
-export type AccessReason = "permission-to-view" | "emergency";
+export type AccessReason = "permission-to-view" | "permission-refused" | "emergency";
 
 export type AppError = { 
 /**
