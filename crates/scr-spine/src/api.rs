@@ -57,19 +57,22 @@ fn parse_nhs(raw: &str) -> Result<NhsNumber, ApiError> {
 /// A signed-in caller's request under one audited action, from [`Audited::authorise`] on:
 /// the one way a handler refuses (audited, naming the patient and reason known so far, and
 /// alerting for emergency access) and records what it released.
-struct Audited<'a> {
+pub(crate) struct Audited<'a> {
     state: &'a AppState,
-    caller: Caller,
-    role: RoleProfile,
+    pub(crate) caller: Caller,
+    pub(crate) role: RoleProfile,
     action: AuditAction,
     patient: Option<NhsNumber>,
     reason: Option<AccessReason>,
+    /// What the request is about when that is not a patient (the registration authority's
+    /// subject): the detail of its success, and after the code in a refusal's.
+    note: Option<String>,
 }
 
 impl<'a> Audited<'a> {
     /// Checks the session and that its role allows one of `activities` (see
     /// `auth::authorise`, which audits those refusals itself).
-    async fn authorise(
+    pub(crate) async fn authorise(
         state: &'a AppState,
         headers: &HeaderMap,
         action: AuditAction,
@@ -83,7 +86,14 @@ impl<'a> Audited<'a> {
             action,
             patient: None,
             reason: None,
+            note: None,
         })
+    }
+
+    /// The request is about this (`subject=…`, not a patient): later refusals and the
+    /// success say so.
+    pub(crate) fn noting(&mut self, note: impl Into<String>) {
+        self.note = Some(note.into());
     }
 
     /// The request concerns this patient: later refusals and the success name them.
@@ -97,23 +107,27 @@ impl<'a> Audited<'a> {
     }
 
     /// An audit entry for this request with `outcome`, reason and alert filled in.
-    fn entry(&self, patient: Option<NhsNumber>, outcome: AuditOutcome) -> AuditEntry {
+    pub(crate) fn entry(&self, patient: Option<NhsNumber>, outcome: AuditOutcome) -> AuditEntry {
         let mut entry = self.caller.entry(self.action, patient, outcome);
         entry.reason = self.reason;
+        entry.detail = self.note.clone();
         // Emergency access is allowed and always raises an alert for the privacy officer.
         entry.alert = self.reason == Some(AccessReason::Emergency);
         entry
     }
 
     /// Audits `err` as this request's refusal and returns it (or the audit's own error).
-    async fn refuse(&self, err: ApiError) -> ApiError {
+    pub(crate) async fn refuse(&self, err: ApiError) -> ApiError {
         let outcome = match err.status() {
             StatusCode::NOT_FOUND => AuditOutcome::NotFound,
             StatusCode::BAD_REQUEST => AuditOutcome::Invalid,
             _ => AuditOutcome::Refused,
         };
         let mut entry = self.entry(self.patient, outcome);
-        entry.detail = Some(err.code.as_str().to_string());
+        entry.detail = Some(match &self.note {
+            Some(note) => format!("{} {note}", err.code.as_str()),
+            None => err.code.as_str().to_string(),
+        });
         match self.state.audit.append(vec![entry]).await {
             Ok(()) => err,
             Err(e) => e.into(),
@@ -142,7 +156,7 @@ impl<'a> Audited<'a> {
     }
 
     /// Records the access to the patient; data may leave only after this returns `Ok`.
-    async fn succeeded(&self) -> Result<(), ApiError> {
+    pub(crate) async fn succeeded(&self) -> Result<(), ApiError> {
         let entry = self.entry(self.patient, AuditOutcome::Success);
         Ok(self.state.audit.append(vec![entry]).await?)
     }

@@ -14,6 +14,8 @@ pub mod error;
 pub mod limits;
 pub mod metadata;
 pub mod pki;
+pub mod ra;
+pub mod registration;
 pub mod routes;
 pub mod server;
 pub mod setup;
