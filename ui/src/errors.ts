@@ -151,6 +151,18 @@ export function errorTitle(err: AppError): string {
     case "OFFLINE_RECORD_GONE":
       return "This offline record is no longer available";
 
+    // The registration authority's refusals: the viewer has no RA screens, but the codes
+    // are the spine's.
+    case "USER_NOT_FOUND":
+    case "USER_EXISTS":
+    case "ROLE_PROFILE_NOT_FOUND":
+    case "ROLE_PROFILE_EXISTS":
+    case "CARD_NOT_FOUND":
+    case "CARD_AMBIGUOUS":
+    case "INVALID_REGISTRATION":
+    case "OWN_ROLE_CHANGE":
+      return "The registration change was refused";
+
     case "UNEXPECTED":
       return "Something went wrong";
     default: {

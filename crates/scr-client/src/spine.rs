@@ -693,7 +693,17 @@ fn from_error_code(status: u16, code: ErrorCode, message: String) -> ClientError
         | E::ServiceUnavailable
         | E::Timeout
         | E::AuditUnavailable
-        | E::InternalError => ClientError::Spine {
+        | E::InternalError
+        // The registration authority's refusals: the viewer makes no RA calls, but a
+        // client that did would show the spine's words.
+        | E::UserNotFound
+        | E::UserExists
+        | E::RoleProfileNotFound
+        | E::RoleProfileExists
+        | E::CardNotFound
+        | E::CardAmbiguous
+        | E::InvalidRegistration
+        | E::OwnRoleChange => ClientError::Spine {
             status,
             code: SpineCode::Known(code),
             message,

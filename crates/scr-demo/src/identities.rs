@@ -6,20 +6,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
 use scr_model::{Activity, RoleProfile};
-use serde::{Deserialize, Serialize};
 
-use scr_spine::pki::{write_file, write_secret, CertificateAuthority, PkiError};
+use scr_spine::pki::{CertificateAuthority, PkiError};
+use scr_spine::registration::write_card_folder;
+/// `profile.json`: the card folder's format is the spine's (`scr-spine card issue` writes
+/// the same folders for real users).
+pub use scr_spine::registration::IdentityProfile;
 use scr_spine::store::{StaffIdentity, Store, StoreError};
-
-/// `profile.json`: what a person (or the virtual card) needs to sign in.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct IdentityProfile {
-    pub name: String,
-    pub user_id: String,
-    /// The card passcode (synthetic identities only).
-    pub passcode: String,
-    pub role_profiles: Vec<RoleProfile>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -30,6 +23,9 @@ pub enum IdentityError {
 }
 
 pub const HOSPITAL_ODS: &str = "RX901";
+/// The registration authority agent's role code. DOMAIN.md names no SDS code for it, so
+/// this one is local to this service, and spelt unlike any national `R…` code.
+pub const RA_ROLE_CODE: &str = "RA-AGENT";
 pub const HOSPITAL_NAME: &str = "Synthetic General Hospital";
 pub const OUT_OF_HOURS_ODS: &str = "NX901";
 pub const OUT_OF_HOURS_NAME: &str = "Synthetic Out of Hours Service";
@@ -136,6 +132,21 @@ fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
                 activities: vec![GpSystemUpload, B0264],
             }],
         },
+        Template {
+            folder: "ra",
+            name: "Robin Clarke",
+            user_id: "555000000606",
+            passcode: "192837",
+            profiles: vec![ProfileTemplate {
+                id: "ra-agent",
+                role_code: RA_ROLE_CODE,
+                role_name: "Registration Authority Agent (local role)",
+                org_ods: p(HOSPITAL_ODS),
+                org_name: p(HOSPITAL_NAME),
+                // Registration only: no patient data.
+                activities: vec![RaManage],
+            }],
+        },
     ]
 }
 
@@ -204,11 +215,6 @@ pub async fn issue_identity(
             &profile.role_profiles,
         )
         .await?;
-    write_file(&dir.join("cert.pem"), &auth.cert_pem)?;
-    write_secret(&dir.join("key.pem"), &auth.key_pem)?;
-    write_file(&dir.join("km-cert.pem"), &km.cert_pem)?;
-    write_secret(&dir.join("km-key.pem"), &km.key_pem)?;
-    let json = serde_json::to_string_pretty(profile).unwrap_or_default();
-    write_secret(&dir.join("profile.json"), &json)?;
+    write_card_folder(dir, &auth, &km, profile)?;
     Ok(auth.id.serial_hex)
 }

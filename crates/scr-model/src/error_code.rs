@@ -115,6 +115,16 @@ error_codes! {
     Timeout = "TIMEOUT", 503, "The request passed the spine's deadline; retry.";
     AuditUnavailable = "AUDIT_UNAVAILABLE", 503, "The access cannot be audited, so no data is released; retry shortly.";
     InternalError = "INTERNAL_ERROR", 500, "The spine failed; the detail is in its log.";
+
+    // The registration authority (`/ra/…`, for roles with the local RA-MANAGE activity).
+    UserNotFound = "USER_NOT_FOUND", 404, "No user is registered with this user id.";
+    UserExists = "USER_EXISTS", 409, "A user with this user id is already registered.";
+    RoleProfileNotFound = "ROLE_PROFILE_NOT_FOUND", 404, "The user holds no role profile with this id.";
+    RoleProfileExists = "ROLE_PROFILE_EXISTS", 409, "A role profile with this id already exists.";
+    CardNotFound = "CARD_NOT_FOUND", 404, "No registered card has this serial (and issuer).";
+    CardAmbiguous = "CARD_AMBIGUOUS", 409, "Cards from more than one issuer have this serial; name the issuer.";
+    InvalidRegistration = "INVALID_REGISTRATION", 400, "A user id, name, role, organisation or activity is not in the form required.";
+    OwnRoleChange = "OWN_ROLE_CHANGE", 403, "A registration authority agent may not add or remove their own role profiles.";
 }
 
 impl std::fmt::Display for ErrorCode {

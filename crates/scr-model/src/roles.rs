@@ -23,6 +23,10 @@ pub enum Activity {
     /// Not a national activity: the credential of a GP practice system allowed to upload
     /// summaries for its registered patients.
     GpSystemUpload,
+    /// Not a national activity: local to this service. The registration authority's own
+    /// operations (register users, add and remove role profiles, list and revoke cards).
+    /// Nothing national is implied by holding it, and it opens no patient data.
+    RaManage,
 }
 
 impl Activity {
@@ -36,7 +40,34 @@ impl Activity {
             Activity::B0020 => "B0020",
             Activity::B0098 => "B0098",
             Activity::GpSystemUpload => "GP-UPLOAD",
+            Activity::RaManage => "RA-MANAGE",
         }
+    }
+
+    /// Every activity, in declaration order.
+    pub const ALL: &'static [Activity] = &[
+        Activity::B0264,
+        Activity::B0370,
+        Activity::B0168,
+        Activity::B0015,
+        Activity::B0016,
+        Activity::B0020,
+        Activity::B0098,
+        Activity::GpSystemUpload,
+        Activity::RaManage,
+    ];
+
+    /// The activity with this code (`B0264`, `GP-UPLOAD`, `RA-MANAGE`) or this JSON name
+    /// (`GpSystemUpload`, `RaManage`), as an operator may type either.
+    pub fn parse(text: &str) -> Option<Activity> {
+        let text = text.trim();
+        Activity::ALL.iter().copied().find(|a| {
+            a.code().eq_ignore_ascii_case(text)
+                || serde_json::to_value(a)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    == Some(text.to_string())
+        })
     }
 }
 
@@ -55,5 +86,23 @@ pub struct RoleProfile {
 impl RoleProfile {
     pub fn allows(&self, activity: Activity) -> bool {
         self.activities.contains(&activity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activities_parse_from_their_code_or_their_json_name() {
+        for &a in Activity::ALL {
+            assert_eq!(Activity::parse(a.code()), Some(a), "{}", a.code());
+            let name = serde_json::to_value(a).expect("json");
+            assert_eq!(Activity::parse(name.as_str().expect("a string")), Some(a));
+        }
+        assert_eq!(Activity::parse("ra-manage"), Some(Activity::RaManage));
+        assert_eq!(Activity::parse(" B0370 "), Some(Activity::B0370));
+        assert_eq!(Activity::parse("B9999"), None);
+        assert_eq!(Activity::parse(""), None);
     }
 }

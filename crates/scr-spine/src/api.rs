@@ -68,6 +68,9 @@ pub(crate) struct Audited<'a> {
     relationship: Option<RelationshipBasis>,
     pub(crate) justification: Option<String>,
     alerts: Vec<AlertKind>,
+    /// What the request is about when that is not a patient (the registration authority's
+    /// subject): the detail of its success, and after the code in a refusal's.
+    note: Option<String>,
 }
 
 impl<'a> Audited<'a> {
@@ -90,7 +93,14 @@ impl<'a> Audited<'a> {
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            note: None,
         })
+    }
+
+    /// The request is about this (`subject=…`, not a patient): later refusals and the
+    /// success say so.
+    pub(crate) fn noting(&mut self, note: impl Into<String>) {
+        self.note = Some(note.into());
     }
 
     /// The request concerns this patient: later refusals and the success name them.
@@ -109,6 +119,7 @@ impl<'a> Audited<'a> {
         entry.reason = self.reason;
         entry.relationship = self.relationship;
         entry.justification = self.justification.clone();
+        entry.detail = self.note.clone();
         // Emergency access is allowed and always raises an alert for the privacy officer.
         if self.reason == Some(AccessReason::Emergency) {
             entry.raise(AlertKind::EmergencyAccess);
@@ -127,7 +138,10 @@ impl<'a> Audited<'a> {
             _ => AuditOutcome::Refused,
         };
         let mut entry = self.entry(self.patient, outcome);
-        entry.detail = Some(err.code.as_str().to_string());
+        entry.detail = Some(match &self.note {
+            Some(note) => format!("{} {note}", err.code.as_str()),
+            None => err.code.as_str().to_string(),
+        });
         match self.state.audit.append(vec![entry]).await {
             Ok(()) => err,
             Err(e) => e.into(),

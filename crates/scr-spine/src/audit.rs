@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::checkpoint::{Checkpoint, CheckpointLog, CheckpointSigner};
 
 use crate::chain::{entry_hash, GENESIS_HASH};
+use crate::registration::{self, Applied, RegistrationJob};
 use crate::store::{self, now_ms, AuditFilter, Store, StoreError};
 use crate::upload::{self, UploadJob, UploadOutcome};
 
@@ -84,6 +85,12 @@ enum Job {
         entry: AuditEntry,
         done: oneshot::Sender<Result<bool, AuditError>>,
     },
+    /// A registration authority's change and its audit entry, in one transaction.
+    Registration(
+        Box<RegistrationJob>,
+        AuditEntry,
+        oneshot::Sender<Result<Applied, AuditError>>,
+    ),
     /// The readiness probe: one committed write through this writer.
     Ping(oneshot::Sender<Result<(), AuditError>>),
     /// Write out the refusal tally and a checkpoint now (shutdown, tests).
@@ -331,6 +338,17 @@ impl AuditWriter {
         .await
     }
 
+    /// Applies a registration authority's change and records it in one transaction: no
+    /// change without its entry, and a change refused there is recorded as refused.
+    pub async fn register(
+        &self,
+        job: RegistrationJob,
+        entry: AuditEntry,
+    ) -> Result<Applied, AuditError> {
+        self.run(|done| Job::Registration(Box::new(job), entry, done))
+            .await
+    }
+
     /// One committed write through the writer, as the readiness probe asks.
     pub async fn ping(&self) -> Result<(), AuditError> {
         self.run(Job::Ping).await
@@ -520,6 +538,16 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
                 }
                 let _ = done.send(result);
             }
+            Job::Registration(job, entry, done) => {
+                let result = match w.room() {
+                    Ok(()) => run_registration(&w.store, &job, entry).await,
+                    Err(e) => Err(e),
+                };
+                if result.is_ok() {
+                    w.committed(1);
+                }
+                let _ = done.send(result);
+            }
             Job::Ping(done) => {
                 let result = w.ping().await;
                 let _ = done.send(result);
@@ -571,11 +599,38 @@ async fn writer_loop(mut w: WriterState, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Appends `entries` in a transaction of their own, outside any spine's writer: for the
-/// operator's CLI (card revocation). The chain head's lock keeps it linear with a running
+/// Appends `entries` in a transaction of their own, outside any spine's writer. The chain head's lock keeps it linear with a running
 /// spine's writer.
 pub async fn append_now(store: &Store, entries: &[AuditEntry]) -> Result<(), AuditError> {
     append_batch(store, entries).await
+}
+
+/// Applies a registration change and appends its entry in a transaction of their own,
+/// outside any spine's writer: for the operator's console (`scr-spine user|role|card`).
+/// The chain head's lock keeps it linear with a running spine's writer.
+pub async fn register_now(
+    store: &Store,
+    job: &RegistrationJob,
+    entry: AuditEntry,
+) -> Result<Applied, AuditError> {
+    run_registration(store, job, entry).await
+}
+
+async fn run_registration(
+    store: &Store,
+    job: &RegistrationJob,
+    entry: AuditEntry,
+) -> Result<Applied, AuditError> {
+    let mut tx = store.write_pool().begin().await?;
+    // The chain lock first (see `run_upload`); it also serialises the checks below against
+    // any other registration, on this spine, another one or the console.
+    store::lock_head(&mut tx).await?;
+    let applied = registration::apply(&mut tx, &job.change).await?;
+    let mut entry = entry;
+    registration::complete_entry(&mut entry, job, &applied);
+    store::append(&mut tx, std::slice::from_ref(&entry)).await?;
+    tx.commit().await?;
+    Ok(applied)
 }
 
 async fn append_batch(store: &Store, entries: &[AuditEntry]) -> Result<(), AuditError> {

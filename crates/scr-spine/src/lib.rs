@@ -15,6 +15,8 @@ pub mod limits;
 pub mod metadata;
 pub mod pki;
 pub mod privacy;
+pub mod ra;
+pub mod registration;
 pub mod routes;
 pub mod server;
 pub mod setup;

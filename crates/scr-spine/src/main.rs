@@ -2,8 +2,9 @@
 //! population is `scr-demo seed` (crates/scr-demo): the service binary carries no demo data.
 
 use clap::{Parser, Subcommand};
-use scr_spine::audit::{verify_chain_against, AuditEntry, ChainReport};
+use scr_spine::audit::{verify_chain_against, ChainReport};
 use scr_spine::checkpoint::CheckpointLog;
+use scr_spine::registration::{console, NewRoleProfile};
 use scr_spine::setup::{config_for, open_store};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,15 +47,118 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Smartcard certificates: list them, revoke a lost or stolen card.
+    /// Smartcards: issue one to a user, list them, revoke a lost or stolen card.
     Card {
         #[command(subcommand)]
         command: CardCommand,
+    },
+    /// Users (registration authority): register one, list them.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Role profiles (registration authority): add one to a user, remove one, list a user's.
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
+}
+
+/// The data folder and an optional database override, as every store command takes them.
+#[derive(clap::Args)]
+struct DataArgs {
+    #[arg(long, env = "SCR_DATA")]
+    data: PathBuf,
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Register a user (recorded in the audit trail as `user-register`).
+    Add {
+        #[command(flatten)]
+        at: DataArgs,
+        /// Their SDS user id (12 digits).
+        #[arg(long)]
+        user: String,
+        /// Their name as it appears on their card and in the audit trail.
+        #[arg(long)]
+        name: String,
+    },
+    /// Every registered user: id, role profiles held, active cards, name.
+    List {
+        #[command(flatten)]
+        at: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// Give a user a role profile: a role at an organisation with its activities (recorded
+    /// as `role-add`).
+    Add {
+        #[command(flatten)]
+        at: DataArgs,
+        #[arg(long)]
+        user: String,
+        /// The SDS job role code, e.g. R8000 (RA-AGENT is this service's local RA role).
+        #[arg(long)]
+        code: String,
+        /// The role's name, e.g. "Clinical Practitioner Access Role".
+        #[arg(long)]
+        name: String,
+        /// The organisation's ODS code.
+        #[arg(long)]
+        org_ods: String,
+        #[arg(long)]
+        org_name: String,
+        /// Activity codes, comma-separated: B0264, B0370, B0168, B0015, B0016, B0020, B0098,
+        /// GP-UPLOAD, RA-MANAGE.
+        #[arg(long, value_delimiter = ',', required = true)]
+        activities: Vec<String>,
+        /// The profile's id (default: USER-CODE-ODS, lowercase).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Take a role profile from a user; sessions acting in it must choose another role
+    /// (recorded as `role-remove`).
+    Remove {
+        #[command(flatten)]
+        at: DataArgs,
+        #[arg(long)]
+        user: String,
+        /// The role profile's id, as `role list` shows it.
+        #[arg(long)]
+        id: String,
+    },
+    /// A user's role profiles.
+    List {
+        #[command(flatten)]
+        at: DataArgs,
+        #[arg(long)]
+        user: String,
     },
 }
 
 #[derive(Subcommand)]
 enum CardCommand {
+    /// Issue a card to a registered user: new 9A (sign-in) and 9D (key management) keys and
+    /// certificates from the data folder's CA, registered to the user and written to OUT
+    /// (key.pem, cert.pem, km-key.pem, km-cert.pem, profile.json) for the virtual card.
+    /// Recorded as `card-issue`.
+    Issue {
+        #[command(flatten)]
+        at: DataArgs,
+        #[arg(long)]
+        user: String,
+        /// An empty (or new) folder for the card's files; the keys are written nowhere else.
+        #[arg(long)]
+        out: PathBuf,
+        /// The card's passcode, 6 to 8 digits (default: 6 random digits, in profile.json).
+        #[arg(long)]
+        passcode: Option<String>,
+    },
     /// Every registered certificate: issuer, serial, holder, state, live sessions.
     List {
         #[arg(long, env = "SCR_DATA")]
@@ -133,112 +237,23 @@ async fn audit_verify(data: &Path, database: Option<String>) -> anyhow::Result<b
     }
 }
 
-async fn card_list(data: &Path, database: Option<String>) -> anyhow::Result<bool> {
-    let config = config_for(data, database)?;
-    let store = open_store(data, &config).await?;
-    let rows = store.certificates().await?;
-    store.close().await;
-    println!(
-        "{:<16} {:<34} {:<14} {:<8} {:>5}  holder",
-        "issuer", "serial", "user", "state", "live"
-    );
-    for r in rows {
-        println!(
-            "{:<16} {:<34} {:<14} {:<8} {:>5}  {}",
-            r.id.issuer.get(..16).unwrap_or(&r.id.issuer),
-            r.id.serial_hex,
-            r.user_id,
-            if r.revoked { "revoked" } else { "active" },
-            r.live_sessions,
-            r.name
-        );
+async fn card(command: CardCommand) -> anyhow::Result<bool> {
+    match command {
+        CardCommand::Issue {
+            at,
+            user,
+            out,
+            passcode,
+        } => console::card_issue(&at.data, at.database, &user, &out, passcode.as_deref()).await,
+        CardCommand::List { data, database } => console::card_list(&data, database).await,
+        CardCommand::Revoke {
+            data,
+            database,
+            serial,
+            issuer,
+            reason,
+        } => console::card_revoke(&data, database, &serial, issuer.as_deref(), &reason).await,
     }
-    Ok(true)
-}
-
-async fn card_revoke(
-    data: &Path,
-    database: Option<String>,
-    serial: &str,
-    issuer: Option<&str>,
-    reason: &str,
-) -> anyhow::Result<bool> {
-    let config = config_for(data, database)?;
-    let store = open_store(data, &config).await?;
-    let serial = serial.trim().to_ascii_lowercase();
-    let issuer = issuer.map(|i| i.trim().to_ascii_lowercase());
-    let matching: Vec<_> = store
-        .certificates()
-        .await?
-        .into_iter()
-        .filter(|c| c.id.serial_hex == serial)
-        .filter(|c| {
-            issuer
-                .as_ref()
-                .is_none_or(|i| c.id.issuer.starts_with(i.as_str()))
-        })
-        .collect();
-    let holder = match matching.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            store.close().await;
-            println!("no registered certificate has serial {serial}; nothing revoked");
-            return Ok(false);
-        }
-        several => {
-            store.close().await;
-            println!(
-                "{} certificates from different issuers have serial {serial}; nothing revoked. Name one with --issuer:",
-                several.len()
-            );
-            for c in several {
-                println!("  --issuer {}  ({}, {})", c.id.issuer, c.name, c.user_id);
-            }
-            return Ok(false);
-        }
-    };
-    let Some(ended) = store.revoke_certificate(&holder.id).await? else {
-        store.close().await;
-        println!("no registered certificate has serial {serial}; nothing revoked");
-        return Ok(false);
-    };
-    // Who revoked is the operator at this console; the entry names the card's holder, the
-    // serial and the reason.
-    let operator = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "operator".into());
-    let reason: String = reason
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    let entry = AuditEntry {
-        user_id: Some(holder.user_id.clone()),
-        user_name: Some(holder.name.clone()),
-        role_code: None,
-        org_ods: None,
-        patient: None,
-        action: scr_model::AuditAction::CardRevoke,
-        reason: None,
-        outcome: scr_model::AuditOutcome::Success,
-        detail: Some(format!(
-            "certificate={} sessions_ended={ended} by={operator} reason={reason}",
-            holder.id
-        )),
-        alert: true,
-        offline: None,
-        relationship: None,
-        justification: None,
-        alerts: Vec::new(),
-    };
-    let recorded = scr_spine::audit::append_now(&store, &[entry]).await;
-    store.close().await;
-    recorded?;
-    println!(
-        "revoked {} ({}, {}); {ended} live session(s) ended",
-        holder.id, holder.name, holder.user_id
-    );
-    Ok(true)
 }
 
 #[tokio::main]
@@ -271,19 +286,41 @@ async fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { data, database },
         } => audit_verify(&data, database).await,
-        Command::Card {
-            command: CardCommand::List { data, database },
-        } => card_list(&data, database).await,
-        Command::Card {
-            command:
-                CardCommand::Revoke {
-                    data,
-                    database,
-                    serial,
-                    issuer,
-                    reason,
-                },
-        } => card_revoke(&data, database, &serial, issuer.as_deref(), &reason).await,
+        Command::Card { command } => card(command).await,
+        Command::User { command } => match command {
+            UserCommand::Add { at, user, name } => {
+                console::user_add(&at.data, at.database, &user, &name).await
+            }
+            UserCommand::List { at } => console::user_list(&at.data, at.database).await,
+        },
+        Command::Role { command } => match command {
+            RoleCommand::Add {
+                at,
+                user,
+                code,
+                name,
+                org_ods,
+                org_name,
+                activities,
+                id,
+            } => {
+                let new = NewRoleProfile {
+                    id,
+                    role_code: code,
+                    role_name: name,
+                    org_ods,
+                    org_name,
+                    activities,
+                };
+                console::role_add(&at.data, at.database, &user, &new).await
+            }
+            RoleCommand::Remove { at, user, id } => {
+                console::role_remove(&at.data, at.database, &user, &id).await
+            }
+            RoleCommand::List { at, user } => {
+                console::role_list(&at.data, at.database, &user).await
+            }
+        },
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

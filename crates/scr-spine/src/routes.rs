@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use scr_model::fhir::IssueType;
 use scr_model::ErrorCode;
@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
 use crate::state::{AppState, SIGN_IN_BODY_BYTES};
-use crate::{api, auth, metadata, privacy, store};
+use crate::{api, auth, metadata, privacy, ra, store};
 
 /// The whole API as one router (tests call it directly or over a socket).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -53,9 +53,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/FHIR/R4/AuditEvent/$alerts", get(privacy::alerts))
         .route("/FHIR/R4/AuditEvent/{id}/$review", post(privacy::review))
         .route("/FHIR/R4", post(api::upload))
+        // The registration authority (roles with RA-MANAGE).
+        .route("/ra/users", get(ra::list_users).post(ra::register_user))
+        .route(
+            "/ra/users/{user}/role-profiles",
+            get(ra::list_role_profiles).post(ra::add_role_profile),
+        )
+        .route(
+            "/ra/users/{user}/role-profiles/{id}",
+            delete(ra::remove_role_profile),
+        )
+        .route("/ra/cards", get(ra::list_cards))
+        .route("/ra/cards/{serial}/revoke", post(ra::revoke_card))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Bodies read by extractors (sign-in, role) are small; the upload and offline-view
+        // Bodies read by extractors (sign-in, role, the RA's) are small; the upload and offline-view
         // handlers read theirs themselves, after the caller is authenticated, with their own
         // limits.
         .layer(DefaultBodyLimit::max(SIGN_IN_BODY_BYTES))

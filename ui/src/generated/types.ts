@@ -101,7 +101,23 @@ export type ErrorCode =
   /** 503 The access cannot be audited, so no data is released; retry shortly. */
   | "AUDIT_UNAVAILABLE"
   /** 500 The spine failed; the detail is in its log. */
-  | "INTERNAL_ERROR";
+  | "INTERNAL_ERROR"
+  /** 404 No user is registered with this user id. */
+  | "USER_NOT_FOUND"
+  /** 409 A user with this user id is already registered. */
+  | "USER_EXISTS"
+  /** 404 The user holds no role profile with this id. */
+  | "ROLE_PROFILE_NOT_FOUND"
+  /** 409 A role profile with this id already exists. */
+  | "ROLE_PROFILE_EXISTS"
+  /** 404 No registered card has this serial (and issuer). */
+  | "CARD_NOT_FOUND"
+  /** 409 Cards from more than one issuer have this serial; name the issuer. */
+  | "CARD_AMBIGUOUS"
+  /** 400 A user id, name, role, organisation or activity is not in the form required. */
+  | "INVALID_REGISTRATION"
+  /** 403 A registration authority agent may not add or remove their own role profiles. */
+  | "OWN_ROLE_CHANGE";
 
 /**
  * Why the user is opening the record (scr_model::AccessReason; sent as X-Access-Reason).

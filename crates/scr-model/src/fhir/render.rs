@@ -653,10 +653,22 @@ pub fn audit_event(record: &AuditRecord) -> Value {
             ("110114", "User Authentication")
         }
         AuditAction::AuditRead => ("110101", "Audit Log Used"),
+        // The registration authority changes who may sign in and as what (DICOM 110137).
+        AuditAction::UserRegister
+        | AuditAction::RoleAdd
+        | AuditAction::RoleRemove
+        | AuditAction::CardIssue
+        | AuditAction::CardRevoke => ("110137", "User Security Attributes Changed"),
+        AuditAction::RegistrationRead => ("110112", "Query"),
         _ => ("110110", "Patient Record"),
     };
     let action = match r.action {
-        AuditAction::Upload => "C",
+        AuditAction::Upload
+        | AuditAction::UserRegister
+        | AuditAction::RoleAdd
+        | AuditAction::CardIssue => "C",
+        AuditAction::RoleRemove => "D",
+        AuditAction::CardRevoke => "U",
         AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => "E",
         _ => "R",
     };

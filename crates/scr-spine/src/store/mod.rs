@@ -41,8 +41,14 @@ pub(crate) use patients::{
     withdraw_summary,
 };
 pub use patients::{ConsentToHold, SummaryToHold};
-pub use rows::{AuditFilter, CertificateRow, Challenge, PatientRow, SessionRow, StaffIdentity};
+pub use rows::{
+    AuditFilter, CertificateRow, Challenge, PatientRow, SessionRow, StaffIdentity, UserRow,
+};
 pub(crate) use sessions::set_role;
+pub(crate) use staff::{
+    certificates_with_serial, delete_role_profile, insert_role_profile, insert_user,
+    register_certificate, revoke_certificate, user_name,
+};
 pub(crate) use uploads::{prior_upload, record_upload};
 
 #[derive(Debug, thiserror::Error)]

@@ -101,14 +101,17 @@ impl Store {
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
         let row = sqlx::query(
             // A revoked certificate ends its sessions on their next request, whoever revoked
-            // it and however (the CLI, or SQL by an operator).
+            // it and however (the CLI, or SQL by an operator). A role is in force only while
+            // the session's own user holds it: one removed (and its id given to someone
+            // else) is not.
             "SELECT s.user_id, u.name, s.role_profile_id, s.last_seen, s.expires_at, \
                     CASE WHEN s.revoked <> 0 OR COALESCE(c.revoked, 0) <> 0 THEN 1 ELSE 0 END AS revoked, \
                     r.role_code, r.role_name, r.org_ods, r.org_name, r.activities \
              FROM sessions s JOIN users u ON u.user_id = s.user_id \
              LEFT JOIN certificates c \
                     ON c.issuer_key = s.cert_issuer AND c.serial_hex = s.cert_serial \
-             LEFT JOIN role_profiles r ON r.id = s.role_profile_id \
+             LEFT JOIN role_profiles r \
+                    ON r.id = s.role_profile_id AND r.user_id = s.user_id \
              WHERE s.token_hash = $1",
         )
         .bind(token_hash)

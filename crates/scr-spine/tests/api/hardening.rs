@@ -23,7 +23,8 @@ backend_tests!(
     certificates_are_told_apart_by_issuer,
 );
 
-fn cli(spine: &TestSpine, args: &[&str]) -> (i32, String) {
+/// Runs `scr-spine ARGS --data DIR [--database URL]`: exit status and stdout + stderr.
+pub(crate) fn cli(spine: &TestSpine, args: &[&str]) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scr-spine"));
     cmd.args(args).arg("--data").arg(spine.data());
     if let Some(db) = &spine.database {

@@ -75,6 +75,8 @@ async fn every_role_against_every_route(spine: &TestSpine) {
             None,
             [OK, OK, FORBID, FORBID, FORBID, BAD, FORBID],
         ),
+        // The registration authority manages identities and sees no patient data.
+        ("ra", None, [FORBID; 7]),
     ];
     for (identity, role, expected) in matrix {
         let token = spine.sign_in(&spine.identity(identity), role).await;
