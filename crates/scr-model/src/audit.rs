@@ -52,6 +52,9 @@ pub enum AuditAction {
     OfflineView,
     /// An operator revoked a smartcard certificate.
     CardRevoke,
+    /// The app kept a session alive ("Stay signed in"); only refusals are recorded, in the
+    /// refusal tally.
+    KeepAlive,
 }
 
 impl AuditAction {
@@ -68,6 +71,7 @@ impl AuditAction {
             AuditAction::AuditRead => "audit-read",
             AuditAction::OfflineView => "offline-view",
             AuditAction::CardRevoke => "card-revoke",
+            AuditAction::KeepAlive => "keep-alive",
         }
     }
 
@@ -84,6 +88,7 @@ impl AuditAction {
             AuditAction::AuditRead,
             AuditAction::OfflineView,
             AuditAction::CardRevoke,
+            AuditAction::KeepAlive,
         ]
         .into_iter()
         .find(|a| a.code() == code)

@@ -649,15 +649,19 @@ pub fn consent_searchset(nhs: NhsNumber, record: Option<&ConsentRecord>) -> Valu
 pub fn audit_event(record: &AuditRecord) -> Value {
     let r = &record.entry;
     let (type_code, type_display) = match r.action {
-        AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => {
-            ("110114", "User Authentication")
-        }
+        AuditAction::SignIn
+        | AuditAction::SignOut
+        | AuditAction::SelectRole
+        | AuditAction::KeepAlive => ("110114", "User Authentication"),
         AuditAction::AuditRead => ("110101", "Audit Log Used"),
         _ => ("110110", "Patient Record"),
     };
     let action = match r.action {
         AuditAction::Upload => "C",
-        AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => "E",
+        AuditAction::SignIn
+        | AuditAction::SignOut
+        | AuditAction::SelectRole
+        | AuditAction::KeepAlive => "E",
         _ => "R",
     };
     let outcome = match r.outcome {

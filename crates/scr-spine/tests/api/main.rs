@@ -11,6 +11,7 @@ mod hardening;
 mod offline_views;
 mod pg_cluster;
 mod rbac;
+mod sessions;
 mod shutdown_and_deadlines;
 mod sign_in;
 mod summary_and_consent;
