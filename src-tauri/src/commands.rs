@@ -126,3 +126,10 @@ pub fn open_offline_summary(
 pub async fn remove_offline_records(state: State<'_, AppState>) -> Result<u32, AppError> {
     viewer(&state)?.remove_offline_records().await
 }
+
+/// "Stay signed in" and the heartbeat while the user is active: the spine's idle clock
+/// starts again (nothing to do offline).
+#[tauri::command(async)]
+pub async fn keep_alive(state: State<'_, AppState>) -> Result<(), AppError> {
+    viewer(&state)?.keep_alive().await
+}

@@ -55,6 +55,8 @@ export const api = {
   openOfflineSummary: (nhsNumber: string) => call<SummaryView>("open_offline_summary", { nhsNumber }),
   /** How many offline records were removed; works online and offline. */
   removeOfflineRecords: () => call<number>("remove_offline_records"),
+  /** "Stay signed in", and the heartbeat while the user is active: the spine's idle clock starts again. */
+  keepAlive: () => call<void>("keep_alive"),
 };
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {

@@ -2,7 +2,8 @@
 // roles, the sharing status). Offline (chosen, or because the spine cannot be reached at
 // sign-in): card → passcode → the offline records on this computer → an offline copy.
 // A session-ended event clears every patient detail from the page at once and returns to
-// "Insert your smartcard", online or offline.
+// "Insert your smartcard", online or offline. "Change role" (session-bar.ts) clears the
+// patient too and returns to the role screen. The idle lock and its warning: idle-warning.ts.
 import type { AppErrorCode } from "./errors";
 import { api, asAppError, onCardStatus, onSessionEnded, type AppError } from "./ipc";
 import type {
@@ -26,6 +27,8 @@ import { allergySection, summaryScreen } from "./screens/summary";
 import { sharingScreen } from "./screens/sharing";
 import { configScreen } from "./screens/config";
 import { patientBanner } from "./screens/banner";
+import { renderSessionBar } from "./session-bar";
+import { stopIdleWatch, watchIdle } from "./idle-warning";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -41,38 +44,27 @@ type Session =
 let session: Session | null = null;
 /** "Offline records are off on this computer" is said once per app run. */
 let cacheNoticeShown = false;
-let lastActivity = Date.now();
-for (const kind of ["keydown", "mousedown", "wheel", "touchstart"]) {
-  window.addEventListener(kind, () => (lastActivity = Date.now()), { capture: true, passive: true });
-}
-// The idle lock: checked every second, so the page clears within a second of the timeout.
-// An offline session uses the idle timeout of its offline sign-in.
-setInterval(() => {
-  if (!session) return;
-  const limitMs = session.user.idleTimeoutSecs * 1000;
-  if (Date.now() - lastActivity > limitMs) void api.lockIdle();
-}, 1000);
 let signingIn = false;
-/** Bumped whenever the session ends, so answers to requests made before are dropped. */
+/** Bumped whenever the session ends or the role changes, so answers to requests made before are dropped. */
 let generation = 0;
 
 function statusBar(): void {
-  const bar = document.getElementById("status-bar");
-  if (!bar) return;
-  let who: HTMLElement;
-  if (session?.mode === "offline") {
-    who = h("span", { id: "signed-in-as", class: "scr-offline-status", "data-mode": "offline" }, `${session.user.userName} · Offline`);
-  } else if (session?.role) {
-    who = h("span", { id: "signed-in-as" }, `${session.user.userName} · ${session.role.roleName} · ${session.role.orgName} (${session.role.orgOds})`);
-  } else {
-    bar.hidden = true;
-    bar.replaceChildren();
-    return;
+  const actions = { changeRole, signOut: () => void api.signOut() };
+  if (!session) renderSessionBar(null, actions);
+  else if (session.mode === "offline") renderSessionBar({ mode: "offline", userName: session.user.userName }, actions);
+  else {
+    const { user, role } = session;
+    renderSessionBar({ mode: "online", userName: user.userName, role, canChangeRole: user.roles.length > 1 }, actions);
   }
-  const out = h("button", { class: "nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0", type: "button", id: "sign-out" }, "Sign out");
-  out.addEventListener("click", () => void api.signOut());
-  bar.replaceChildren(who, out);
-  bar.hidden = false;
+}
+
+/** The idle lock (and its warning) of the session just begun; online, input keeps the spine's session too. */
+function watchSessionIdle(timeoutSecs: number, online: boolean): void {
+  watchIdle(timeoutSecs, {
+    lock: () => void api.lockIdle(),
+    signOut: () => void api.signOut(),
+    keepAlive: online ? () => api.keepAlive() : undefined,
+  });
 }
 
 function renderCard(status: CardStatus, notice?: string): void {
@@ -114,7 +106,8 @@ async function signIn(passcode: string): Promise<void> {
     const user = await api.signIn(passcode);
     if (mine !== generation) return;
     session = { mode: "online", user, role: null };
-    lastActivity = Date.now();
+    watchSessionIdle(user.idleTimeoutSecs, true);
+    statusBar();
     roleScreen(user, chooseRole, undefined, cacheNotice(user));
   } catch (e) {
     if (mine !== generation) return;
@@ -175,7 +168,7 @@ async function workOffline(passcode: string): Promise<void> {
 
 function startOffline(view: OfflineSignedInView, fallback: boolean): void {
   session = { mode: "offline", user: view, entries: view.entries, removedAltered: view.removedAltered, fallback };
-  lastActivity = Date.now();
+  watchSessionIdle(view.idleTimeoutSecs, false);
   statusBar();
   showOffline();
 }
@@ -250,8 +243,21 @@ async function chooseRole(role: RoleView): Promise<void> {
     statusBar();
     findScreen(findActions());
   } catch (e) {
-    if (mine === generation && session?.mode === "online") roleScreen(session.user, chooseRole, asAppError(e).message);
+    if (mine === generation && session?.mode === "online") roleScreen(session.user, chooseRole, asAppError(e).message, null, roleChange());
   }
+}
+
+/** "Change role": the patient goes from the page first, and answers still on their way are dropped. */
+function changeRole(): void {
+  if (session?.mode !== "online" || !session.role) return;
+  generation += 1;
+  roleScreen(session.user, chooseRole, undefined, null, roleChange());
+}
+
+/** Cancel keeps the role in force, at "Find a patient" (no patient is brought back). */
+function roleChange() {
+  if (session?.mode !== "online" || !session.role) return undefined;
+  return { current: session.role, cancel: () => findScreen(findActions()) };
 }
 
 function findActions() {
@@ -325,6 +331,7 @@ async function openSummary(patient: PatientView, nhs: string, reason: AccessReas
 function endSession(message: string): void {
   generation += 1;
   session = null;
+  stopIdleWatch();
   statusBar();
   // Clear first, synchronously: no patient detail stays on screen while we ask for the card state.
   show(h("h1", {}, "Session ended"), h("p", { id: "session-ended" }, message));

@@ -16,6 +16,7 @@ const api = {
   sharingStatus: vi.fn(),
   signOut: vi.fn(),
   lockIdle: vi.fn(),
+  keepAlive: vi.fn(),
   signInOffline: vi.fn(),
   offlineRecords: vi.fn(),
   openOfflineSummary: vi.fn(),

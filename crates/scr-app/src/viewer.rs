@@ -634,6 +634,21 @@ impl Viewer {
         Ok(SharingView::from_model(record.as_ref()))
     }
 
+    /// "Stay signed in", or the user active in the window without making requests: the
+    /// spine's idle clock starts again, so it runs with the window's. An offline session
+    /// has no spine to tell. If the spine says the session is over, it ends here too
+    /// (`session-ended`), as after any request.
+    pub async fn keep_alive(&self) -> Result<(), AppError> {
+        if self.session.is_offline() {
+            return Ok(());
+        }
+        let asked = self.asking()?;
+        self.ask(&asked, self.session.spine().keep_alive(&asked.token))
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(())
+    }
+
     pub fn sign_out(&self) {
         self.session.end(scr_client::EndReason::SignedOut);
     }

@@ -397,6 +397,19 @@ impl SpineClient {
         }
     }
 
+    /// `POST /auth/session/keep-alive`: the user is still there, so the spine starts the
+    /// session's idle clock again (it does not extend the absolute expiry). An ended or
+    /// expired session is `SessionEnded`.
+    pub async fn keep_alive(&self, token: &SessionToken) -> Result<(), ClientError> {
+        let (status, bytes) = self
+            .execute(
+                || self.request(Method::POST, "/auth/session/keep-alive", Some(token)),
+                true,
+            )
+            .await?;
+        expect_status(status, &bytes, StatusCode::NO_CONTENT).map(|_| ())
+    }
+
     /// A FHIR read (`GET /FHIR/R4/...`) with the session token; returns the JSON resource.
     pub async fn fhir_get(
         &self,

@@ -36,6 +36,9 @@ pub enum AuditAction {
     CardIssue,
     /// The RA listed users, a user's role profiles or the cards.
     RegistrationRead,
+    /// The app kept a session alive ("Stay signed in"); only refusals are recorded, in the
+    /// refusal tally.
+    KeepAlive,
 }
 
 impl AuditAction {
@@ -58,6 +61,7 @@ impl AuditAction {
             AuditAction::RoleRemove => "role-remove",
             AuditAction::CardIssue => "card-issue",
             AuditAction::RegistrationRead => "registration-read",
+            AuditAction::KeepAlive => "keep-alive",
         }
     }
 
@@ -80,6 +84,7 @@ impl AuditAction {
             AuditAction::RoleRemove,
             AuditAction::CardIssue,
             AuditAction::RegistrationRead,
+            AuditAction::KeepAlive,
         ]
         .into_iter()
         .find(|a| a.code() == code)

@@ -31,6 +31,13 @@ use crate::store::{now_ms, Challenge};
 /// each refresh is a write.
 const TOUCH_INTERVAL_MS: i64 = 30_000;
 
+/// How stale `last_seen` may be before a request refreshes it: [`TOUCH_INTERVAL_MS`], or a
+/// quarter of a shorter idle timeout. With a fixed 30 s, a spine set to an idle timeout
+/// under 30 s never refreshed a session at all, and ended busy sessions mid-use.
+fn touch_interval_ms(idle_secs: i64) -> i64 {
+    TOUCH_INTERVAL_MS.min(idle_secs.saturating_mul(1000) / 4)
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -319,6 +326,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Resolves the session behind the request's bearer token, enforcing revocation and the idle
 /// and absolute expiry.
 pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    resolve(state, headers, Touch::WhenStale).await
+}
+
+/// When a request refreshes its session's `last_seen`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Touch {
+    /// Only once it is older than [`touch_interval_ms`] (ordinary requests).
+    WhenStale,
+    /// Always (the keep-alive, whose whole point is the refresh).
+    Always,
+}
+
+async fn resolve(state: &AppState, headers: &HeaderMap, touch: Touch) -> Result<Caller, ApiError> {
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthenticated("Sign in with your smartcard first."))?;
     let hash = token_hash(token);
@@ -344,7 +364,9 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             "The session has expired. Sign in again.",
         ));
     }
-    if now - session.last_seen > TOUCH_INTERVAL_MS {
+    if touch == Touch::Always
+        || now - session.last_seen > touch_interval_ms(state.config.session_idle_secs)
+    {
         state.store.touch_session(&hash, now).await?;
     }
     Ok(Caller {
@@ -444,4 +466,37 @@ pub async fn end_session(
         )])
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /auth/session/keep-alive`: the user is still there ("Stay signed in", or input in
+/// the app while no request was made), so the session's idle clock starts again. A session
+/// that has ended, expired or is unknown is refused as any request would be (401), counted
+/// in the refusal tally. Needs no role: the role screen idles too. A success is not chained:
+/// it is a heartbeat, not an access to anything, and active users send one a minute.
+pub async fn keep_alive(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match resolve(&state, &headers, Touch::Always).await {
+        Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(err) if err.status() == StatusCode::UNAUTHORIZED => {
+            state
+                .audit
+                .count_refusal(AuditAction::KeepAlive, err.code.as_str());
+            Err(err)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_idle_timeouts_are_refreshed_well_within_them() {
+        assert_eq!(touch_interval_ms(15 * 60), TOUCH_INTERVAL_MS);
+        assert_eq!(touch_interval_ms(20), 5_000);
+        assert_eq!(touch_interval_ms(1), 250);
+    }
 }

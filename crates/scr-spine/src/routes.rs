@@ -42,6 +42,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/FHIR/R4/metadata", get(metadata::capability_statement))
         .merge(sign_in)
         .route("/auth/session/role", put(auth::select_role))
+        // Signed-in, like the role: outside the sign-in rate limit, which counts sign-ins
+        // per address (a clinic behind one NAT address sends many heartbeats).
+        .route("/auth/session/keep-alive", post(auth::keep_alive))
         .route("/FHIR/R4/Patient", get(api::search_patients))
         .route("/FHIR/R4/Patient/{id}", get(api::read_patient))
         .route("/FHIR/R4/Patient/{id}/$summary", get(api::summary))

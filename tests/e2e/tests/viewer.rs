@@ -68,9 +68,10 @@ async fn doctor_signs_in_finds_by_nhs_number_and_sees_the_allergies_first() {
         .await;
     assert_eq!(order, serde_json::json!(true));
     app.screenshot("06-summary-known-allergies").await;
-    // Scrolled to the bottom, the allergy section is still in view.
+    // Scrolled to the bottom, the allergy section is still in view, below the session
+    // strip (sticky too), not under it.
     let visible = app
-        .eval("window.scrollTo(0, document.body.scrollHeight); const r = document.getElementById('allergies').getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight;")
+        .eval("window.scrollTo(0, document.body.scrollHeight); const r = document.getElementById('allergies').getBoundingClientRect(); const bar = document.getElementById('status-bar').getBoundingClientRect(); return r.top >= bar.bottom - 1 && r.top < window.innerHeight;")
         .await;
     assert_eq!(visible, serde_json::json!(true));
     app.close().await;
@@ -389,9 +390,20 @@ async fn usable_at_1280_by_720_and_at_200_percent_text() {
     assert_eq!(first_view, serde_json::json!(true));
     app.screenshot("summary-1280x720").await;
     // Text at 200 % (the styles are in rem): no sideways scrolling, allergies still in view
-    // after scrolling to the end of the record.
+    // after scrolling to the end of the record, below the session strip (which grows with
+    // the text), not under it.
+    app.eval("document.documentElement.style.fontSize = '200%'; return true;")
+        .await;
+    // The strip's new height reaches the stylesheet on the next frame (ResizeObserver).
+    let _ = app
+        .client()
+        .execute_async(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            vec![],
+        )
+        .await;
     let zoomed = app
-        .eval("document.documentElement.style.fontSize = '200%'; window.scrollTo(0, document.body.scrollHeight); const r = document.getElementById('allergies-heading').getBoundingClientRect(); return [document.documentElement.scrollWidth <= window.innerWidth + 1, r.top >= 0 && r.top < window.innerHeight];")
+        .eval("window.scrollTo(0, document.body.scrollHeight); const r = document.getElementById('allergies-heading').getBoundingClientRect(); const bar = document.getElementById('status-bar').getBoundingClientRect(); return [document.documentElement.scrollWidth <= window.innerWidth + 1, r.top >= bar.bottom - 1 && r.top < window.innerHeight];")
         .await;
     app.screenshot("summary-1280x720-text-200").await;
     assert_eq!(

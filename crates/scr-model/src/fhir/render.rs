@@ -649,9 +649,10 @@ pub fn consent_searchset(nhs: NhsNumber, record: Option<&ConsentRecord>) -> Valu
 pub fn audit_event(record: &AuditRecord) -> Value {
     let r = &record.entry;
     let (type_code, type_display) = match r.action {
-        AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => {
-            ("110114", "User Authentication")
-        }
+        AuditAction::SignIn
+        | AuditAction::SignOut
+        | AuditAction::SelectRole
+        | AuditAction::KeepAlive => ("110114", "User Authentication"),
         AuditAction::AuditRead => ("110101", "Audit Log Used"),
         // The registration authority changes who may sign in and as what (DICOM 110137).
         AuditAction::UserRegister
@@ -669,7 +670,10 @@ pub fn audit_event(record: &AuditRecord) -> Value {
         | AuditAction::CardIssue => "C",
         AuditAction::RoleRemove => "D",
         AuditAction::CardRevoke => "U",
-        AuditAction::SignIn | AuditAction::SignOut | AuditAction::SelectRole => "E",
+        AuditAction::SignIn
+        | AuditAction::SignOut
+        | AuditAction::SelectRole
+        | AuditAction::KeepAlive => "E",
         _ => "R",
     };
     let outcome = match r.outcome {

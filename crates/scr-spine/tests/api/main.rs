@@ -13,6 +13,7 @@ mod offline_views;
 mod pg_cluster;
 mod rbac;
 mod registration;
+mod sessions;
 mod shutdown_and_deadlines;
 mod sign_in;
 mod summary_and_consent;
