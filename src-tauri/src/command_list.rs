@@ -17,5 +17,9 @@ app_commands!(
     sign_in_offline,
     offline_records,
     open_offline_summary,
-    remove_offline_records
+    remove_offline_records,
+    list_alerts,
+    review_alert,
+    trail_for_patient,
+    trail_around
 );

@@ -308,7 +308,7 @@ async function openSummary(patient: PatientView, nhs: string, reason: AccessReas
   const mine = generation;
   show(h("h1", {}, "Opening the summary…"));
   try {
-    const summary = await api.openSummary(nhs, reason);
+    const summary = await api.openSummary(nhs, { reason, justification: null, selfClaimedRelationship: false });
     if (mine !== generation) return;
     summaryScreen(summary, new Date(), () => findScreen(findActions()), "find");
   } catch (e) {

@@ -34,6 +34,7 @@ export function summary(over: Partial<SummaryView> = {}): SummaryView {
     fetchedAt: "2026-11-23T14:02:00Z",
     emergency: false,
     offlineCopy: true,
+    volumeWarning: null,
     ...over,
   };
 }
