@@ -292,7 +292,7 @@ export function alertDetailScreen(state: AlertDetailState, actions: AlertDetailA
   else if (state.around.length === 0) around = h("div", { id: "around" }, heading, h("p", {}, "None recorded."));
   else around = h("div", { id: "around" }, heading, trailTable("around-trail", state.around, { who: false, patient: true }, e.id));
   show(
-    h("h1", {}, `Alert: ${kindsText(a)}`),
+    h("h1", { class: "nhsuk-heading-l" }, `Alert: ${kindsText(a)}`),
     state.error ? errorSummary(errorTitle(state.error), state.error.message, "review-refused") : null,
     details,
     review,
