@@ -18,5 +18,9 @@ app_commands!(
     offline_records,
     open_offline_summary,
     remove_offline_records,
-    keep_alive
+    keep_alive,
+    list_alerts,
+    review_alert,
+    trail_for_patient,
+    trail_around
 );

@@ -2,8 +2,9 @@
 //! the result or an `AppError` (`{code, message}`, scr-app's error.rs). No logic lives here.
 
 use scr_app::{
-    AccessReason, AppError, AppErrorKind, CardStatus, OfflineEntryView, OfflineSignedInView,
-    PatientView, RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery,
+    AccessRequest, AlertFilter, AlertView, AppError, AppErrorKind, CardStatus, OfflineEntryView,
+    OfflineSignedInView, PatientView, RoleView, SharingView, SignedInView, StartupStatus,
+    SummaryView, TraceQuery, TrailEntryView,
 };
 use tauri::State;
 
@@ -70,11 +71,9 @@ pub async fn trace_patients(
 pub async fn open_summary(
     state: State<'_, AppState>,
     nhs_number: String,
-    reason: AccessReason,
+    access: AccessRequest,
 ) -> Result<SummaryView, AppError> {
-    viewer(&state)?
-        .summary(&nhs_number, &scr_app::AccessRequest::new(reason))
-        .await
+    viewer(&state)?.summary(&nhs_number, &access).await
 }
 
 #[tauri::command(async)]
@@ -132,4 +131,38 @@ pub async fn remove_offline_records(state: State<'_, AppState>) -> Result<u32, A
 #[tauri::command(async)]
 pub async fn keep_alive(state: State<'_, AppState>) -> Result<(), AppError> {
     viewer(&state)?.keep_alive().await
+}
+
+#[tauri::command(async)]
+pub async fn list_alerts(
+    state: State<'_, AppState>,
+    filter: AlertFilter,
+) -> Result<Vec<AlertView>, AppError> {
+    viewer(&state)?.alerts(&filter).await
+}
+
+#[tauri::command(async)]
+pub async fn review_alert(
+    state: State<'_, AppState>,
+    id: String,
+    note: String,
+) -> Result<(), AppError> {
+    viewer(&state)?.review_alert(&id, &note).await
+}
+
+#[tauri::command(async)]
+pub async fn trail_for_patient(
+    state: State<'_, AppState>,
+    nhs_number: String,
+) -> Result<Vec<TrailEntryView>, AppError> {
+    viewer(&state)?.trail_for_patient(&nhs_number).await
+}
+
+#[tauri::command(async)]
+pub async fn trail_around(
+    state: State<'_, AppState>,
+    user_id: String,
+    at: String,
+) -> Result<Vec<TrailEntryView>, AppError> {
+    viewer(&state)?.trail_around(&user_id, &at).await
 }

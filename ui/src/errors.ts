@@ -91,6 +91,8 @@ export function errorTitle(err: AppError): string {
     // Finding the patient and their record.
     case "INVALID_NHS_NUMBER":
       return "Not a valid NHS number";
+    case "INVALID_DATE":
+      return "Not a valid date";
     case "INVALID_SEARCH_DATA":
       return "The search details are not valid";
     case "MISSING_SEARCH_PARAMETERS":

@@ -5,7 +5,9 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppError } from "./errors";
 import type {
-  AccessReason,
+  AccessRequest,
+  AlertFilter,
+  AlertView,
   CardStatus,
   OfflineEntryView,
   OfflineSignedInView,
@@ -17,6 +19,7 @@ import type {
   StartupStatus,
   SummaryView,
   TraceQuery,
+  TrailEntryView,
 } from "./generated/types";
 
 export type { AppError, SessionEnded, StartupStatus };
@@ -44,8 +47,8 @@ export const api = {
   selectRole: (roleId: string) => call<RoleView>("select_role", { roleId }),
   findPatient: (nhsNumber: string) => call<PatientView>("find_patient", { nhsNumber }),
   tracePatients: (query: TraceQuery) => call<PatientView[]>("trace_patients", { query }),
-  openSummary: (nhsNumber: string, reason: AccessReason) =>
-    call<SummaryView>("open_summary", { nhsNumber, reason }),
+  openSummary: (nhsNumber: string, access: AccessRequest) =>
+    call<SummaryView>("open_summary", { nhsNumber, access }),
   sharingStatus: (nhsNumber: string) => call<SharingView>("sharing_status", { nhsNumber }),
   signOut: () => call<void>("sign_out"),
   lockIdle: () => call<void>("lock_idle"),
@@ -57,6 +60,11 @@ export const api = {
   removeOfflineRecords: () => call<number>("remove_offline_records"),
   /** "Stay signed in", and the heartbeat while the user is active: the spine's idle clock starts again. */
   keepAlive: () => call<void>("keep_alive"),
+  // The privacy officer's screens: the alerts, their review, and the audit trail.
+  listAlerts: (filter: AlertFilter) => call<AlertView[]>("list_alerts", { filter }),
+  reviewAlert: (id: string, note: string) => call<void>("review_alert", { id, note }),
+  trailForPatient: (nhsNumber: string) => call<TrailEntryView[]>("trail_for_patient", { nhsNumber }),
+  trailAround: (userId: string, at: string) => call<TrailEntryView[]>("trail_around", { userId, at }),
 };
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {

@@ -1,13 +1,16 @@
-// The app's flow: card → passcode → role → find → reason → summary (or, for reception
-// roles, the sharing status). Offline (chosen, or because the spine cannot be reached at
-// sign-in): card → passcode → the offline records on this computer → an offline copy.
+// The app's flow: card → passcode → role → find → the permission question → summary (or,
+// for reception roles, the sharing status; for a privacy officer's role, the alerts, in
+// officer.ts). The spine's answers to the question that are not a summary (no recorded
+// relationship, permission refused, the volume limit) each have a screen (screens/access.ts).
+// Offline (chosen, or because the spine cannot be reached at sign-in): card → passcode →
+// the offline records on this computer → an offline copy.
 // A session-ended event clears every patient detail from the page at once and returns to
 // "Insert your smartcard", online or offline. "Change role" (session-bar.ts) clears the
 // patient too and returns to the role screen. The idle lock and its warning: idle-warning.ts.
 import type { AppErrorCode } from "./errors";
 import { api, asAppError, onCardStatus, onSessionEnded, type AppError } from "./ipc";
 import type {
-  AccessReason,
+  AccessRequest,
   CardStatus,
   OfflineEntryView,
   OfflineSignedInView,
@@ -29,6 +32,8 @@ import { configScreen } from "./screens/config";
 import { patientBanner } from "./screens/banner";
 import { renderSessionBar } from "./session-bar";
 import { stopIdleWatch, watchIdle } from "./idle-warning";
+import { noRelationshipScreen, permissionRefusedScreen, volumeLimitScreen } from "./screens/access";
+import { officerHome } from "./officer";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -241,7 +246,8 @@ async function chooseRole(role: RoleView): Promise<void> {
     if (mine !== generation || session?.mode !== "online") return;
     session.role = chosen;
     statusBar();
-    findScreen(findActions());
+    if (chosen.privacyOfficer) officerHome(fresh);
+    else findScreen(findActions());
   } catch (e) {
     if (mine === generation && session?.mode === "online") roleScreen(session.user, chooseRole, asAppError(e).message, null, roleChange());
   }
@@ -258,6 +264,12 @@ function changeRole(): void {
 function roleChange() {
   if (session?.mode !== "online" || !session.role) return undefined;
   return { current: session.role, cancel: () => findScreen(findActions()) };
+}
+
+/** A check, made now, that is false once this session has ended (for officer.ts). */
+function fresh(): () => boolean {
+  const mine = generation;
+  return () => mine === generation;
 }
 
 function findActions() {
@@ -297,7 +309,7 @@ async function next(patient: PatientView): Promise<void> {
   if (session?.mode !== "online" || !session.role || !patient.nhsNumber) return;
   const nhs = patient.nhsNumber;
   if (session.role.clinical) {
-    reasonScreen(patient, (reason) => void openSummary(patient, nhs, reason));
+    reasonScreen(patient, (access) => void openSummary(patient, nhs, access));
   } else {
     const mine = generation;
     try {
@@ -310,18 +322,38 @@ async function next(patient: PatientView): Promise<void> {
   }
 }
 
-async function openSummary(patient: PatientView, nhs: string, reason: AccessReason): Promise<void> {
+async function openSummary(patient: PatientView, nhs: string, access: AccessRequest): Promise<void> {
   const mine = generation;
-  show(h("h1", {}, "Opening the summary…"));
+  show(h("h1", {}, access.reason === "permission-refused" ? "Recording the refusal…" : "Opening the summary…"));
   try {
-    const summary = await api.openSummary(nhs, reason);
+    const summary = await api.openSummary(nhs, access);
     if (mine !== generation) return;
     summaryScreen(summary, new Date(), () => findScreen(findActions()), "find");
   } catch (e) {
     if (mine !== generation) return;
     const err = asAppError(e);
+    const toFind = () => findScreen(findActions());
+    switch (err.code) {
+      case "NO_LEGITIMATE_RELATIONSHIP":
+        // A claim already made and still refused is not offered again.
+        if (!access.selfClaimedRelationship) {
+          noRelationshipScreen(patient, access, { confirm: (claimed) => void openSummary(patient, nhs, claimed), cancel: toFind });
+          return;
+        }
+        break;
+      case "PERMISSION_REFUSED":
+        permissionRefusedScreen(patient, toFind);
+        return;
+      case "VOLUME_LIMIT_REACHED":
+        volumeLimitScreen(patient, err.message, toFind);
+        return;
+      case "JUSTIFICATION_REQUIRED":
+      case "INVALID_JUSTIFICATION":
+        reasonScreen(patient, (again) => void openSummary(patient, nhs, again), err.message);
+        return;
+    }
     const retry = h("button", { class: "nhsuk-button", type: "button", id: "retry" }, "Try again");
-    retry.addEventListener("click", () => void openSummary(patient, nhs, reason));
+    retry.addEventListener("click", () => void openSummary(patient, nhs, access));
     const back = h("button", { class: "nhsuk-button nhsuk-button--secondary", type: "button", id: "find-another" }, "Find another patient");
     back.addEventListener("click", () => findScreen(findActions()));
     show(patientBanner(patient, new Date()), allergySection({ state: "unavailable", message: describe(err) }), h("div", {}, retry, " ", back));

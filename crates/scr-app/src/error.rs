@@ -68,6 +68,8 @@ pub enum AppErrorKind {
 
     // The viewer's own checks.
     InvalidNhsNumber,
+    /// A date or time given to the privacy officer's searches that is not one.
+    InvalidDate,
     UnreadableRecord,
     WrongPatient,
     CacheUnavailable,

@@ -14,7 +14,7 @@ pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
 pub use scr_model::{AccessReason, AccessRequest};
 pub use view::*;
-pub use viewer::{TraceQuery, Viewer};
+pub use viewer::{around, AlertFilter, AlertFilterStatus, TraceQuery, Viewer, AROUND_AN_ALERT};
 
 /// The TypeScript declarations of every type the UI receives or sends, in one file.
 pub fn typescript_declarations() -> String {
@@ -39,6 +39,13 @@ pub fn typescript_declarations() -> String {
         SummaryView::decl(),
         SharingView::decl(),
         TraceQuery::decl(),
+        AlertKindView::decl(),
+        TrailEntryView::decl(),
+        AlertStatusView::decl(),
+        ReviewView::decl(),
+        AlertView::decl(),
+        AlertFilterStatus::decl(),
+        AlertFilter::decl(),
         StartupStatus::decl(),
         SessionEndReason::decl(),
         SessionEnded::decl(),
@@ -52,6 +59,8 @@ pub fn typescript_declarations() -> String {
     out.push_str(&error_code_declaration());
     out.push_str("\n\n");
     out.push_str(&access_reason_declaration());
+    out.push_str("\n\n");
+    out.push_str(ACCESS_REQUEST_DECLARATION);
     out.push_str("\n\n");
     for d in decls {
         out.push_str("export ");
@@ -79,6 +88,10 @@ fn error_code_declaration() -> String {
     out.push(';');
     out
 }
+
+/// What the user says when they open a record (`scr_model::AccessRequest`, whose serde form
+/// this is; scr-model has no ts-rs, and a test checks the fields against serde's).
+const ACCESS_REQUEST_DECLARATION: &str = "/**\n * What the user says when they open a record (scr_model::AccessRequest): the answer to the permission question,\n * the reason in words (required for an emergency, at most 500 characters), and whether they claim a relationship\n * with the patient that the spine has no record of (recorded, and an alert for the privacy officer).\n */\nexport type AccessRequest = { reason: AccessReason; justification: string | null; selfClaimedRelationship: boolean };";
 
 /// Why the user is opening a record, as the UI sends it: the `X-Access-Reason` values of
 /// `scr_model::AccessReason` (one enum for the UI, the app, the audit and the spine).

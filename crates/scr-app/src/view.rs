@@ -4,12 +4,13 @@
 //! Dates travel as FHIR text (`1970`, `1970-03`, `1970-03-12`, or an instant) so the UI
 //! shows exactly the precision the record has; it formats them (`12-Mar-1970`).
 
-use chrono::{DateTime, Duration, Utc};
-use scr_model::fhir::{DocumentPatient, PatientSummaryDocument};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use scr_model::fhir::{AlertItem, DocumentPatient, PatientSummaryDocument};
 use scr_model::narrative::{narrative_text, TextBlock};
 use scr_model::{
-    AllergyState, ConsentRecord, Criticality, MedicationKind, MedicationStatus, ProblemStatus,
-    RoleProfile, Severity, SharingPreference, Verification,
+    AccessReason, AlertKind, AllergyState, AuditAction, AuditOutcome, AuditRecord, ConsentRecord,
+    Criticality, MedicationKind, MedicationStatus, ProblemStatus, RelationshipBasis, RoleProfile,
+    Severity, SharingPreference, Verification, VolumeScope, VolumeWarning, VolumeWindow,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -43,6 +44,10 @@ pub struct RoleView {
     pub org_ods: String,
     /// The role may open summaries (B0370 permission or B0168 emergency).
     pub clinical: bool,
+    /// A privacy officer's role: it receives alerts (B0015 emergency access, B0016
+    /// self-claimed relationships) and views no summaries (no B0370), so its work is the
+    /// alerts and the trail. The spine decides what it may see regardless.
+    pub privacy_officer: bool,
 }
 
 impl From<&RoleProfile> for RoleView {
@@ -55,6 +60,7 @@ impl From<&RoleProfile> for RoleView {
             org_name: p.org_name.clone(),
             org_ods: p.org_ods.clone(),
             clinical: p.allows(B0370) || p.allows(B0168),
+            privacy_officer: (p.allows(B0015) || p.allows(B0016)) && !p.allows(B0370),
         }
     }
 }
@@ -273,6 +279,9 @@ pub struct SummaryView {
     pub emergency: bool,
     /// A copy from this computer's offline cache, not fresh from the spine.
     pub offline_copy: bool,
+    /// The spine served it past a soft volume limit: words for the window ("You have
+    /// opened 31 different patients' records in the last hour.").
+    pub volume_warning: Option<String>,
 }
 
 /// The sharing preference a receptionist confirms.
@@ -441,6 +450,218 @@ impl SummaryView {
             fetched_at: fetched_at.to_rfc3339(),
             emergency,
             offline_copy: false,
+            volume_warning: None,
+        }
+    }
+}
+
+/// A soft volume limit passed, in words: who, how many different patients, over what time.
+pub fn volume_warning_words(w: &VolumeWarning) -> String {
+    let who = match w.scope {
+        VolumeScope::User => "You have",
+        VolumeScope::Organisation => "Your organisation has",
+    };
+    let window = match w.window {
+        VolumeWindow::Hour => "hour",
+        VolumeWindow::Day => "day",
+    };
+    let patients = if w.opened == 1 {
+        "patient's record"
+    } else {
+        "different patients' records"
+    };
+    format!("{who} opened {} {patients} in the last {window}.", w.opened)
+}
+
+/// An alert kind, in words for the privacy officer.
+pub fn alert_kind_words(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::EmergencyAccess => "Emergency access",
+        AlertKind::SelfClaimedRelationship => "Self-claimed relationship",
+        AlertKind::VolumeSoftLimit => "Many records opened (soft limit passed)",
+        AlertKind::VolumeHardLimit => "Volume limit reached (access refused)",
+        AlertKind::UnmatchedOfflineView => "Offline view with no matching online access",
+        AlertKind::ChildProtectionAttendance => "Child protection: unscheduled care attendance",
+    }
+}
+
+/// What an access relied on, in words.
+pub fn relationship_words(basis: RelationshipBasis) -> &'static str {
+    match basis {
+        RelationshipBasis::Registered => "Registered at the organisation",
+        RelationshipBasis::Encounter => "Open encounter at the organisation",
+        RelationshipBasis::Referral => "Open referral to the organisation",
+        RelationshipBasis::SelfClaimed => "Self-claimed by the user",
+    }
+}
+
+/// The answer to "Has the patient given permission to view their record?", in words.
+pub fn answer_words(reason: AccessReason) -> &'static str {
+    match reason {
+        AccessReason::PermissionToView => "Yes, the patient gave permission",
+        AccessReason::PermissionRefused => "No, the patient refused",
+        AccessReason::Emergency => "Emergency: the patient could not be asked",
+    }
+}
+
+/// What an entry of the trail records being done, in words.
+pub fn action_words(action: AuditAction) -> &'static str {
+    match action {
+        AuditAction::SignIn => "Signed in",
+        AuditAction::SignOut => "Signed out",
+        AuditAction::SelectRole => "Chose a role",
+        AuditAction::PatientRead => "Looked up the patient's details",
+        AuditAction::PatientTrace => "Searched for a patient",
+        AuditAction::SummaryRead => "Opened the Summary Care Record",
+        AuditAction::ConsentRead => "Read the sharing preference",
+        AuditAction::Upload => "Uploaded a summary",
+        AuditAction::AuditRead => "Read the audit trail",
+        AuditAction::OfflineView => "Viewed an offline copy",
+        AuditAction::CardRevoke => "Revoked a smartcard",
+        AuditAction::AlertReview => "Reviewed an alert",
+        AuditAction::UserRegister => "Registered a user",
+        AuditAction::RoleAdd => "Added a role profile",
+        AuditAction::RoleRemove => "Removed a role profile",
+        AuditAction::CardIssue => "Issued a smartcard",
+        AuditAction::RegistrationRead => "Read the registrations",
+        AuditAction::KeepAlive => "Kept the session alive",
+    }
+}
+
+/// An alert kind: its code (for the UI to branch on) and its words.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertKindView {
+    pub code: String,
+    pub words: String,
+}
+
+impl From<AlertKind> for AlertKindView {
+    fn from(kind: AlertKind) -> Self {
+        AlertKindView {
+            code: kind.code().to_string(),
+            words: alert_kind_words(kind).to_string(),
+        }
+    }
+}
+
+/// One entry of the audit trail as the privacy officer reads it.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrailEntryView {
+    /// The AuditEvent's id (`audit-N`): what a review names.
+    pub id: String,
+    /// When the spine recorded it (RFC 3339, UTC); the UI shows `12-Mar-2026 14:05`.
+    pub at: String,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub role_code: Option<String>,
+    /// The ODS code of the organisation the user acted for.
+    pub org_ods: Option<String>,
+    /// Ten digits; the UI groups them 3-3-4.
+    pub nhs_number: Option<String>,
+    /// `AuditAction`'s code (`summary-read`, …) and its words.
+    pub action: String,
+    pub action_words: String,
+    /// The answer to the permission question, in words.
+    pub answer: Option<String>,
+    /// The user's reason in words (emergency access, a self-claim, a review's note).
+    pub reason_given: Option<String>,
+    /// The legitimate relationship relied on, in words.
+    pub relationship: Option<String>,
+    /// Whether it was done: `success`, `refused`, `not-found` or `invalid`.
+    pub outcome: String,
+    /// The code it was refused with (`PERMISSION_REFUSED`, …), if any.
+    pub refusal: Option<String>,
+    /// The alerts this entry raised.
+    pub alerts: Vec<AlertKindView>,
+    /// For a view of an offline copy: when it happened (`at` is when it was reported).
+    pub offline_viewed_at: Option<String>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl From<&AuditRecord> for TrailEntryView {
+    fn from(r: &AuditRecord) -> Self {
+        let e = &r.entry;
+        TrailEntryView {
+            id: format!("audit-{}", r.seq),
+            at: rfc3339(r.at),
+            user_id: e.user_id.clone(),
+            user_name: e.user_name.clone(),
+            role_code: e.role_code.clone(),
+            org_ods: e.org_ods.clone(),
+            nhs_number: e.patient.map(|n| n.as_digits()),
+            action: e.action.code().to_string(),
+            action_words: action_words(e.action).to_string(),
+            answer: e.reason.map(|r| answer_words(r).to_string()),
+            reason_given: e.justification.clone(),
+            relationship: e.relationship.map(|b| relationship_words(b).to_string()),
+            outcome: e.outcome.code().to_string(),
+            refusal: e
+                .detail
+                .clone()
+                .filter(|_| e.outcome != AuditOutcome::Success),
+            alerts: e.alerts.iter().copied().map(AlertKindView::from).collect(),
+            offline_viewed_at: e
+                .offline
+                .as_ref()
+                .map(|o| o.viewed_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }
+    }
+}
+
+/// Whether an alert still waits for review.
+#[derive(Clone, Copy, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum AlertStatusView {
+    Open,
+    Reviewed,
+}
+
+/// Who reviewed an alert, when, and their note.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    /// The reviewing officer's SDS user id.
+    pub reviewed_by: String,
+    pub reviewed_at: String,
+    pub note: String,
+}
+
+/// One alert on the privacy officer's list: the access that raised it, what about it
+/// alerted (the kinds this officer receives), and its review.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    pub entry: TrailEntryView,
+    pub kinds: Vec<AlertKindView>,
+    pub status: AlertStatusView,
+    pub review: Option<ReviewView>,
+}
+
+impl From<&AlertItem> for AlertView {
+    fn from(item: &AlertItem) -> Self {
+        AlertView {
+            entry: TrailEntryView::from(&item.record),
+            kinds: item
+                .kinds
+                .iter()
+                .copied()
+                .map(AlertKindView::from)
+                .collect(),
+            status: if item.review.is_some() {
+                AlertStatusView::Reviewed
+            } else {
+                AlertStatusView::Open
+            },
+            review: item.review.as_ref().map(|r| ReviewView {
+                reviewed_by: r.reviewed_by.clone(),
+                reviewed_at: rfc3339(r.reviewed_at),
+                note: r.note.clone(),
+            }),
         }
     }
 }

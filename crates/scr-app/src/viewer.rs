@@ -2,12 +2,13 @@
 //! find a patient, open a summary, confirm the sharing status. Every decision about access
 //! is the spine's; this only asks and shapes the answer.
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use scr_card::Passcode;
 use scr_client::{
-    CardSession, ClientError, PatientSearch, SessionEvent, SessionToken, SpineClient, Timeouts,
+    AlertQuery, AlertStatus, CardSession, ClientError, PatientSearch, SessionEvent, SessionToken,
+    SpineClient, Timeouts, TrailQuery,
 };
-use scr_model::{AccessReason, AccessRequest, NhsNumber};
+use scr_model::{AccessReason, AccessRequest, AuditAction, NhsNumber};
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 use ts_rs::TS;
@@ -22,8 +23,9 @@ use crate::offline::{
     OfflineCache, OpenKey, PURGE_INTERVAL,
 };
 use crate::view::{
-    CacheStatus, CardStatus, OfflineEntryView, OfflineSignedInView, PatientView, RoleView,
-    SharingView, SignedInView, SummaryView,
+    volume_warning_words, AlertView, CacheStatus, CardStatus, OfflineEntryView,
+    OfflineSignedInView, PatientView, RoleView, SharingView, SignedInView, SummaryView,
+    TrailEntryView,
 };
 
 /// A trace by demographics (PDS rules: family name and birth date at least).
@@ -36,6 +38,102 @@ pub struct TraceQuery {
     pub birth_date: String,
     pub gender: Option<String>,
     pub postcode: Option<String>,
+}
+
+/// Which alerts the privacy officer's list shows.
+#[derive(Clone, Copy, Debug, Default, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum AlertFilterStatus {
+    #[default]
+    Open,
+    Reviewed,
+    All,
+}
+
+/// The privacy officer's filters of the alert list, as the window sends them. Blank values
+/// are no filter.
+#[derive(Clone, Debug, Default, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertFilter {
+    #[serde(default)]
+    pub status: AlertFilterStatus,
+    /// The SDS user id of whoever raised them.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub nhs_number: Option<String>,
+    /// An ODS code among the officer's organisations.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// First and last day, `YYYY-MM-DD`, both inclusive.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// How many alerts or trail entries one screen asks for (the newest).
+pub const OFFICER_PAGE: u32 = 200;
+
+/// How far either side of an alert the user's other accesses are shown.
+pub const AROUND_AN_ALERT: Duration = Duration::hours(12);
+
+/// The window of a user's accesses shown beside an alert raised at `at`.
+pub fn around(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (at - AROUND_AN_ALERT, at + AROUND_AN_ALERT)
+}
+
+fn blank_is_none(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+fn parse_day(value: &Option<String>, what: &str) -> Result<Option<NaiveDate>, AppError> {
+    blank_is_none(value)
+        .map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                AppError::new(
+                    AppErrorKind::InvalidDate,
+                    format!("The {what} date is not a date (for example 12-03-2026)."),
+                )
+            })
+        })
+        .transpose()
+}
+
+impl AlertFilter {
+    /// The spine's search for this filter; a date or NHS number that is not one is refused
+    /// here, before anything is sent.
+    pub fn query(&self) -> Result<AlertQuery, AppError> {
+        let from = parse_day(&self.from, "from")?;
+        let to = parse_day(&self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Err(AppError::new(
+                    AppErrorKind::InvalidDate,
+                    "The from date is after the to date.",
+                ));
+            }
+        }
+        Ok(AlertQuery {
+            status: match self.status {
+                AlertFilterStatus::Open => AlertStatus::Open,
+                AlertFilterStatus::Reviewed => AlertStatus::Reviewed,
+                AlertFilterStatus::All => AlertStatus::All,
+            },
+            agent: blank_is_none(&self.user_id),
+            patient: blank_is_none(&self.nhs_number)
+                .map(|n| parse_nhs(&n))
+                .transpose()?,
+            organization: blank_is_none(&self.organisation),
+            from,
+            to,
+            count: Some(OFFICER_PAGE),
+        })
+    }
 }
 
 /// The longest the card probe behind the sign-in screen's status may take.
@@ -589,6 +687,7 @@ impl Viewer {
             reason == AccessReason::Emergency,
             Utc::now(),
         );
+        view.volume_warning = fetched.volume_warning.as_ref().map(volume_warning_words);
         if !self.still_asking(&asked) {
             return Err(asker_gone());
         }
@@ -647,6 +746,90 @@ impl Viewer {
             .await
             .ok_or_else(asker_gone)??;
         Ok(())
+    }
+
+    /// The privacy officer's alerts (their organisations'), newest first.
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertView>, AppError> {
+        let query = filter.query()?;
+        let asked = self.asking()?;
+        let items = self
+            .ask(&asked, self.session.spine().alerts(&asked.token, &query))
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(items.iter().map(AlertView::from).collect())
+    }
+
+    /// Marks the alert `id` (`audit-N`) reviewed with the officer's note. Whether a note is
+    /// enough, and whether the alert is theirs to review, is the spine's to decide.
+    pub async fn review_alert(&self, id: &str, note: &str) -> Result<(), AppError> {
+        let asked = self.asking()?;
+        self.ask(
+            &asked,
+            self.session.spine().review_alert(&asked.token, id, note),
+        )
+        .await
+        .ok_or_else(asker_gone)??;
+        Ok(())
+    }
+
+    /// "Who has viewed this record": the summary reads of the patient in the officer's
+    /// organisations, refusals included, newest first.
+    pub async fn trail_for_patient(
+        &self,
+        nhs_number: &str,
+    ) -> Result<Vec<TrailEntryView>, AppError> {
+        let nhs = parse_nhs(nhs_number)?;
+        self.trail(&TrailQuery {
+            patient: Some(nhs),
+            action: Some(AuditAction::SummaryRead),
+            count: Some(OFFICER_PAGE),
+            ..TrailQuery::default()
+        })
+        .await
+    }
+
+    /// The summary reads of `user_id` from [`AROUND_AN_ALERT`] before `at` (RFC 3339, an
+    /// alert's time) to as long after: what else they opened around it.
+    pub async fn trail_around(
+        &self,
+        user_id: &str,
+        at: &str,
+    ) -> Result<Vec<TrailEntryView>, AppError> {
+        let at = DateTime::parse_from_rfc3339(at)
+            .map_err(|_| {
+                AppError::new(
+                    AppErrorKind::InvalidDate,
+                    "The alert's time is not a date and time.",
+                )
+            })?
+            .with_timezone(&Utc);
+        // An entry made before anyone signed in has no user, and so no accesses around it
+        // (an empty agent would ask for everyone's).
+        let Some(user) = blank_is_none(&Some(user_id.to_string())) else {
+            return Ok(Vec::new());
+        };
+        let (since, until) = around(at);
+        self.trail(&TrailQuery {
+            agent: Some(user),
+            action: Some(AuditAction::SummaryRead),
+            since: Some(since),
+            until: Some(until),
+            count: Some(OFFICER_PAGE),
+            ..TrailQuery::default()
+        })
+        .await
+    }
+
+    async fn trail(&self, query: &TrailQuery) -> Result<Vec<TrailEntryView>, AppError> {
+        let asked = self.asking()?;
+        let records = self
+            .ask(
+                &asked,
+                self.session.spine().audit_trail(&asked.token, query),
+            )
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(records.iter().map(TrailEntryView::from).collect())
     }
 
     pub fn sign_out(&self) {

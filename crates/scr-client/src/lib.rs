@@ -13,5 +13,6 @@ pub use sign_in::{
     CardCertificates, KeyAgreement, OfflineTarget, SignedIn, CARD_STEP_TIMEOUT,
 };
 pub use spine::{
-    FetchedSummary, OfflineReport, PatientSearch, SessionToken, SpineClient, Timeouts, User,
+    AlertQuery, AlertStatus, FetchedSummary, OfflineReport, PatientSearch, SessionToken,
+    SpineClient, Timeouts, TrailQuery, User,
 };

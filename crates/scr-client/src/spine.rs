@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rand::Rng;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use scr_model::access::VOLUME_WARNING_HEADER;
+use scr_model::fhir::AlertItem;
 use scr_model::fhir::{self, DocumentPatient, PatientSummaryDocument};
 use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
-use scr_model::{AccessRequest, ConsentRecord, NhsNumber, VolumeWarning};
+use scr_model::{AccessRequest, AuditAction, AuditRecord, ConsentRecord, NhsNumber, VolumeWarning};
 use scr_model::{ErrorCode, OfflineView, RoleProfile};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -98,6 +100,116 @@ impl PatientSearch {
         form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish()
+    }
+}
+
+/// Which of a privacy officer's alerts: those not reviewed yet, those reviewed, or all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AlertStatus {
+    #[default]
+    Open,
+    Reviewed,
+    All,
+}
+
+impl AlertStatus {
+    fn code(self) -> &'static str {
+        match self {
+            AlertStatus::Open => "open",
+            AlertStatus::Reviewed => "reviewed",
+            AlertStatus::All => "all",
+        }
+    }
+}
+
+/// The trimmed value, or nothing when it is blank.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `AuditEvent/$alerts`'s search: the alerts of the officer's organisations, narrowed by
+/// status, user, patient, organisation and the days they were raised on (both inclusive).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertQuery {
+    pub status: AlertStatus,
+    /// The SDS user id of whoever raised them.
+    pub agent: Option<String>,
+    pub patient: Option<NhsNumber>,
+    /// An ODS code among the officer's organisations.
+    pub organization: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// At most this many (the spine's default is 100, its most 1000).
+    pub count: Option<u32>,
+}
+
+impl AlertQuery {
+    /// The query string, escaped by form_urlencoded (the url crate's), blank values left out.
+    pub fn query(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("status", self.status.code());
+        if let Some(agent) = given(&self.agent) {
+            q.append_pair("agent", agent);
+        }
+        if let Some(nhs) = self.patient {
+            q.append_pair("patient", &nhs.as_digits());
+        }
+        if let Some(org) = given(&self.organization) {
+            q.append_pair("organization", org);
+        }
+        if let Some(from) = self.from {
+            q.append_pair("date", &format!("ge{}", from.format("%Y-%m-%d")));
+        }
+        if let Some(to) = self.to {
+            q.append_pair("date", &format!("le{}", to.format("%Y-%m-%d")));
+        }
+        if let Some(n) = self.count {
+            q.append_pair("_count", &n.to_string());
+        }
+        q.finish()
+    }
+}
+
+/// `AuditEvent`'s search: the trail of the officer's organisations, narrowed by patient,
+/// user, action, organisation and a time window (both ends inclusive).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrailQuery {
+    pub patient: Option<NhsNumber>,
+    pub agent: Option<String>,
+    pub action: Option<AuditAction>,
+    pub organization: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub count: Option<u32>,
+}
+
+impl TrailQuery {
+    /// The query string, as [`AlertQuery::query`]; times to the millisecond, in UTC.
+    pub fn query(&self) -> String {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(nhs) = self.patient {
+            q.append_pair("patient", &nhs.as_digits());
+        }
+        if let Some(agent) = given(&self.agent) {
+            q.append_pair("agent", agent);
+        }
+        if let Some(action) = self.action {
+            q.append_pair("action", action.code());
+        }
+        if let Some(org) = given(&self.organization) {
+            q.append_pair("organization", org);
+        }
+        if let Some(since) = self.since {
+            q.append_pair("date", &format!("ge{}", at(since)));
+        }
+        if let Some(until) = self.until {
+            q.append_pair("date", &format!("le{}", at(until)));
+        }
+        if let Some(n) = self.count {
+            q.append_pair("_count", &n.to_string());
+        }
+        q.finish()
     }
 }
 
@@ -533,6 +645,69 @@ impl SpineClient {
         fhir::parse_consent_searchset(&bytes).map_err(unreadable)
     }
 
+    /// `GET AuditEvent/$alerts?…`: a privacy officer's alerts, newest first.
+    pub async fn alerts(
+        &self,
+        token: &SessionToken,
+        query: &AlertQuery,
+    ) -> Result<Vec<AlertItem>, ClientError> {
+        let bytes = self
+            .fhir_get_raw(token, &format!("AuditEvent/$alerts?{}", query.query()), &[])
+            .await?;
+        fhir::parse_alert_searchset(&bytes).map_err(unreadable)
+    }
+
+    /// `GET AuditEvent?…`: the trail of the officer's organisations, newest first.
+    pub async fn audit_trail(
+        &self,
+        token: &SessionToken,
+        query: &TrailQuery,
+    ) -> Result<Vec<AuditRecord>, ClientError> {
+        let bytes = self
+            .fhir_get_raw(token, &format!("AuditEvent?{}", query.query()), &[])
+            .await?;
+        fhir::parse_audit_searchset(&bytes).map_err(unreadable)
+    }
+
+    /// `POST AuditEvent/{id}/$review`: marks the alerts the entry `id` (`audit-N`) raised as
+    /// reviewed, with the officer's note. The spine decides whether a note is needed, how
+    /// long it may be, and whether the alert is this officer's to review.
+    pub async fn review_alert(
+        &self,
+        token: &SessionToken,
+        id: &str,
+        note: &str,
+    ) -> Result<(), ClientError> {
+        // The id goes in as one escaped path segment: whatever it holds, it names no other
+        // route.
+        let mut url = reqwest::Url::parse(&self.base).map_err(|_| {
+            ClientError::Config(format!("the spine URL {} is not a URL", self.base))
+        })?;
+        url.path_segments_mut()
+            .map_err(|_| ClientError::Config(format!("the spine URL {} has no path", self.base)))?
+            .pop_if_empty()
+            .extend(["FHIR", "R4", "AuditEvent", id, "$review"]);
+        let body = json!({
+            "resourceType": "Parameters",
+            "parameter": [{ "name": "note", "valueString": note }]
+        });
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.http
+                        .post(url.clone())
+                        .bearer_auth(token.expose())
+                        .header(reqwest::header::ACCEPT, "application/fhir+json")
+                        // Before .json, which then keeps it rather than application/json.
+                        .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
+                        .json(&body)
+                },
+                true,
+            )
+            .await?;
+        expect_status(status, &bytes, StatusCode::OK).map(|_| ())
+    }
+
     /// `POST /FHIR/R4/AuditEvent`: reports views of offline copies made while offline, so
     /// the spine's audit trail shows them. Idempotent (the spine records each view id once),
     /// so a report that failed or timed out can simply be sent again; busy answers are
@@ -779,6 +954,80 @@ mod tests {
             Err(e) => e,
             Ok(v) => panic!("{code} was taken as a success: {v}"),
         }
+    }
+
+    /// What the spine reads from a query string (form_urlencoded::parse, as api.rs does).
+    fn read(query: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn an_alert_query_names_what_was_asked_and_nothing_blank() {
+        assert_eq!(AlertQuery::default().query(), "status=open");
+        let nhs = NhsNumber::parse("9434765919").expect("nhs");
+        let q = AlertQuery {
+            status: AlertStatus::All,
+            agent: Some(" 555000000101 ".into()),
+            patient: Some(nhs),
+            organization: Some("  ".into()),
+            from: NaiveDate::from_ymd_opt(2026, 3, 1),
+            to: NaiveDate::from_ymd_opt(2026, 3, 12),
+            count: Some(50),
+        };
+        assert_eq!(
+            read(&q.query()),
+            vec![
+                pair("status", "all"),
+                pair("agent", "555000000101"),
+                pair("patient", "9434765919"),
+                pair("date", "ge2026-03-01"),
+                pair("date", "le2026-03-12"),
+                pair("_count", "50"),
+            ]
+        );
+        // A hostile user id stays one value.
+        let q = AlertQuery {
+            agent: Some("x&status=all".into()),
+            ..AlertQuery::default()
+        };
+        assert_eq!(
+            read(&q.query()),
+            vec![pair("status", "open"), pair("agent", "x&status=all")]
+        );
+    }
+
+    #[test]
+    fn a_trail_query_sends_its_window_to_the_millisecond_in_utc() {
+        use chrono::TimeZone;
+        let t = Utc
+            .with_ymd_and_hms(2026, 3, 12, 2, 5, 0)
+            .single()
+            .expect("time");
+        let q = TrailQuery {
+            agent: Some("555000000101".into()),
+            action: Some(AuditAction::SummaryRead),
+            since: Some(t - chrono::Duration::hours(12)),
+            until: Some(t + chrono::Duration::hours(12)),
+            ..TrailQuery::default()
+        };
+        let query = q.query();
+        assert!(!query.contains('+'), "{query}");
+        assert_eq!(
+            read(&query),
+            vec![
+                pair("agent", "555000000101"),
+                pair("action", "summary-read"),
+                pair("date", "ge2026-03-11T14:05:00.000Z"),
+                pair("date", "le2026-03-12T14:05:00.000Z"),
+            ]
+        );
+        assert_eq!(TrailQuery::default().query(), "");
     }
 
     #[test]

@@ -19,6 +19,7 @@ static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub const DOCTOR_PASSCODE: &str = "246810";
 pub const RECEPTIONIST_PASSCODE: &str = "135790";
+pub const PRIVACY_OFFICER_PASSCODE: &str = "975310";
 
 fn target_dir() -> PathBuf {
     // …/target/debug/deps/<test binary> → …/target/debug
@@ -385,8 +386,12 @@ impl CardUser {
 
 impl Rig {
     pub async fn privacy_officer(&self) -> PrivacyOfficer {
-        self.card_user("privacy-officer", "975310", "privacy-officer")
-            .await
+        self.card_user(
+            "privacy-officer",
+            PRIVACY_OFFICER_PASSCODE,
+            "privacy-officer",
+        )
+        .await
     }
 
     /// The GP practice's clinical system, signed in with its card, to upload summaries.

@@ -248,8 +248,14 @@ async fn emergency_access_raises_an_alert_the_privacy_officer_reads() {
     app.click("#find-by-number").await;
     app.click("#reason-emergency").await;
     app.click("#view-summary").await;
-    // Not confirmed yet: the form asks for the confirmation.
-    app.wait_text("#reason-problem", "Confirm", 10).await;
+    // No reason and not confirmed yet: the form asks for both.
+    let problem = app.wait_text("#reason-problem", "Confirm", 10).await;
+    assert!(
+        problem.contains("Say why you are accessing this record without permission"),
+        "{problem}"
+    );
+    let why = "Unconscious on arrival, no carer present";
+    app.type_into("#justification", why).await;
     app.click("#emergency-confirm").await;
     app.screenshot("emergency-confirm").await;
     app.click("#view-summary").await;
@@ -258,7 +264,7 @@ async fn emergency_access_raises_an_alert_the_privacy_officer_reads() {
     app.screenshot("summary-emergency").await;
     app.close().await;
 
-    // The privacy officer signs in with her own card and reads the alert.
+    // The privacy officer signs in with her own card and reads the alert, with its reason.
     let officer = rig.privacy_officer().await;
     let alerts = officer
         .get(&format!("AuditEvent?patient={nhs}&alert=true"))
@@ -267,6 +273,10 @@ async fn emergency_access_raises_an_alert_the_privacy_officer_reads() {
     assert!(
         total >= 1,
         "no emergency alert for the privacy officer: {alerts}"
+    );
+    assert!(
+        alerts.to_string().contains(why),
+        "the reason given is not in the trail: {alerts}"
     );
 }
 

@@ -124,11 +124,18 @@ export type ErrorCode =
  */
 export type AccessReason = "permission-to-view" | "permission-refused" | "emergency";
 
+/**
+ * What the user says when they open a record (scr_model::AccessRequest): the answer to the permission question,
+ * the reason in words (required for an emergency, at most 500 characters), and whether they claim a relationship
+ * with the patient that the spine has no record of (recorded, and an alert for the privacy officer).
+ */
+export type AccessRequest = { reason: AccessReason; justification: string | null; selfClaimedRelationship: boolean };
+
 export type AppError = { 
 /**
  * Words for the user, specific to this failure.
  */
-message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
+message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
 
 export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, } | { "state": "unknownCard", reader: string, };
 
@@ -136,7 +143,13 @@ export type RoleView = { id: string, roleName: string, roleCode: string, orgName
 /**
  * The role may open summaries (B0370 permission or B0168 emergency).
  */
-clinical: boolean, };
+clinical: boolean, 
+/**
+ * A privacy officer's role: it receives alerts (B0015 emergency access, B0016
+ * self-claimed relationships) and views no summaries (no B0370), so its work is the
+ * alerts and the trail. The spine decides what it may see regardless.
+ */
+privacyOfficer: boolean, };
 
 export type SignedInView = { userName: string, userId: string, roles: Array<RoleView>, 
 /**
@@ -213,7 +226,12 @@ emergency: boolean,
 /**
  * A copy from this computer's offline cache, not fresh from the spine.
  */
-offlineCopy: boolean, };
+offlineCopy: boolean, 
+/**
+ * The spine served it past a soft volume limit: words for the window ("You have
+ * opened 31 different patients' records in the last hour.").
+ */
+volumeWarning: string | null, };
 
 export type SharingView = { "status": "optedOut", code: string, recorded: string, } | { "status": "sharesCore", code: string, recorded: string, } | { "status": "sharesCoreAndAdditional", code: string, recorded: string, } | { "status": "noPreference" };
 
@@ -222,6 +240,84 @@ export type TraceQuery = { family: string, given: string | null,
  * `YYYY-MM-DD`.
  */
 birthDate: string, gender: string | null, postcode: string | null, };
+
+export type AlertKindView = { code: string, words: string, };
+
+export type TrailEntryView = { 
+/**
+ * The AuditEvent's id (`audit-N`): what a review names.
+ */
+id: string, 
+/**
+ * When the spine recorded it (RFC 3339, UTC); the UI shows `12-Mar-2026 14:05`.
+ */
+at: string, userId: string | null, userName: string | null, roleCode: string | null, 
+/**
+ * The ODS code of the organisation the user acted for.
+ */
+orgOds: string | null, 
+/**
+ * Ten digits; the UI groups them 3-3-4.
+ */
+nhsNumber: string | null, 
+/**
+ * `AuditAction`'s code (`summary-read`, …) and its words.
+ */
+action: string, actionWords: string, 
+/**
+ * The answer to the permission question, in words.
+ */
+answer: string | null, 
+/**
+ * The user's reason in words (emergency access, a self-claim, a review's note).
+ */
+reasonGiven: string | null, 
+/**
+ * The legitimate relationship relied on, in words.
+ */
+relationship: string | null, 
+/**
+ * Whether it was done: `success`, `refused`, `not-found` or `invalid`.
+ */
+outcome: string, 
+/**
+ * The code it was refused with (`PERMISSION_REFUSED`, …), if any.
+ */
+refusal: string | null, 
+/**
+ * The alerts this entry raised.
+ */
+alerts: Array<AlertKindView>, 
+/**
+ * For a view of an offline copy: when it happened (`at` is when it was reported).
+ */
+offlineViewedAt: string | null, };
+
+export type AlertStatusView = "open" | "reviewed";
+
+export type ReviewView = { 
+/**
+ * The reviewing officer's SDS user id.
+ */
+reviewedBy: string, reviewedAt: string, note: string, };
+
+export type AlertView = { entry: TrailEntryView, kinds: Array<AlertKindView>, status: AlertStatusView, review: ReviewView | null, };
+
+export type AlertFilterStatus = "open" | "reviewed" | "all";
+
+export type AlertFilter = { status: AlertFilterStatus, 
+/**
+ * The SDS user id of whoever raised them.
+ */
+userId: string | null, nhsNumber: string | null, 
+/**
+ * An ODS code among the officer's organisations.
+ */
+organisation: string | null, 
+/**
+ * First and last day, `YYYY-MM-DD`, both inclusive.
+ */
+from: string | null, to: string | null, };
 
 export type StartupStatus = { 
 /**

@@ -1,4 +1,5 @@
-// 6. The summary: banner, then the allergy section first and always in view (sticky), in
+// 6. The summary: banner (and, under it, a volume warning when the spine sent one), then the
+// allergy section first and always in view (sticky), in
 // one of five states that never look alike; then medication, problems, provenance. A copy
 // from the offline cache says so above the allergies, in the same sticky block. A section
 // with no coded entries but text of its own shows that text; beside coded entries the
@@ -222,6 +223,25 @@ function problemSection(s: SummaryView): HTMLElement {
   );
 }
 
+/**
+ * The spine served this past a soft volume limit: a compact warning callout under the
+ * banner. It is not part of the sticky block, so it scrolls away under the allergies and
+ * never covers them or holds them down.
+ */
+export function volumeWarning(words: string | null): HTMLElement | null {
+  if (!words) return null;
+  return h(
+    "div",
+    { class: "nhsuk-warning-callout scr-volume-warning", id: "volume-warning" },
+    h(
+      "p",
+      {},
+      h("strong", {}, words),
+      " Open only the records of patients you are caring for: your privacy officer reviews access like this.",
+    ),
+  );
+}
+
 /** `Offline copy fetched 23-Nov-2026 14:02 — may be out of date` (UK time). */
 export function offlineBannerText(fetchedAt: string): string {
   return `Offline copy fetched ${formatDate(fetchedAt)} — may be out of date`;
@@ -253,6 +273,7 @@ export function summaryScreen(
     s.emergency
       ? h("div", { class: "nhsuk-warning-callout scr-emergency-banner", id: "emergency-banner" }, h("p", {}, "Opened with emergency access. This access has been reported to the privacy officer."))
       : null,
+    volumeWarning(s.volumeWarning),
     // The offline banner and the allergies stay in view together while the rest scrolls.
     h(
       "div",

@@ -1,6 +1,7 @@
 //! FHIR R4 JSON in and out: the spine's responses (IPS `$summary` document, searchsets,
-//! Consent, AuditEvent, OperationOutcome), the GP practice's transaction Bundle, and a
-//! tolerant reader for other vendors' IPS documents.
+//! Consent, AuditEvent, OperationOutcome), the GP practice's transaction Bundle, a
+//! tolerant reader for other vendors' IPS documents, and the privacy officer's reading of
+//! the audit trail and its alerts (`trail.rs`).
 //!
 //! A hand-written subset over `serde_json::Value` rather than a generated FHIR model crate:
 //! the complete R4 models take minutes to compile on our 2-core machines and we use eight
@@ -12,6 +13,7 @@ mod outcome;
 mod parse;
 mod render;
 mod resolve;
+mod trail;
 
 pub use offline::{
     offline_views_bundle, offline_views_outcome, parse_offline_views_bundle,
@@ -27,6 +29,7 @@ pub use render::{
     patient_resource, patient_searchset, summary_document, upload_bundle, AlertItem, AlertReview,
     SummaryDocumentInput,
 };
+pub use trail::{parse_alert_searchset, parse_audit_searchset};
 
 use crate::{ConsentRecord, Demographics, NhsNumberError, Summary};
 

@@ -696,10 +696,7 @@ pub fn audit_event(record: &AuditRecord) -> Value {
     }
     who.insert(
         "display".into(),
-        json!(r
-            .user_name
-            .clone()
-            .unwrap_or_else(|| "Not signed in".into())),
+        json!(r.user_name.clone().unwrap_or_else(|| NOT_SIGNED_IN.into())),
     );
     agent.insert("who".into(), Value::Object(who));
     agent.insert("requestor".into(), json!(true));
@@ -715,12 +712,15 @@ pub fn audit_event(record: &AuditRecord) -> Value {
     e.insert(
         "extension".into(),
         json!([
-            { "url": ext_url("audit-chain"), "extension": [
+            { "url": ext_url(CHAIN_EXTENSION), "extension": [
                 { "url": "seq", "valueString": record.seq.to_string() },
                 { "url": "prevHash", "valueString": record.prev_hash },
                 { "url": "hash", "valueString": record.hash }
             ]},
-            { "url": ext_url("privacy-alert"), "valueBoolean": r.alert }
+            { "url": ext_url(PRIVACY_ALERT_EXTENSION), "valueBoolean": r.alert },
+            // R4's outcome codes put refused, not found and invalid all under 4 (minor
+            // failure); the trail's own code keeps them apart for whoever reads it back.
+            { "url": ext_url(OUTCOME_EXTENSION), "valueCode": r.outcome.code() }
         ]),
     );
     if let Some(access) = access_extension(r) {
@@ -790,6 +790,14 @@ fn access_extension(r: &crate::AuditEntry) -> Option<Value> {
     (!parts.is_empty()).then(|| json!({ "url": ext_url(ACCESS_EXTENSION), "extension": parts }))
 }
 
+/// The entry's place in the hash chain (`seq`, `prevHash`, `hash`).
+pub(crate) const CHAIN_EXTENSION: &str = "audit-chain";
+/// Whether the entry raised an alert for the privacy officer.
+pub(crate) const PRIVACY_ALERT_EXTENSION: &str = "privacy-alert";
+/// `AuditEvent.agent.who.display` of an entry made before anyone signed in.
+pub(crate) const NOT_SIGNED_IN: &str = "Not signed in";
+/// The extension carrying the entry's own outcome code (`AuditOutcome::code`).
+pub(crate) const OUTCOME_EXTENSION: &str = "audit-outcome";
 /// The access-model extension's name (under the project's extension base).
 pub(crate) const ACCESS_EXTENSION: &str = "access";
 /// The alert-review extension's name.
