@@ -34,6 +34,7 @@ async fn record_dissent(store: &scr_spine::store::Store, nhs: NhsNumber) {
                 recorded: Utc::now().date_naive(),
                 recorded_by_ods: Some(ods.clone()),
             }),
+            care: Vec::new(),
         },
         body_sha256: "0".repeat(64),
         uploader_ods: ods,

@@ -16,6 +16,7 @@ fn shown(summary: &Summary) -> SummaryView {
         address: Address::default(),
         gp_ods: Some("A81001".into()),
         restricted: false,
+        deceased: None,
     };
     let doc = summary_document(&SummaryDocumentInput {
         patient: &patient,
@@ -39,6 +40,7 @@ fn summary(allergies: AllergyState) -> Summary {
             last_updated: None,
         },
         narratives: Default::default(),
+        flags: Default::default(),
     }
 }
 

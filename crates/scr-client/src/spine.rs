@@ -693,7 +693,9 @@ fn from_error_code(status: u16, code: ErrorCode, message: String) -> ClientError
         | E::ServiceUnavailable
         | E::Timeout
         | E::AuditUnavailable
-        | E::InternalError => ClientError::Spine {
+        | E::InternalError
+        | E::EncounterNotAtUploader
+        | E::NoChildProtectionPlan => ClientError::Spine {
             status,
             code: SpineCode::Known(code),
             message,

@@ -775,6 +775,7 @@ pub fn patient(index: u32, seed: u64, practices: &[Practice]) -> Option<PatientR
         address,
         gp_ods: Some(practice.ods.clone()),
         restricted: rng.gen_bool(0.001),
+        deceased: None,
     };
 
     let consent_roll: f64 = rng.gen();
@@ -959,6 +960,7 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
             last_updated: Some(at),
         },
         narratives: Default::default(),
+        flags: Default::default(),
     }
 }
 

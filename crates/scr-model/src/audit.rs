@@ -25,6 +25,9 @@ pub enum AuditAction {
     CardRevoke,
     /// A privacy officer reviewed an entry's alerts (the note is the entry's justification).
     AlertReview,
+    /// A clinician said a child on a protection plan is attending unscheduled care (alerts
+    /// the organisation responsible for the child).
+    CpAttendance,
 }
 
 impl AuditAction {
@@ -42,6 +45,7 @@ impl AuditAction {
             AuditAction::OfflineView => "offline-view",
             AuditAction::CardRevoke => "card-revoke",
             AuditAction::AlertReview => "alert-review",
+            AuditAction::CpAttendance => "cp-attendance",
         }
     }
 
@@ -59,6 +63,7 @@ impl AuditAction {
             AuditAction::OfflineView,
             AuditAction::CardRevoke,
             AuditAction::AlertReview,
+            AuditAction::CpAttendance,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -131,6 +136,11 @@ pub struct AuditEntry {
     /// The alerts this entry raises for the privacy officer; `alert` is true when any is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertKind>,
+    /// The organisation whose privacy officer receives this entry's child protection alert
+    /// (the child's responsible organisation), where that is not the user's own. Other
+    /// alerts always go to the user's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_org: Option<String>,
 }
 
 impl AuditEntry {

@@ -115,6 +115,10 @@ error_codes! {
     Timeout = "TIMEOUT", 503, "The request passed the spine's deadline; retry.";
     AuditUnavailable = "AUDIT_UNAVAILABLE", 503, "The access cannot be audited, so no data is released; retry shortly.";
     InternalError = "INTERNAL_ERROR", 500, "The spine failed; the detail is in its log.";
+
+    // Encounters and referrals in an upload; the child protection attendance.
+    EncounterNotAtUploader = "ENCOUNTER_NOT_AT_UPLOADER", 403, "An uploaded encounter is at another organisation than the uploader's; only the organisation it is at may record it.";
+    NoChildProtectionPlan = "NO_CHILD_PROTECTION_PLAN", 404, "The patient has no child protection plan in force, so no attendance can be recorded.";
 }
 
 impl std::fmt::Display for ErrorCode {

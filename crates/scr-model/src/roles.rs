@@ -23,6 +23,10 @@ pub enum Activity {
     /// Not a national activity: the credential of a GP practice system allowed to upload
     /// summaries for its registered patients.
     GpSystemUpload,
+    /// Not a national activity: the credential of a hospital's (or other care setting's)
+    /// system allowed to upload its own encounters — attendances and admissions at its
+    /// organisation, for any patient — and nothing else.
+    EncounterUpload,
 }
 
 impl Activity {
@@ -36,6 +40,7 @@ impl Activity {
             Activity::B0020 => "B0020",
             Activity::B0098 => "B0098",
             Activity::GpSystemUpload => "GP-UPLOAD",
+            Activity::EncounterUpload => "ENCOUNTER-UPLOAD",
         }
     }
 }

@@ -93,6 +93,7 @@ async fn refuse_sign_in_noting(
         relationship: None,
         justification: None,
         alerts: Vec::new(),
+        alert_org: None,
     };
     match state.audit.append(vec![entry]).await {
         Ok(()) => err,
@@ -257,6 +258,7 @@ pub async fn create_session(
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         }])
         .await?;
     Ok((
@@ -303,6 +305,7 @@ impl Caller {
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         }
     }
 }

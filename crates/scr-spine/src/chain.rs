@@ -99,6 +99,7 @@ mod tests {
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         }
     }
 

@@ -230,6 +230,7 @@ async fn card_revoke(
         relationship: None,
         justification: None,
         alerts: Vec::new(),
+        alert_org: None,
     };
     let recorded = scr_spine::audit::append_now(&store, &[entry]).await;
     store.close().await;

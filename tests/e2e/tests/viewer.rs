@@ -480,6 +480,7 @@ fn text_only_allergy_upload(
         patient,
         summary: Some(summary),
         consent: None,
+        care: Vec::new(),
     };
     let mut bundle = scr_model::fhir::upload_bundle(&upload);
     let entries = bundle["entry"].as_array_mut().expect("entries");
