@@ -39,6 +39,7 @@ async fn record_dissent(store: &scr_spine::store::Store, nhs: NhsNumber) {
         body_sha256: "0".repeat(64),
         uploader_ods: ods,
         uploader_name: "The Surgery".into(),
+        gp_system: true,
     };
     let mut conn = store.write_pool().acquire().await.expect("connection");
     let outcome = scr_spine::upload::apply(&mut conn, &job)

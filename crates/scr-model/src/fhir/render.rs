@@ -933,6 +933,9 @@ fn access_extension(r: &crate::AuditEntry) -> Option<Value> {
     for kind in &r.alerts {
         parts.push(json!({ "url": "alert", "valueCode": kind.code() }));
     }
+    if let Some(org) = &r.alert_org {
+        parts.push(json!({ "url": "alertFor", "valueString": org }));
+    }
     (!parts.is_empty()).then(|| json!({ "url": ext_url(ACCESS_EXTENSION), "extension": parts }))
 }
 
