@@ -17,5 +17,6 @@ app_commands!(
     sign_in_offline,
     offline_records,
     open_offline_summary,
-    remove_offline_records
+    remove_offline_records,
+    record_cp_attendance
 );

@@ -126,3 +126,12 @@ pub fn open_offline_summary(
 pub async fn remove_offline_records(state: State<'_, AppState>) -> Result<u32, AppError> {
     viewer(&state)?.remove_offline_records().await
 }
+
+/// "Yes, the child is attending an unscheduled care setting": recorded by the spine.
+#[tauri::command(async)]
+pub async fn record_cp_attendance(
+    state: State<'_, AppState>,
+    nhs_number: String,
+) -> Result<(), AppError> {
+    viewer(&state)?.record_cp_attendance(&nhs_number).await
+}

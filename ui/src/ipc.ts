@@ -55,6 +55,8 @@ export const api = {
   openOfflineSummary: (nhsNumber: string) => call<SummaryView>("open_offline_summary", { nhsNumber }),
   /** How many offline records were removed; works online and offline. */
   removeOfflineRecords: () => call<number>("remove_offline_records"),
+  /** "Yes, the child is attending an unscheduled care setting" (a child protection plan). */
+  recordCpAttendance: (nhsNumber: string) => call<void>("record_cp_attendance", { nhsNumber }),
 };
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {

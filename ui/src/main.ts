@@ -26,6 +26,7 @@ import { allergySection, summaryScreen } from "./screens/summary";
 import { sharingScreen } from "./screens/sharing";
 import { configScreen } from "./screens/config";
 import { patientBanner } from "./screens/banner";
+import { askBeforeSummary } from "./screens/flags";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -310,7 +311,12 @@ async function openSummary(patient: PatientView, nhs: string, reason: AccessReas
   try {
     const summary = await api.openSummary(nhs, reason);
     if (mine !== generation) return;
-    summaryScreen(summary, new Date(), () => findScreen(findActions()), "find");
+    // A child protection plan's question comes first (flags.ts).
+    askBeforeSummary(summary, new Date(), {
+      record: api.recordCpAttendance,
+      current: () => mine === generation,
+      show: (cp) => summaryScreen(summary, new Date(), () => findScreen(findActions()), "find", cp),
+    });
   } catch (e) {
     if (mine !== generation) return;
     const err = asAppError(e);
