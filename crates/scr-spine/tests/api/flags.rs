@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use reqwest::{Method, StatusCode};
-use scr_model::fhir::{CareEvent, CareEventKind, Upload};
+use scr_model::fhir::{upload_bundle, CareEvent, CareEventKind, Upload};
 use scr_model::{
     AlertKind, AuditAction, AuditOutcome, AuditRecord, ChildProtectionPlan, ClinicalDate, Deceased,
     Demographics, NhsNumber, ReasonableAdjustment, RelationshipBasis,
@@ -118,6 +118,7 @@ async fn an_uploaded_referral_opens_the_referred_organisations_access(spine: &Te
         &patient,
         vec![event(CareEventKind::Referral, "NX901", true)],
     );
+    spine.keep_sample("upload-referral", &upload_bundle(&referral));
     let (status, body) = post(spine, &gp, &referral).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
@@ -194,6 +195,7 @@ async fn a_hospitals_encounters_open_and_end_its_access(spine: &TestSpine) {
         &patient,
         vec![event(CareEventKind::Encounter, "RX901", true)],
     );
+    spine.keep_sample("upload-encounter", &upload_bundle(&arrived));
     let (status, body) = post(spine, &hospital, &arrived).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
@@ -367,15 +369,12 @@ async fn with_a_plan(spine: &TestSpine, gp: &str, patient: &Demographics, id: &s
         start: NaiveDate::from_ymd_opt(2025, 9, 1).map(ClinicalDate::Day),
         end: ended.then(|| ClinicalDate::Day(Utc::now().date_naive() - Duration::days(3))),
     });
-    let (status, body) = post(
-        spine,
-        gp,
-        &Upload {
-            summary: Some(summary),
-            ..Upload::new(id, patient.clone())
-        },
-    )
-    .await;
+    let upload = Upload {
+        summary: Some(summary),
+        ..Upload::new(id, patient.clone())
+    };
+    spine.keep_sample("upload-child-protection-plan", &upload_bundle(&upload));
+    let (status, body) = post(spine, gp, &upload).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -470,6 +469,12 @@ async fn a_child_protection_attendance_alerts_the_childs_responsible_organisatio
     assert!(
         alerts.to_string().contains("555000000101"),
         "who attended: {alerts}"
+    );
+    assert!(
+        alerts
+            .to_string()
+            .contains(r#""url":"alertFor","valueString":"LA901""#),
+        "the AuditEvent says whose alert it is: {alerts}"
     );
     let hospital_officer = spine
         .sign_in(&spine.identity("privacy-officer"), None)
