@@ -24,6 +24,7 @@ fn patient() -> &'static Demographics {
         },
         gp_ods: Some("A81001".into()),
         restricted: false,
+        deceased: None,
     })
 }
 

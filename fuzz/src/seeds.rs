@@ -110,6 +110,7 @@ pub fn write_all(out: &Path, ips: Option<&Path>) {
             patient: row.demographics.clone(),
             summary: row.summary.clone(),
             consent: row.consent.clone(),
+            care: Vec::new(),
         };
         write(
             out,

@@ -22,5 +22,6 @@ app_commands!(
     list_alerts,
     review_alert,
     trail_for_patient,
-    trail_around
+    trail_around,
+    record_cp_attendance
 );

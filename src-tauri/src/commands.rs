@@ -166,3 +166,12 @@ pub async fn trail_around(
 ) -> Result<Vec<TrailEntryView>, AppError> {
     viewer(&state)?.trail_around(&user_id, &at).await
 }
+
+/// "Yes, the child is attending an unscheduled care setting": recorded by the spine.
+#[tauri::command(async)]
+pub async fn record_cp_attendance(
+    state: State<'_, AppState>,
+    nhs_number: String,
+) -> Result<(), AppError> {
+    viewer(&state)?.record_cp_attendance(&nhs_number).await
+}

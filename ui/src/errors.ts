@@ -136,7 +136,10 @@ export function errorTitle(err: AppError): string {
     case "BUNDLE_IDENTIFIER_REUSED":
     case "NOTHING_TO_APPLY":
     case "OLDER_THAN_HELD":
+    case "ENCOUNTER_NOT_AT_UPLOADER":
       return "The service refused the upload";
+    case "NO_CHILD_PROTECTION_PLAN":
+      return "No child protection plan is in force for this patient";
 
     // Offline records and the report of views made offline.
     case "BUNDLE_TOO_LARGE":

@@ -65,6 +65,8 @@ export const api = {
   reviewAlert: (id: string, note: string) => call<void>("review_alert", { id, note }),
   trailForPatient: (nhsNumber: string) => call<TrailEntryView[]>("trail_for_patient", { nhsNumber }),
   trailAround: (userId: string, at: string) => call<TrailEntryView[]>("trail_around", { userId, at }),
+  /** "Yes, the child is attending an unscheduled care setting" (a child protection plan). */
+  recordCpAttendance: (nhsNumber: string) => call<void>("record_cp_attendance", { nhsNumber }),
 };
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {

@@ -34,6 +34,7 @@ import { renderSessionBar } from "./session-bar";
 import { stopIdleWatch, watchIdle } from "./idle-warning";
 import { noRelationshipScreen, permissionRefusedScreen, volumeLimitScreen } from "./screens/access";
 import { officerHome } from "./officer";
+import { askBeforeSummary } from "./screens/flags";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -328,7 +329,12 @@ async function openSummary(patient: PatientView, nhs: string, access: AccessRequ
   try {
     const summary = await api.openSummary(nhs, access);
     if (mine !== generation) return;
-    summaryScreen(summary, new Date(), () => findScreen(findActions()), "find");
+    // A child protection plan's question comes first (flags.ts).
+    askBeforeSummary(summary, new Date(), {
+      record: api.recordCpAttendance,
+      current: () => mine === generation,
+      show: (cp) => summaryScreen(summary, new Date(), () => findScreen(findActions()), "find", cp),
+    });
   } catch (e) {
     if (mine !== generation) return;
     const err = asAppError(e);

@@ -16,6 +16,7 @@ export function patient(over: Partial<PatientView> = {}): PatientView {
     gpOds: "B82001",
     restricted: false,
     score: null,
+    deceased: null,
     ...over,
   };
 }
@@ -23,6 +24,7 @@ export function patient(over: Partial<PatientView> = {}): PatientView {
 export function summary(over: Partial<SummaryView> = {}): SummaryView {
   return {
     patient: patient(),
+    flags: { reasonableAdjustment: null, childProtection: null, other: [] },
     allergies: { state: "notRecorded" },
     repeatMedication: [],
     acuteMedication: [],

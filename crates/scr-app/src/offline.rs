@@ -532,6 +532,7 @@ mod tests {
             gp_ods: None,
             restricted: false,
             score: None,
+            deceased: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Dates travel as FHIR text (`1970`, `1970-03`, `1970-03-12`, or an instant) so the UI
 //! shows exactly the precision the record has; it formats them (`12-Mar-1970`).
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use scr_model::fhir::{AlertItem, DocumentPatient, PatientSummaryDocument};
 use scr_model::narrative::{narrative_text, TextBlock};
 use scr_model::{
@@ -130,6 +130,17 @@ pub struct PatientView {
     pub restricted: bool,
     /// Trace match score (0–1), for search results.
     pub score: Option<f64>,
+    /// The patient has died. Absent from offline labels written before it existed.
+    #[serde(default)]
+    pub deceased: Option<DeceasedView>,
+}
+
+/// A recorded death: the date as FHIR text (the UI shows `12-Mar-2025`), or none when the
+/// record says only that the patient died.
+#[derive(Clone, Debug, Serialize, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeceasedView {
+    pub date: Option<String>,
 }
 
 impl PatientView {
@@ -147,6 +158,9 @@ impl PatientView {
             gp_ods: p.gp_ods.clone(),
             restricted: p.restricted,
             score,
+            deceased: p.deceased.map(|d| DeceasedView {
+                date: d.date.map(|x| x.to_fhir()),
+            }),
         }
     }
 }
@@ -258,10 +272,83 @@ pub struct ProvenanceView {
     pub withheld: bool,
 }
 
+/// The flags shown before the summary, each in a banner of its own above the allergies.
+#[derive(Clone, Debug, Default, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagsView {
+    pub reasonable_adjustment: Option<ReasonableAdjustmentView>,
+    /// A child protection plan in force: the window asks whether the child is attending an
+    /// unscheduled care setting before it shows the summary.
+    pub child_protection: Option<ChildProtectionView>,
+    pub other: Vec<OtherFlagView>,
+}
+
+/// The adjustments in words; none means the flag came without them (the window says so).
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonableAdjustmentView {
+    pub adjustments: Vec<String>,
+    pub recorded: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildProtectionView {
+    pub responsible_ods: Option<String>,
+    pub responsible_name: Option<String>,
+    pub since: Option<String>,
+    /// A restricted record: the spine withholds the responsible organisation (it would
+    /// locate the child) and still notifies it.
+    pub withheld: bool,
+}
+
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherFlagView {
+    pub text: String,
+    pub category: Option<String>,
+}
+
+impl FlagsView {
+    /// The document's flags as the window shows them on `today`: a plan that has ended is
+    /// not in force and asks nothing.
+    pub fn from_model(flags: &scr_model::Flags, restricted: bool, today: NaiveDate) -> FlagsView {
+        FlagsView {
+            reasonable_adjustment: flags.reasonable_adjustment.as_ref().map(|r| {
+                ReasonableAdjustmentView {
+                    adjustments: r.adjustments.clone(),
+                    recorded: r.recorded.as_ref().map(|d| d.to_fhir()),
+                }
+            }),
+            child_protection: flags
+                .child_protection
+                .as_ref()
+                .filter(|p| p.in_force_on(today))
+                .map(|p| ChildProtectionView {
+                    responsible_ods: p.responsible_ods.clone(),
+                    responsible_name: p.responsible_name.clone(),
+                    since: p.start.as_ref().map(|d| d.to_fhir()),
+                    withheld: restricted && p.responsible_ods.is_none(),
+                }),
+            other: flags
+                .other
+                .iter()
+                .map(|o| OtherFlagView {
+                    text: o.text.clone(),
+                    category: o.category.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, TS, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SummaryView {
     pub patient: PatientView,
+    /// Shown before the summary, above the allergies (with the patient's death and a
+    /// restricted record's notice, which are in `patient`).
+    pub flags: FlagsView,
     pub allergies: AllergySection,
     pub repeat_medication: Vec<MedicationView>,
     /// Acute medication started or issued in the last 12 months.
@@ -410,6 +497,7 @@ impl SummaryView {
         }
         SummaryView {
             patient: PatientView::from_model(&doc.patient, None),
+            flags: FlagsView::from_model(&s.flags, doc.patient.restricted, now.date_naive()),
             allergies,
             repeat_medication: repeat,
             acute_medication: acute,
@@ -525,6 +613,7 @@ pub fn action_words(action: AuditAction) -> &'static str {
         AuditAction::CardIssue => "Issued a smartcard",
         AuditAction::RegistrationRead => "Read the registrations",
         AuditAction::KeepAlive => "Kept the session alive",
+        AuditAction::CpAttendance => "Recorded a child's attendance at unscheduled care",
     }
 }
 

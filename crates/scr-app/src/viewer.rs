@@ -723,6 +723,19 @@ impl Viewer {
         e.into()
     }
 
+    /// The user's "yes" to "Is the patient attending an unscheduled care setting?" for a
+    /// child on a protection plan: recorded by the spine, which notifies the organisation
+    /// responsible for the child. For the session that asked only.
+    pub async fn record_cp_attendance(&self, nhs_number: &str) -> Result<(), AppError> {
+        let nhs = parse_nhs(nhs_number)?;
+        let asked = self.asking()?;
+        let spine = self.session.spine();
+        self.ask(&asked, spine.record_cp_attendance(&asked.token, nhs))
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(())
+    }
+
     pub async fn sharing(&self, nhs_number: &str) -> Result<SharingView, AppError> {
         let nhs = parse_nhs(nhs_number)?;
         let asked = self.asking()?;

@@ -34,10 +34,12 @@ async fn record_dissent(store: &scr_spine::store::Store, nhs: NhsNumber) {
                 recorded: Utc::now().date_naive(),
                 recorded_by_ods: Some(ods.clone()),
             }),
+            care: Vec::new(),
         },
         body_sha256: "0".repeat(64),
         uploader_ods: ods,
         uploader_name: "The Surgery".into(),
+        gp_system: true,
     };
     let mut conn = store.write_pool().acquire().await.expect("connection");
     let outcome = scr_spine::upload::apply(&mut conn, &job)

@@ -6,7 +6,13 @@ use scr_model::fhir::{parse_document, summary_document, SummaryDocumentInput};
 use scr_model::{Address, AllergyState, Demographics, Gender, NhsNumber, Provenance, Summary};
 
 fn shown(summary: &Summary) -> SummaryView {
-    let patient = Demographics {
+    shown_for(summary, |_| {})
+}
+
+/// The window's view of `summary` for a patient changed by `change`, through the document
+/// the spine serves (a restricted patient's as the spine serves it).
+fn shown_for(summary: &Summary, change: impl FnOnce(&mut Demographics)) -> SummaryView {
+    let mut patient = Demographics {
         nhs_number: NhsNumber::nth_test_number(0).expect("test number"),
         title: None,
         given: vec!["Ada".into()],
@@ -16,10 +22,17 @@ fn shown(summary: &Summary) -> SummaryView {
         address: Address::default(),
         gp_ods: Some("A81001".into()),
         restricted: false,
+        deceased: None,
+    };
+    change(&mut patient);
+    let served = if patient.restricted {
+        summary.with_source_withheld()
+    } else {
+        summary.clone()
     };
     let doc = summary_document(&SummaryDocumentInput {
-        patient: &patient,
-        summary,
+        patient: &patient.redacted_if_restricted(),
+        summary: &served,
         document_id: "0123456789abcdef0123456789abcdef",
         generated_at: Utc::now(),
     });
@@ -39,6 +52,7 @@ fn summary(allergies: AllergyState) -> Summary {
             last_updated: None,
         },
         narratives: Default::default(),
+        flags: Default::default(),
     }
 }
 
@@ -163,6 +177,7 @@ fn claimed_read() -> AuditRecord {
         relationship: Some(RelationshipBasis::SelfClaimed),
         justification: Some("Seeing them in the fracture clinic".into()),
         alerts: vec![],
+        alert_org: None,
     };
     entry.raise(AlertKind::SelfClaimedRelationship);
     AuditRecord {
@@ -323,4 +338,63 @@ fn the_officers_filter_is_checked_before_anything_is_sent() {
     // What the window sends when a filter is left out.
     let sent: AlertFilter = serde_json::from_value(serde_json::json!({})).expect("defaults");
     assert_eq!(sent.status, AlertFilterStatus::Open);
+}
+
+fn flagged() -> Summary {
+    let mut s = summary(AllergyState::NotRecorded);
+    s.flags.reasonable_adjustment = Some(scr_model::ReasonableAdjustment {
+        adjustments: vec!["Needs a British Sign Language interpreter".into()],
+        recorded: None,
+    });
+    s.flags.child_protection = Some(scr_model::ChildProtectionPlan {
+        responsible_ods: Some("LA901".into()),
+        responsible_name: Some("Synthetic County Council Children's Services".into()),
+        start: scr_model::ClinicalDate::parse("2025-09-01"),
+        end: None,
+    });
+    s
+}
+
+#[test]
+fn flags_and_a_death_reach_the_window_before_anything_else_is_decided() {
+    let view = shown_for(&flagged(), |p| {
+        p.deceased = Some(scr_model::Deceased {
+            date: scr_model::ClinicalDate::parse("2025-03-12"),
+        })
+    });
+    assert_eq!(
+        view.patient.deceased,
+        Some(scr_app::DeceasedView {
+            date: Some("2025-03-12".into())
+        })
+    );
+    assert_eq!(
+        view.flags
+            .reasonable_adjustment
+            .as_ref()
+            .map(|r| r.adjustments.clone()),
+        Some(vec!["Needs a British Sign Language interpreter".to_string()])
+    );
+    let plan = view.flags.child_protection.expect("the plan");
+    assert_eq!(plan.responsible_ods.as_deref(), Some("LA901"));
+    assert_eq!(plan.since.as_deref(), Some("2025-09-01"));
+    assert!(!plan.withheld);
+}
+
+#[test]
+fn a_plan_that_has_ended_asks_nothing_and_a_restricted_childs_names_no_organisation() {
+    let mut ended = flagged();
+    if let Some(p) = &mut ended.flags.child_protection {
+        p.end = scr_model::ClinicalDate::parse("2025-10-01");
+    }
+    assert_eq!(shown(&ended).flags.child_protection, None);
+    let restricted = shown_for(&flagged(), |p| p.restricted = true);
+    let plan = restricted
+        .flags
+        .child_protection
+        .expect("the plan is still shown");
+    assert!(plan.withheld);
+    assert_eq!(plan.responsible_ods, None);
+    assert_eq!(plan.responsible_name, None);
+    assert!(restricted.patient.restricted);
 }

@@ -633,6 +633,29 @@ impl SpineClient {
         })
     }
 
+    /// `POST Patient/{nhs}/$cp-attendance`: the user's "yes, the child is attending an
+    /// unscheduled care setting", asked before a summary showing a child protection plan.
+    /// The spine records it and notifies the organisation responsible for the child. Busy
+    /// answers are retried: nothing was recorded for them, and a second record of the same
+    /// attendance would only repeat the notice.
+    pub async fn record_cp_attendance(
+        &self,
+        token: &SessionToken,
+        nhs: NhsNumber,
+    ) -> Result<(), ClientError> {
+        let path = format!("/FHIR/R4/Patient/{}/$cp-attendance", nhs.as_digits());
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.request(Method::POST, &path, Some(token))
+                        .header(reqwest::header::ACCEPT, "application/fhir+json")
+                },
+                true,
+            )
+            .await?;
+        expect_status(status, &bytes, StatusCode::OK).map(|_| ())
+    }
+
     /// `GET Consent?patient={nhs}`: the patient's sharing preference, if one is recorded.
     pub async fn consent(
         &self,
@@ -891,7 +914,9 @@ fn from_error_code(status: u16, code: ErrorCode, message: String) -> ClientError
         | E::CardNotFound
         | E::CardAmbiguous
         | E::InvalidRegistration
-        | E::OwnRoleChange => ClientError::Spine {
+        | E::OwnRoleChange
+        | E::EncounterNotAtUploader
+        | E::NoChildProtectionPlan => ClientError::Spine {
             status,
             code: SpineCode::Known(code),
             message,

@@ -29,6 +29,9 @@ pub const RA_ROLE_CODE: &str = "RA-AGENT";
 pub const HOSPITAL_NAME: &str = "Synthetic General Hospital";
 pub const OUT_OF_HOURS_ODS: &str = "NX901";
 pub const OUT_OF_HOURS_NAME: &str = "Synthetic Out of Hours Service";
+/// The local authority responsible for the seeded children on a child protection plan.
+pub const LOCAL_AUTHORITY_ODS: &str = "LA901";
+pub const LOCAL_AUTHORITY_NAME: &str = "Synthetic County Council Children's Services";
 
 struct ProfileTemplate {
     id: &'static str,
@@ -145,6 +148,34 @@ fn templates(practice_ods: &str, practice_name: &str) -> Vec<Template> {
                 org_name: p(HOSPITAL_NAME),
                 // Registration only: no patient data.
                 activities: vec![RaManage],
+            }],
+        },
+        Template {
+            folder: "hospital-system",
+            name: "Patient administration system of the hospital",
+            user_id: "555000000808",
+            passcode: "753197",
+            profiles: vec![ProfileTemplate {
+                id: "hospital-system",
+                role_code: "R8008",
+                role_name: "Hospital patient administration system",
+                org_ods: p(HOSPITAL_ODS),
+                org_name: p(HOSPITAL_NAME),
+                activities: vec![EncounterUpload],
+            }],
+        },
+        Template {
+            folder: "la-privacy-officer",
+            name: "Jo Brennan",
+            user_id: "555000000707",
+            passcode: "518362",
+            profiles: vec![ProfileTemplate {
+                id: "la-privacy-officer",
+                role_code: "R0001",
+                role_name: "Privacy Officer Access Role",
+                org_ods: p(LOCAL_AUTHORITY_ODS),
+                org_name: p(LOCAL_AUTHORITY_NAME),
+                activities: vec![B0015, B0016],
             }],
         },
     ]

@@ -10,14 +10,17 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use scr_model::{
-    Address, Allergy, AllergyState, ClinicalDate, Coding, ConsentRecord, Criticality, Demographics,
-    Gender, Medication, MedicationKind, MedicationStatus, NhsNumber, Problem, ProblemStatus,
-    Provenance, RelationshipBasis, Severity, SharingPreference, Summary, Verification,
+    Address, Allergy, AllergyState, ChildProtectionPlan, ClinicalDate, Coding, ConsentRecord,
+    Criticality, Deceased, Demographics, Flags, Gender, Medication, MedicationKind,
+    MedicationStatus, NhsNumber, Problem, ProblemStatus, Provenance, ReasonableAdjustment,
+    RelationshipBasis, Severity, SharingPreference, Summary, Verification,
 };
 
 use scr_spine::store::{CareRelationship, PatientRow};
 
-use crate::identities::{HOSPITAL_ODS, OUT_OF_HOURS_ODS};
+use crate::identities::{
+    HOSPITAL_ODS, LOCAL_AUTHORITY_NAME, LOCAL_AUTHORITY_ODS, OUT_OF_HOURS_ODS,
+};
 
 /// The day the population is "as of", fixed so a seed is reproducible.
 pub fn reference_date() -> NaiveDate {
@@ -765,7 +768,7 @@ pub fn patient(index: u32, seed: u64, practices: &[Practice]) -> Option<PatientR
         ],
         postcode: Some(postcode(area, &mut rng)),
     };
-    let demographics = Demographics {
+    let mut demographics = Demographics {
         nhs_number,
         title,
         given,
@@ -775,6 +778,7 @@ pub fn patient(index: u32, seed: u64, practices: &[Practice]) -> Option<PatientR
         address,
         gp_ods: Some(practice.ods.clone()),
         restricted: rng.gen_bool(0.001),
+        deceased: None,
     };
 
     let consent_roll: f64 = rng.gen();
@@ -803,11 +807,18 @@ pub fn patient(index: u32, seed: u64, practices: &[Practice]) -> Option<PatientR
 
     // Dissenters have no central summary; a few newly registered patients have none yet.
     let dissented = consent.as_ref().is_some_and(|c| c.preference.is_dissent());
-    let summary = if dissented || rng.gen_bool(0.005) {
+    let mut summary = if dissented || rng.gen_bool(0.005) {
         None
     } else {
         Some(summary(age, practice, today, &mut rng))
     };
+    // Flags and deaths come from a stream of their own, so adding them left every other
+    // seeded detail (and the tests and benchmarks that rely on it) as it was.
+    if let Some(s) = &mut summary {
+        let (deceased, flags) = flags(index, seed, born, age, today);
+        demographics.deceased = deceased;
+        s.flags = flags;
+    }
     Some(PatientRow {
         demographics,
         summary,
@@ -959,7 +970,68 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
             last_updated: Some(at),
         },
         narratives: Default::default(),
+        flags: Default::default(),
     }
+}
+
+/// Reasonable adjustments, as a practice records them in words.
+const ADJUSTMENTS: &[&str] = &[
+    "Needs a British Sign Language interpreter",
+    "Needs information in easy read format",
+    "Needs a longer appointment",
+    "Uses a wheelchair: needs step-free access and a height-adjustable couch",
+    "Needs a carer or supporter present",
+    "Needs information in large print (18 point)",
+    "Needs a quiet place to wait",
+    "Has a learning disability: explain one step at a time",
+    "Is autistic: avoid bright lights and noise where possible",
+    "Needs a hearing loop",
+];
+
+/// The flags of a patient with a summary, and whether they have died: 3 % a reasonable
+/// adjustment flag (1–2 adjustments), 2 % of children a child protection plan with the
+/// demo's local authority responsible, 1 % died in the two years before the reference
+/// date. Drawn from their own stream for `index` and `seed`.
+fn flags(
+    index: u32,
+    seed: u64,
+    born: NaiveDate,
+    age: u32,
+    today: NaiveDate,
+) -> (Option<Deceased>, Flags) {
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed ^ (u64::from(index).wrapping_mul(0xD1B5_4A32_D192_ED03)) ^ 0x00F1_A65F_1A65,
+    );
+    let mut flags = Flags::default();
+    if rng.gen_bool(0.03) {
+        let mut adjustments = vec![ADJUSTMENTS[rng.gen_range(0..ADJUSTMENTS.len())].to_string()];
+        if rng.gen_bool(0.4) {
+            let more = ADJUSTMENTS[rng.gen_range(0..ADJUSTMENTS.len())].to_string();
+            if !adjustments.contains(&more) {
+                adjustments.push(more);
+            }
+        }
+        flags.reasonable_adjustment = Some(ReasonableAdjustment {
+            adjustments,
+            recorded: Some(ClinicalDate::Day(day_before(today, 365 * 5, &mut rng))),
+        });
+    }
+    if age < 18 && rng.gen_bool(0.02) {
+        flags.child_protection = Some(ChildProtectionPlan {
+            responsible_ods: Some(LOCAL_AUTHORITY_ODS.to_string()),
+            responsible_name: Some(LOCAL_AUTHORITY_NAME.to_string()),
+            start: Some(ClinicalDate::Day(
+                day_before(today, 730, &mut rng).max(born),
+            )),
+            end: None,
+        });
+    }
+    let deceased = rng.gen_bool(0.01).then(|| Deceased {
+        date: Some(ClinicalDate::Day(
+            day_before(today, 730, &mut rng).max(born),
+        )),
+    });
+    (deceased, flags)
 }
 
 /// Whether seeded patient `i` has open encounters and referrals with the demo's hospital and
@@ -1036,4 +1108,59 @@ pub async fn seed_population(
     }
     generator.await?;
     Ok(practices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_deaths_are_seeded_at_their_rates_and_the_same_every_time() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let practices = practices(5_000, &mut rng);
+        let today = reference_date();
+        let (mut raf, mut plans, mut children, mut died, mut with_summary) = (0, 0, 0, 0, 0);
+        for i in 0..5_000 {
+            let Some(row) = patient(i, 7, &practices) else {
+                continue;
+            };
+            let again = patient(i, 7, &practices).expect("the same patient");
+            assert_eq!(
+                (&again.demographics, &again.summary),
+                (&row.demographics, &row.summary),
+                "patient {i}"
+            );
+            let d = &row.demographics;
+            let age = today.years_since(d.birth_date).unwrap_or(0);
+            if age < 18 {
+                children += 1;
+            }
+            let Some(s) = &row.summary else {
+                assert_eq!(d.deceased, None, "a death is seeded only with a summary");
+                continue;
+            };
+            with_summary += 1;
+            if let Some(r) = &s.flags.reasonable_adjustment {
+                raf += 1;
+                assert!(!r.adjustments.is_empty());
+            }
+            if let Some(p) = &s.flags.child_protection {
+                plans += 1;
+                assert!(age < 18, "a plan on an adult's record");
+                assert_eq!(p.responsible_ods.as_deref(), Some(LOCAL_AUTHORITY_ODS));
+            }
+            if let Some(dead) = d.deceased {
+                died += 1;
+                let on = dead.date.and_then(|x| x.day()).expect("a date");
+                assert!(on >= d.birth_date && on <= today);
+            }
+        }
+        let share = |n: i32, of: i32| f64::from(n) / f64::from(of.max(1));
+        assert!((0.015..0.045).contains(&share(raf, with_summary)), "{raf}");
+        assert!((0.002..0.03).contains(&share(died, with_summary)), "{died}");
+        assert!(
+            plans >= 3 && share(plans, children) < 0.05,
+            "{plans} of {children}"
+        );
+    }
 }

@@ -39,6 +39,9 @@ pub enum AuditAction {
     /// The app kept a session alive ("Stay signed in"); only refusals are recorded, in the
     /// refusal tally.
     KeepAlive,
+    /// A clinician said a child on a protection plan is attending unscheduled care (alerts
+    /// the organisation responsible for the child).
+    CpAttendance,
 }
 
 impl AuditAction {
@@ -62,6 +65,7 @@ impl AuditAction {
             AuditAction::CardIssue => "card-issue",
             AuditAction::RegistrationRead => "registration-read",
             AuditAction::KeepAlive => "keep-alive",
+            AuditAction::CpAttendance => "cp-attendance",
         }
     }
 
@@ -85,6 +89,7 @@ impl AuditAction {
             AuditAction::CardIssue,
             AuditAction::RegistrationRead,
             AuditAction::KeepAlive,
+            AuditAction::CpAttendance,
         ]
         .into_iter()
         .find(|a| a.code() == code)
@@ -157,6 +162,11 @@ pub struct AuditEntry {
     /// The alerts this entry raises for the privacy officer; `alert` is true when any is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertKind>,
+    /// The organisation whose privacy officer receives this entry's child protection alert
+    /// (the child's responsible organisation), where that is not the user's own. Other
+    /// alerts always go to the user's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_org: Option<String>,
 }
 
 impl AuditEntry {

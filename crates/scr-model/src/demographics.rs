@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::NhsNumber;
+use crate::{ClinicalDate, NhsNumber};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,6 +57,18 @@ pub struct Demographics {
     /// Restricted (sensitive) patients are returned without address, telecom or GP.
     #[serde(default)]
     pub restricted: bool,
+    /// The patient has died (`Patient.deceasedDateTime`, or `deceasedBoolean` without a
+    /// date). Absent in records stored before it existed: alive, as far as they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deceased: Option<Deceased>,
+}
+
+/// A recorded death: its date when the record gives one (FHIR `deceasedDateTime`), or only
+/// that the patient died (`deceasedBoolean: true`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deceased {
+    #[serde(default)]
+    pub date: Option<ClinicalDate>,
 }
 
 impl Demographics {

@@ -125,6 +125,10 @@ error_codes! {
     CardAmbiguous = "CARD_AMBIGUOUS", 409, "Cards from more than one issuer have this serial; name the issuer.";
     InvalidRegistration = "INVALID_REGISTRATION", 400, "A user id, name, role, organisation or activity is not in the form required.";
     OwnRoleChange = "OWN_ROLE_CHANGE", 403, "A registration authority agent may not add or remove their own role profiles.";
+
+    // Encounters and referrals in an upload; the child protection attendance.
+    EncounterNotAtUploader = "ENCOUNTER_NOT_AT_UPLOADER", 403, "An uploaded encounter is at another organisation than the uploader's; only the organisation it is at may record it.";
+    NoChildProtectionPlan = "NO_CHILD_PROTECTION_PLAN", 404, "The patient has no child protection plan in force, so no attendance can be recorded.";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -9,6 +9,7 @@ pub mod date;
 pub mod demographics;
 pub mod error_code;
 pub mod fhir;
+pub mod flags;
 pub mod narrative;
 pub mod nhs_number;
 pub mod roles;
@@ -23,8 +24,9 @@ pub use access::{
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditRecord, OfflineAccess, OfflineView};
 pub use consent::{ConsentRecord, SharingPreference};
 pub use date::ClinicalDate;
-pub use demographics::{Address, Demographics, Gender};
+pub use demographics::{Address, Deceased, Demographics, Gender};
 pub use error_code::ErrorCode;
+pub use flags::{ChildProtectionPlan, Flags, OtherFlag, ReasonableAdjustment};
 pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use roles::{Activity, RoleProfile};
 pub use summary::{

@@ -27,6 +27,10 @@ pub enum Activity {
     /// operations (register users, add and remove role profiles, list and revoke cards).
     /// Nothing national is implied by holding it, and it opens no patient data.
     RaManage,
+    /// Not a national activity: the credential of a hospital's (or other care setting's)
+    /// system allowed to upload its own encounters — attendances and admissions at its
+    /// organisation, for any patient — and nothing else.
+    EncounterUpload,
 }
 
 impl Activity {
@@ -41,6 +45,7 @@ impl Activity {
             Activity::B0098 => "B0098",
             Activity::GpSystemUpload => "GP-UPLOAD",
             Activity::RaManage => "RA-MANAGE",
+            Activity::EncounterUpload => "ENCOUNTER-UPLOAD",
         }
     }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ClinicalDate;
+use crate::{ClinicalDate, Flags};
 
 /// A coded concept: SNOMED CT for allergies, problems and consent; dm+d for medicines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,16 +153,26 @@ pub struct Summary {
     pub provenance: Provenance,
     #[serde(default)]
     pub narratives: Narratives,
+    /// The flags shown before the summary (reasonable adjustments, a child protection
+    /// plan, other alerts). Absent in summaries stored before flags existed.
+    #[serde(default, skip_serializing_if = "Flags::is_empty")]
+    pub flags: Flags,
 }
 
 impl Summary {
     /// The summary as served for a restricted (sensitive) patient: the source practice and
-    /// author could locate the patient, so they are withheld like the address and GP.
+    /// author could locate the patient, so they are withheld like the address and GP; so is
+    /// the organisation responsible for a child protection plan (a local authority names
+    /// the area the child lives in). The plan itself is still shown.
     pub fn with_source_withheld(&self) -> Summary {
         let mut s = self.clone();
         s.provenance.practice_ods = None;
         s.provenance.practice_name = None;
         s.provenance.author = None;
+        if let Some(plan) = &mut s.flags.child_protection {
+            plan.responsible_ods = None;
+            plan.responsible_name = None;
+        }
         s
     }
 }

@@ -26,6 +26,7 @@ fn patient(index: u32) -> Demographics {
         },
         gp_ods: Some("A81001".into()),
         restricted: false,
+        deceased: None,
     }
 }
 
@@ -105,6 +106,7 @@ fn summary(allergies: AllergyState) -> Summary {
             last_updated: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single(),
         },
         narratives: Default::default(),
+        flags: Default::default(),
     }
 }
 
@@ -193,6 +195,7 @@ fn an_upload_round_trips_with_and_without_consent() {
             patient: patient(i as u32),
             summary,
             consent,
+            care: Vec::new(),
         };
         let back = parse_upload(&serde_json::to_vec(&upload_bundle(&upload)).expect("json"))
             .expect("parse");
@@ -222,7 +225,7 @@ proptest! {
             p.address = Address::default();
             p.gp_ods = None;
         }
-        let upload = Upload { bundle_id: id, patient: p, summary: Some(summary(three_states().remove(state))), consent: None };
+        let upload = Upload { bundle_id: id, patient: p, summary: Some(summary(three_states().remove(state))), consent: None, care: Vec::new() };
         let back = parse_upload(&serde_json::to_vec(&upload_bundle(&upload)).expect("json")).expect("parse");
         prop_assert_eq!(coded_upload(back), upload);
     }
@@ -245,6 +248,7 @@ fn patient_searchset_and_consent_read_back_what_the_spine_renders() {
         },
         gp_ods: Some("A81001".into()),
         restricted: false,
+        deceased: None,
     };
     let patient = serde_json::to_vec(&scr_model::fhir::patient_resource(&d)).expect("json");
     let read = parse_patient(&patient).expect("patient");
@@ -312,6 +316,7 @@ fn text_only_sections_round_trip_as_text() {
         patient: patient(7),
         summary: Some(s.clone()),
         consent: None,
+        care: Vec::new(),
     };
     let back = parse_upload(&serde_json::to_vec(&upload_bundle(&upload)).expect("json"))
         .expect("parse upload");

@@ -71,6 +71,8 @@ pub(crate) struct Audited<'a> {
     /// What the request is about when that is not a patient (the registration authority's
     /// subject): the detail of its success, and after the code in a refusal's.
     note: Option<String>,
+    /// Where a child protection alert goes (the child's responsible organisation).
+    alert_org: Option<String>,
 }
 
 impl<'a> Audited<'a> {
@@ -94,6 +96,7 @@ impl<'a> Audited<'a> {
             justification: None,
             alerts: Vec::new(),
             note: None,
+            alert_org: None,
         })
     }
 
@@ -127,6 +130,7 @@ impl<'a> Audited<'a> {
         for kind in &self.alerts {
             entry.raise(*kind);
         }
+        entry.alert_org = self.alert_org.clone();
         entry
     }
 
@@ -566,11 +570,12 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // A GP practice's system, or a hospital's encounter feed (upload.rs: who may send what).
     let mut request = Audited::authorise(
         &state,
         &headers,
         AuditAction::Upload,
-        &[Activity::GpSystemUpload],
+        &[Activity::GpSystemUpload, Activity::EncounterUpload],
     )
     .await?;
     let body = match read_body(body, state.config.max_body_bytes).await {
@@ -587,7 +592,8 @@ pub async fn upload(
     let upload = match fhir::parse_upload(&body) {
         Ok(u) => u,
         Err(e) => {
-            let (issue, code) = match &e {
+            // The problem itself decides the code, wherever in the Bundle it was found.
+            let (issue, code) = match e.innermost() {
                 fhir::FhirError::TooLarge { .. } => (IssueType::TooLong, ErrorCode::BundleTooLarge),
                 fhir::FhirError::InvalidNhsNumber(_) => {
                     (IssueType::Value, ErrorCode::InvalidNhsNumber)
@@ -632,6 +638,7 @@ pub async fn upload(
         body_sha256: hex::encode(Sha256::digest(&body)),
         uploader_ods: request.role.org_ods.clone(),
         uploader_name: request.role.org_name.clone(),
+        gp_system: request.role.allows(Activity::GpSystemUpload),
     };
     let entry = request.entry(Some(nhs), AuditOutcome::Success);
     let outcome = state.audit.upload(job, entry).await?;
@@ -645,6 +652,9 @@ pub async fn upload(
         UploadOutcome::RefusedIdentifierReused => (IssueType::Conflict, "This Bundle identifier was already used for a different upload."),
         UploadOutcome::RefusedNothingToApply => (IssueType::Required, "The Bundle has neither a summary nor a sharing preference."),
         UploadOutcome::RefusedOlderThanHeld => (IssueType::Conflict, "This summary was composed before the one already held; the newer summary was kept. Nothing was stored."),
+        UploadOutcome::RelationshipsRecorded => (IssueType::Processing, "The encounters and referrals were recorded."),
+        UploadOutcome::RefusedEncounterElsewhere => (IssueType::Forbidden, "An encounter in this Bundle is at another organisation (its serviceProvider is not yours); only the organisation an encounter is at may record it. Nothing was stored."),
+        UploadOutcome::RefusedEncountersOnly => (IssueType::Forbidden, "This system may upload only its own encounters; summaries, sharing preferences and referrals come from the patient's GP practice. Nothing was stored."),
     };
     match outcome.refusal() {
         None => {
@@ -653,6 +663,63 @@ pub async fn upload(
         }
         Some(code) => Err(ApiError::new(code, issue, message)),
     }
+}
+
+/// `POST /FHIR/R4/Patient/{nhs}/$cp-attendance`: the clinician's "yes" to "Is the patient
+/// attending an unscheduled care setting?", asked before the summary of a child on a child
+/// protection plan. Recorded (an audit entry of the user's) and raised as an alert for the
+/// privacy officer of the organisation responsible for the child — named by the plan the
+/// spine holds, never by the caller. Needs a role that opens summaries and a legitimate
+/// relationship, as `$summary` does.
+pub async fn cp_attendance(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut request = Audited::authorise(
+        &state,
+        &headers,
+        AuditAction::CpAttendance,
+        &[Activity::B0370, Activity::B0168],
+    )
+    .await?;
+    let nhs = request.nhs_number(&id).await?;
+    let Some((patient, summary, _)) = state.store.summary_view(nhs).await? else {
+        return Err(request.unknown_patient().await);
+    };
+    match legitimate_relationship(&state, &request, &patient, false).await? {
+        Some((basis, _)) => request.relationship = Some(basis),
+        None => {
+            let e = ApiError::forbidden(
+                ErrorCode::NoLegitimateRelationship,
+                "Your organisation has no recorded relationship with this patient.",
+            );
+            return Err(request.refuse(e).await);
+        }
+    }
+    let today = Utc::now().date_naive();
+    let responsible = summary
+        .as_ref()
+        .and_then(|s| s.flags.child_protection.as_ref())
+        .filter(|plan| plan.in_force_on(today))
+        .and_then(|plan| plan.responsible_ods.clone());
+    let Some(responsible) = responsible else {
+        let e = ApiError::not_found(
+            ErrorCode::NoChildProtectionPlan,
+            "This patient has no child protection plan in force; no attendance was recorded.",
+        );
+        return Err(request.refuse(e).await);
+    };
+    request.alerts.push(AlertKind::ChildProtectionAttendance);
+    request.alert_org = Some(responsible);
+    request.succeeded().await?;
+    Ok(fhir_ok(
+        StatusCode::OK,
+        &informational_outcome(
+            "ATTENDANCE_RECORDED",
+            "The attendance was recorded and the organisation responsible for the child has been notified.",
+        ),
+    ))
 }
 
 /// How far the viewer's clock may be from the spine's when it reports offline views.

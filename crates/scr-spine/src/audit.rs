@@ -224,6 +224,7 @@ fn tally_entries(taken: &[TallyKind]) -> Vec<AuditEntry> {
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         })
         .collect()
 }

@@ -100,6 +100,7 @@ async fn refuse_sign_in_noting(
         relationship: None,
         justification: None,
         alerts: Vec::new(),
+        alert_org: None,
     };
     match state.audit.append(vec![entry]).await {
         Ok(()) => err,
@@ -264,6 +265,7 @@ pub async fn create_session(
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         }])
         .await?;
     Ok((
@@ -310,6 +312,7 @@ impl Caller {
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         }
     }
 }

@@ -43,6 +43,10 @@ struct Canonical<'a> {
     justification: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     alerts: Vec<&'a str>,
+    /// Where a child protection alert goes: absent on entries without one, so entries
+    /// written before it existed keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_org: Option<&'a str>,
     prev_hash: &'a str,
 }
 
@@ -70,6 +74,7 @@ pub fn entry_hash(seq: i64, at: i64, entry: &AuditEntry, prev_hash: &str) -> Str
         relationship: entry.relationship.map(|r| r.code()),
         justification: entry.justification.as_deref(),
         alerts: entry.alerts.iter().map(|k| k.code()).collect(),
+        alert_org: entry.alert_org.as_deref(),
         prev_hash,
     };
     // Serialising plain strings, integers and booleans cannot fail.
@@ -99,6 +104,7 @@ mod tests {
             relationship: None,
             justification: None,
             alerts: Vec::new(),
+            alert_org: None,
         }
     }
 
@@ -148,6 +154,16 @@ mod tests {
         worded.justification = Some("unconscious".into());
         let mut raised = entry(None);
         raised.alerts = vec![AlertKind::EmergencyAccess];
+        let mut elsewhere = entry(None);
+        elsewhere.alerts = vec![AlertKind::ChildProtectionAttendance];
+        elsewhere.alert_org = Some("LA901".into());
+        let mut nowhere = elsewhere.clone();
+        nowhere.alert_org = None;
+        assert_ne!(
+            entry_hash(1, 5, &elsewhere, GENESIS_HASH),
+            entry_hash(1, 5, &nowhere, GENESIS_HASH),
+            "where the alert goes is covered"
+        );
         let hashes: Vec<String> = [claimed, worded, raised]
             .iter()
             .map(|e| entry_hash(1, 5, e, GENESIS_HASH))

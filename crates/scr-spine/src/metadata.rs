@@ -45,6 +45,10 @@ pub fn capability() -> serde_json::Value {
                         "name": "summary",
                         "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
                         "documentation": "IPS document Bundle; needs a clinical role and X-Access-Reason"
+                    }, {
+                        "name": "cp-attendance",
+                        "definition": "https://fhir.scr-viewer.example/OperationDefinition/cp-attendance",
+                        "documentation": "POST: a child on a child protection plan is attending unscheduled care; recorded, and alerts the child's responsible organisation"
                     }]
                 },
                 {
@@ -67,7 +71,7 @@ pub fn capability() -> serde_json::Value {
                     ]
                 }
             ],
-            "interaction": [{ "code": "transaction", "documentation": "GP practice upload of a summary" }]
+            "interaction": [{ "code": "transaction", "documentation": "GP practice upload of a summary, sharing preference and referrals; a hospital system's upload of its encounters" }]
         }]
     })
 }

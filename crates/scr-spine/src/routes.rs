@@ -48,6 +48,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/FHIR/R4/Patient", get(api::search_patients))
         .route("/FHIR/R4/Patient/{id}", get(api::read_patient))
         .route("/FHIR/R4/Patient/{id}/$summary", get(api::summary))
+        .route(
+            "/FHIR/R4/Patient/{id}/$cp-attendance",
+            post(api::cp_attendance),
+        )
         .route("/FHIR/R4/Consent", get(api::consent))
         .route(
             "/FHIR/R4/AuditEvent",

@@ -1,11 +1,29 @@
-//! Applying a GP practice's upload: the consent rules of DOMAIN.md, inside the transaction
-//! that also appends the audit entry (see `audit::AuditWriter::upload`).
+//! Applying an upload: the consent rules of DOMAIN.md for a GP practice's summary and
+//! sharing preference, and the encounters and referrals that open (or end) a legitimate
+//! relationship, inside the transaction that also appends the audit entry (see
+//! `audit::AuditWriter::upload`).
+//!
+//! Who may upload what:
+//! - a GP practice's system (`GP-UPLOAD`) sends summaries, sharing preferences and referrals
+//!   for the patients registered at the practice (a referral from the practice to any
+//!   organisation), and records a death its Patient states;
+//! - a hospital's (or other care setting's) system (`ENCOUNTER-UPLOAD`) sends only
+//!   encounters, for any patient — an attendance needs no registration — but only its own:
+//!   an encounter at another organisation is refused (`ENCOUNTER_NOT_AT_UPLOADER`), from
+//!   any uploader. Anything else it sends is refused (`NOT_PERMITTED_FOR_ROLE`).
+//!
+//! An open encounter or referral opens the relationship of its organisation with the
+//! patient; a closed one (finished, cancelled, completed, revoked, entered in error) ends
+//! it. One relationship is kept per organisation and kind, so within one upload an open
+//! event wins over a closed one; across uploads, the latest upload decides.
 
-use scr_model::fhir::Upload;
+use std::collections::BTreeMap;
+
+use scr_model::fhir::{CareEvent, CareEventKind, Upload};
 use scr_model::{AuditOutcome, ErrorCode, NhsNumber};
 use sqlx::AnyConnection;
 
-use crate::store::{self, now_ms, ConsentToHold, StoreError, SummaryToHold};
+use crate::store::{self, now_ms, CareRelationship, ConsentToHold, StoreError, SummaryToHold};
 
 pub struct UploadJob {
     pub upload: Upload,
@@ -16,6 +34,9 @@ pub struct UploadJob {
     pub uploader_ods: String,
     /// Its name, from the same role profile.
     pub uploader_name: String,
+    /// The uploader is a GP practice's system (`GP-UPLOAD`), not only a hospital's
+    /// encounter feed (`ENCOUNTER-UPLOAD`).
+    pub gp_system: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +60,13 @@ pub enum UploadOutcome {
     /// Refused: the summary was composed before the one already held (a late, older
     /// upload must not replace a newer allergy list).
     RefusedOlderThanHeld,
+    /// Encounters or referrals only: the relationships were opened or ended.
+    RelationshipsRecorded,
+    /// Refused: an encounter at an organisation other than the uploader's.
+    RefusedEncounterElsewhere,
+    /// Refused: a summary, preference or referral from an uploader that may send only
+    /// encounters.
+    RefusedEncountersOnly,
 }
 
 impl UploadOutcome {
@@ -55,6 +83,9 @@ impl UploadOutcome {
             UploadOutcome::RefusedIdentifierReused => ErrorCode::BundleIdentifierReused.as_str(),
             UploadOutcome::RefusedNothingToApply => ErrorCode::NothingToApply.as_str(),
             UploadOutcome::RefusedOlderThanHeld => ErrorCode::OlderThanHeld.as_str(),
+            UploadOutcome::RelationshipsRecorded => "RELATIONSHIPS_RECORDED",
+            UploadOutcome::RefusedEncounterElsewhere => ErrorCode::EncounterNotAtUploader.as_str(),
+            UploadOutcome::RefusedEncountersOnly => ErrorCode::NotPermittedForRole.as_str(),
         }
     }
 
@@ -64,13 +95,16 @@ impl UploadOutcome {
         match self {
             UploadOutcome::Stored
             | UploadOutcome::DissentRecorded
-            | UploadOutcome::AlreadyApplied => None,
+            | UploadOutcome::AlreadyApplied
+            | UploadOutcome::RelationshipsRecorded => None,
             UploadOutcome::RefusedDissented => Some(ErrorCode::PatientDissented),
             UploadOutcome::RefusedNotRegisteredHere => Some(ErrorCode::NotRegisteredAtPractice),
             UploadOutcome::RefusedUnknownPatient => Some(ErrorCode::PatientNotFound),
             UploadOutcome::RefusedIdentifierReused => Some(ErrorCode::BundleIdentifierReused),
             UploadOutcome::RefusedNothingToApply => Some(ErrorCode::NothingToApply),
             UploadOutcome::RefusedOlderThanHeld => Some(ErrorCode::OlderThanHeld),
+            UploadOutcome::RefusedEncounterElsewhere => Some(ErrorCode::EncounterNotAtUploader),
+            UploadOutcome::RefusedEncountersOnly => Some(ErrorCode::NotPermittedForRole),
         }
     }
 
@@ -78,7 +112,8 @@ impl UploadOutcome {
         match self {
             UploadOutcome::Stored
             | UploadOutcome::DissentRecorded
-            | UploadOutcome::AlreadyApplied => AuditOutcome::Success,
+            | UploadOutcome::AlreadyApplied
+            | UploadOutcome::RelationshipsRecorded => AuditOutcome::Success,
             UploadOutcome::RefusedUnknownPatient => AuditOutcome::NotFound,
             UploadOutcome::RefusedNothingToApply => AuditOutcome::Invalid,
             _ => AuditOutcome::Refused,
@@ -86,9 +121,13 @@ impl UploadOutcome {
     }
 
     fn from_code(code: &str) -> Option<UploadOutcome> {
-        [UploadOutcome::Stored, UploadOutcome::DissentRecorded]
-            .into_iter()
-            .find(|o| o.code() == code)
+        [
+            UploadOutcome::Stored,
+            UploadOutcome::DissentRecorded,
+            UploadOutcome::RelationshipsRecorded,
+        ]
+        .into_iter()
+        .find(|o| o.code() == code)
     }
 }
 
@@ -110,10 +149,30 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
         );
     }
 
+    // A system records only its own organisation's encounters, whoever uploads.
+    if upload
+        .care
+        .iter()
+        .any(|e| e.kind == CareEventKind::Encounter && e.org_ods != job.uploader_ods)
+    {
+        return Ok(UploadOutcome::RefusedEncounterElsewhere);
+    }
+    // What only the patient's practice sends: the summary, the preference, a referral.
+    let from_the_practice = upload.summary.is_some()
+        || upload.consent.is_some()
+        || upload
+            .care
+            .iter()
+            .any(|e| e.kind == CareEventKind::Referral);
+    if from_the_practice && !job.gp_system {
+        return Ok(UploadOutcome::RefusedEncountersOnly);
+    }
+
     let Some(registered_at) = store::registered_practice(conn, nhs).await? else {
         return Ok(UploadOutcome::RefusedUnknownPatient);
     };
-    if registered_at.as_deref() != Some(job.uploader_ods.as_str()) {
+    let registered_here = registered_at.as_deref() == Some(job.uploader_ods.as_str());
+    if from_the_practice && !registered_here {
         return Ok(UploadOutcome::RefusedNotRegisteredHere);
     }
     let dissented = store::has_dissented(conn, nhs).await?;
@@ -154,8 +213,17 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
             hold_consent(conn, job, consent).await?;
             UploadOutcome::Stored
         }
+        (None, None) if !upload.care.is_empty() => UploadOutcome::RelationshipsRecorded,
         (None, None) => return Ok(UploadOutcome::RefusedNothingToApply),
     };
+    // The registered practice records a death its Patient states (it never un-records one:
+    // a Patient without it says nothing about it).
+    if let (true, true, Some(deceased)) = (job.gp_system, registered_here, upload.patient.deceased)
+    {
+        store::record_death(conn, nhs, deceased).await?;
+    }
+    let relationships = relationships(nhs, &upload.care, now_ms());
+    store::hold_relationships(conn, &relationships).await?;
 
     store::record_upload(
         conn,
@@ -167,6 +235,46 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
     )
     .await?;
     Ok(outcome)
+}
+
+/// The relationships the upload's encounters and referrals open or end: one per
+/// organisation and kind (an open one wins over a closed one in the same upload), opened at
+/// the event's start and ended at its end, neither later than `now` (a sender's clock ahead
+/// of ours must not leave a patient in A&E without a relationship for a while).
+fn relationships(nhs: NhsNumber, care: &[CareEvent], now: i64) -> Vec<CareRelationship> {
+    let mut by_org: BTreeMap<(String, &'static str), CareRelationship> = BTreeMap::new();
+    for e in care {
+        let start = e
+            .start
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(now)
+            .min(now);
+        let ends = (!e.open).then(|| e.end.map(|t| t.timestamp_millis()).unwrap_or(now).min(now));
+        let basis = e.kind.basis();
+        let this = CareRelationship {
+            nhs_number: nhs,
+            org_ods: e.org_ods.clone(),
+            basis,
+            opened_at_ms: start,
+            ends_at_ms: ends,
+        };
+        by_org
+            .entry((e.org_ods.clone(), basis.code()))
+            .and_modify(|held| match (held.ends_at_ms, this.ends_at_ms) {
+                // Both open: from the earlier start.
+                (None, None) => held.opened_at_ms = held.opened_at_ms.min(this.opened_at_ms),
+                // An open one wins.
+                (Some(_), None) => *held = this.clone(),
+                (None, Some(_)) => {}
+                // Both closed: ended at the later end.
+                (Some(a), Some(b)) => {
+                    held.ends_at_ms = Some(a.max(b));
+                    held.opened_at_ms = held.opened_at_ms.min(this.opened_at_ms);
+                }
+            })
+            .or_insert(this);
+    }
+    by_org.into_values().collect()
 }
 
 /// Whether `summary` was composed before the summary already held for the patient. Uploads
@@ -221,6 +329,9 @@ mod tests {
             UploadOutcome::RefusedIdentifierReused,
             UploadOutcome::RefusedNothingToApply,
             UploadOutcome::RefusedOlderThanHeld,
+            UploadOutcome::RelationshipsRecorded,
+            UploadOutcome::RefusedEncounterElsewhere,
+            UploadOutcome::RefusedEncountersOnly,
         ];
         for outcome in all {
             match outcome.refusal() {
@@ -234,5 +345,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn event(
+        org: &str,
+        kind: CareEventKind,
+        open: bool,
+        start: i64,
+        end: Option<i64>,
+    ) -> CareEvent {
+        let at = |ms| chrono::TimeZone::timestamp_millis_opt(&chrono::Utc, ms).single();
+        CareEvent {
+            kind,
+            org_ods: org.into(),
+            open,
+            start: at(start),
+            end: end.and_then(at),
+        }
+    }
+
+    #[test]
+    fn one_relationship_per_organisation_and_kind_an_open_event_winning() {
+        let nhs = NhsNumber::nth_test_number(1).expect("number");
+        let now = 10_000;
+        let care = [
+            event("RX901", CareEventKind::Encounter, false, 1_000, Some(2_000)),
+            event("RX901", CareEventKind::Encounter, true, 3_000, None),
+            event("RX901", CareEventKind::Referral, false, 500, None),
+            event("NX901", CareEventKind::Encounter, false, 1_000, Some(2_000)),
+            event("NX901", CareEventKind::Encounter, false, 1_500, Some(4_000)),
+            // A sender's clock ahead of ours.
+            event("RCARD", CareEventKind::Referral, true, 20_000, None),
+        ];
+        let got: Vec<(String, &str, i64, Option<i64>)> = relationships(nhs, &care, now)
+            .into_iter()
+            .map(|r| (r.org_ods, r.basis.code(), r.opened_at_ms, r.ends_at_ms))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("NX901".to_string(), "encounter", 1_000, Some(4_000)),
+                ("RCARD".to_string(), "referral", now, None),
+                ("RX901".to_string(), "encounter", 3_000, None),
+                ("RX901".to_string(), "referral", 500, Some(now)),
+            ]
+        );
     }
 }

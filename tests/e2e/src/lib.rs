@@ -290,9 +290,15 @@ async fn find_patients(spine: &RunningSpine) -> Patients {
     let mut nka = None;
     let mut not_recorded = None;
     for nhs in store.sample_patients(true, 400).await.expect("sample") {
-        let Some((_, Some(summary), _)) = store.summary_view(nhs).await.expect("summary") else {
+        let Some((patient, Some(summary), _)) = store.summary_view(nhs).await.expect("summary")
+        else {
             continue;
         };
+        // The journeys open these as plain records: no flag banners, no child protection
+        // question before the summary (the flags journey makes its own).
+        if patient.deceased.is_some() || !summary.flags.is_empty() {
+            continue;
+        }
         match &summary.allergies {
             AllergyState::Known { allergies }
                 if known.is_none()

@@ -473,7 +473,12 @@ async fn patient_with_an_allergy_at(
             continue;
         };
         let dissented = consent.is_some_and(|c| c.preference.is_dissent());
-        if patient.gp_ods.as_deref() != Some(practice) || dissented || patient.restricted {
+        if patient.gp_ods.as_deref() != Some(practice)
+            || dissented
+            || patient.restricted
+            || patient.deceased.is_some()
+            || !summary.flags.is_empty()
+        {
             continue;
         }
         if let scr_model::AllergyState::Known { allergies } = &summary.allergies {
@@ -502,6 +507,7 @@ fn text_only_allergy_upload(
         patient,
         summary: Some(summary),
         consent: None,
+        care: Vec::new(),
     };
     let mut bundle = scr_model::fhir::upload_bundle(&upload);
     let entries = bundle["entry"].as_array_mut().expect("entries");
@@ -667,4 +673,138 @@ async fn pulling_the_card_clears_the_screen_though_a_card_in_the_other_reader_st
     app.screenshot("locked-with-a-stalling-reader").await;
     app.close().await;
     drop(stalling);
+}
+
+/// The GP practice's system uploads `summary` for `patient` (its own registered patient).
+async fn upload_as_the_practice(rig: &Rig, upload: &scr_model::fhir::Upload) {
+    let gp = rig.gp_system().await;
+    let (status, body) = gp
+        .post("/FHIR/R4", &scr_model::fhir::upload_bundle(upload))
+        .await;
+    assert_eq!(status, 200, "upload refused: {body}");
+}
+
+/// The practice the GP system uploads for.
+fn gp_system_practice(rig: &Rig) -> String {
+    let profile: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(rig.identity("gp-system").join("profile.json")).expect("profile"),
+    )
+    .expect("profile JSON");
+    profile["role_profiles"][0]["org_ods"]
+        .as_str()
+        .expect("the GP system's practice")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_death_and_reasonable_adjustments_are_shown_before_the_allergies_and_stay_in_view() {
+    let Some(rig) = Rig::start("flags-before-the-summary").await else {
+        return;
+    };
+    // The practice records the patient's death and a reasonable adjustment flag; the summary
+    // is long enough that the page scrolls.
+    let (mut patient, mut summary, substance) =
+        patient_with_an_allergy_at(&rig, &gp_system_practice(&rig)).await;
+    let nhs = patient.nhs_number.as_digits();
+    patient.deceased = Some(scr_model::Deceased {
+        date: scr_model::ClinicalDate::parse("2025-03-12"),
+    });
+    summary.provenance.last_updated = Some(chrono::Utc::now());
+    summary.flags.reasonable_adjustment = Some(scr_model::ReasonableAdjustment {
+        adjustments: vec![
+            "Needs a British Sign Language interpreter".into(),
+            "Needs a longer appointment".into(),
+        ],
+        recorded: scr_model::ClinicalDate::parse("2024-02-01"),
+    });
+    let template = scr_model::Medication {
+        medicine: scr_model::Coding {
+            system: None,
+            code: None,
+            display: String::new(),
+        },
+        kind: scr_model::MedicationKind::Repeat,
+        status: scr_model::MedicationStatus::Active,
+        dosage: Some("One tablet once a day".into()),
+        quantity: Some("28 tablet".into()),
+        started: scr_model::ClinicalDate::parse("2024-01-02"),
+        last_issued: scr_model::ClinicalDate::parse("2026-10-01"),
+        discontinued: None,
+    };
+    for n in 1..=15 {
+        let mut m = template.clone();
+        m.medicine.display = format!("Synthetic medicine {n} 5mg tablets");
+        summary.medications.push(m);
+    }
+    upload_as_the_practice(
+        &rig,
+        &scr_model::fhir::Upload {
+            summary: Some(summary),
+            ..scr_model::fhir::Upload::new("e2e-flags", patient)
+        },
+    )
+    .await;
+
+    let app = rig.launch().await;
+    app.client()
+        .set_window_size(1280, 720)
+        .await
+        .expect("window size");
+    let _card = rig.insert("doctor", 0);
+    sign_in(&app, DOCTOR_PASSCODE, 0).await;
+    app.type_into("#nhs-number", &nhs).await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    let allergies = app.wait("#allergies[data-state='known']", 20).await;
+    assert!(
+        allergies
+            .text()
+            .await
+            .expect("allergy text")
+            .contains(&substance),
+        "the allergies are shown"
+    );
+    let died = app.text("#deceased-banner").await;
+    assert_eq!(died, "This patient died on 12-Mar-2025");
+    let raf = app.text("#raf-banner").await;
+    assert!(
+        raf.contains("Reasonable adjustments")
+            && raf.contains("Needs a British Sign Language interpreter")
+            && raf.contains("Needs a longer appointment"),
+        "{raf}"
+    );
+    assert_eq!(app.text("#patient-died").await, "12-Mar-2025");
+    // In the page: the death, then the adjustments, then the allergies, then medication.
+    let order = app
+        .eval("const [d, r, a, m] = ['deceased-banner', 'raf-banner', 'allergies', 'repeat-medication'].map((id) => document.getElementById(id)); const f = (x, y) => !!(x.compareDocumentPosition(y) & Node.DOCUMENT_POSITION_FOLLOWING); return [f(d, r), f(r, a), f(a, m)];")
+        .await;
+    assert_eq!(order, serde_json::json!([true, true, true]));
+    // The orange banner is not the allergies' look.
+    let look = app
+        .eval("const s = (id) => getComputedStyle(document.getElementById(id)).backgroundColor; return [s('raf-banner'), s('deceased-banner'), s('allergies')];")
+        .await;
+    let looks: Vec<String> = look
+        .as_array()
+        .map(|l| l.iter().map(|v| v.to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(looks.len(), 3);
+    assert!(
+        looks[0] != looks[1] && looks[0] != looks[2] && looks[1] != looks[2],
+        "{looks:?}"
+    );
+    app.screenshot("flags-before-the-allergies").await;
+
+    // Scrolled to the end of the record: the page did scroll, and the death, the whole of
+    // the adjustments and the allergy heading are all still in view.
+    let in_view = app
+        .eval("window.scrollTo(0, document.body.scrollHeight); const whole = (id) => { const r = document.getElementById(id).getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }; return [window.scrollY > 0, whole('deceased-banner'), whole('raf-banner'), whole('allergies-heading')];")
+        .await;
+    app.screenshot("flags-after-scrolling").await;
+    assert_eq!(
+        in_view,
+        serde_json::json!([true, true, true, true]),
+        "[scrolled, death in view, adjustments in view, allergies in view]"
+    );
+    app.close().await;
 }

@@ -117,7 +117,11 @@ export type ErrorCode =
   /** 400 A user id, name, role, organisation or activity is not in the form required. */
   | "INVALID_REGISTRATION"
   /** 403 A registration authority agent may not add or remove their own role profiles. */
-  | "OWN_ROLE_CHANGE";
+  | "OWN_ROLE_CHANGE"
+  /** 403 An uploaded encounter is at another organisation than the uploader's; only the organisation it is at may record it. */
+  | "ENCOUNTER_NOT_AT_UPLOADER"
+  /** 404 The patient has no child protection plan in force, so no attendance can be recorded. */
+  | "NO_CHILD_PROTECTION_PLAN";
 
 /**
  * Why the user is opening the record (scr_model::AccessReason; sent as X-Access-Reason).
@@ -175,7 +179,31 @@ nhsNumber: string | null, title: string | null, given: Array<string>, family: st
 /**
  * Trace match score (0–1), for search results.
  */
-score: number | null, };
+score: number | null, 
+/**
+ * The patient has died. Absent from offline labels written before it existed.
+ */
+deceased: DeceasedView | null, };
+
+export type DeceasedView = { date: string | null, };
+
+export type FlagsView = { reasonableAdjustment: ReasonableAdjustmentView | null, 
+/**
+ * A child protection plan in force: the window asks whether the child is attending an
+ * unscheduled care setting before it shows the summary.
+ */
+childProtection: ChildProtectionView | null, other: Array<OtherFlagView>, };
+
+export type ReasonableAdjustmentView = { adjustments: Array<string>, recorded: string | null, };
+
+export type ChildProtectionView = { responsibleOds: string | null, responsibleName: string | null, since: string | null, 
+/**
+ * A restricted record: the spine withholds the responsible organisation (it would
+ * locate the child) and still notifies it.
+ */
+withheld: boolean, };
+
+export type OtherFlagView = { text: string, category: string | null, };
 
 export type AllergyView = { substance: string, reaction: string | null, severity: string | null, highCriticality: boolean, 
 /**
@@ -202,7 +230,12 @@ export type ProvenanceView = { practiceName: string | null, practiceOds: string 
  */
 withheld: boolean, };
 
-export type SummaryView = { patient: PatientView, allergies: AllergySection, repeatMedication: Array<MedicationView>, 
+export type SummaryView = { patient: PatientView, 
+/**
+ * Shown before the summary, above the allergies (with the patient's death and a
+ * restricted record's notice, which are in `patient`).
+ */
+flags: FlagsView, allergies: AllergySection, repeatMedication: Array<MedicationView>, 
 /**
  * Acute medication started or issued in the last 12 months.
  */

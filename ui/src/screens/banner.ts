@@ -1,5 +1,5 @@
-// The patient banner: SURNAME, Given (Title), born with age, gender, NHS number, address,
-// registered practice.
+// The patient banner: SURNAME, Given (Title), born with age (or the date of death), gender,
+// NHS number, address, registered practice.
 import type { PatientView } from "../generated/types";
 import { h } from "../dom";
 import { formatAge, formatDate, formatGender, formatName, formatNhsNumber } from "../format";
@@ -7,7 +7,8 @@ import { formatAge, formatDate, formatGender, formatName, formatNhsNumber } from
 export function patientBanner(p: PatientView, today: Date): HTMLElement {
   const item = (label: string, value: string, id?: string) =>
     h("div", {}, h("dt", {}, label), h("dd", id ? { id } : {}, value || "Not recorded"));
-  const age = formatAge(p.birthDate, today);
+  // A dead patient has no age today: the banner says when they died instead.
+  const age = p.deceased ? "" : formatAge(p.birthDate, today);
   const address = p.restricted
     ? "Restricted record: address withheld"
     : [...p.addressLines, p.postcode ?? ""].filter(Boolean).join(", ");
@@ -19,6 +20,7 @@ export function patientBanner(p: PatientView, today: Date): HTMLElement {
       "dl",
       {},
       item("Born", `${formatDate(p.birthDate)}${age ? ` (${age})` : ""}`, "patient-born"),
+      p.deceased ? item("Died", p.deceased.date ? formatDate(p.deceased.date) : "Date not recorded", "patient-died") : null,
       item("Gender", formatGender(p.gender)),
       item("NHS number", formatNhsNumber(p.nhsNumber), "patient-nhs-number"),
       item("Address", address),

@@ -1,13 +1,16 @@
 // 6. The summary: banner (and, under it, a volume warning when the spine sent one), then the
 // allergy section first and always in view (sticky), in
 // one of five states that never look alike; then medication, problems, provenance. A copy
-// from the offline cache says so above the allergies, in the same sticky block. A section
+// from the offline cache says so above the allergies, in the same sticky block, and so do
+// the patient's flags (flags.ts: a death, a restricted record, reasonable adjustments, a
+// child protection plan, other alerts), above both. A section
 // with no coded entries but text of its own shows that text; beside coded entries the
 // document's own text is one click away.
 import type { AllergySection, DocumentText, MedicationView, SummaryView } from "../generated/types";
 import { h, show, button } from "../dom";
 import { formatDate, formatDay } from "../format";
 import { patientBanner } from "./banner";
+import { flagBanners, type CpAttendance } from "./flags";
 
 /** A section's own text, rebuilt from plain-text blocks (the document's markup never
  * reaches the page). */
@@ -257,6 +260,7 @@ export function summaryScreen(
   today: Date,
   onBack: () => void,
   backTo: "find" | "offline" = s.offlineCopy ? "offline" : "find",
+  cp: CpAttendance = null,
 ): void {
   const p = s.provenance;
   const practice = p.withheld
@@ -274,10 +278,12 @@ export function summaryScreen(
       ? h("div", { class: "nhsuk-warning-callout scr-emergency-banner", id: "emergency-banner" }, h("p", {}, "Opened with emergency access. This access has been reported to the privacy officer."))
       : null,
     volumeWarning(s.volumeWarning),
-    // The offline banner and the allergies stay in view together while the rest scrolls.
+    // The flags, the offline banner and the allergies stay in view together while the rest
+    // scrolls.
     h(
       "div",
       { class: "scr-sticky-top", id: "summary-sticky" },
+      ...flagBanners(s, cp),
       s.offlineCopy ? h("div", { class: "scr-offline-banner", id: "offline-banner", role: "status" }, offlineBannerText(s.fetchedAt)) : null,
       allergySection(s.allergies),
     ),

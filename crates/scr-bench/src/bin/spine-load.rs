@@ -386,6 +386,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                         patient: r.demographics.clone(),
                         summary: r.summary.clone(),
                         consent: None,
+                        care: Vec::new(),
                     };
                     serde_json::to_vec(&upload_bundle(&upload)).unwrap_or_default()
                 })
@@ -913,6 +914,7 @@ async fn soak_client(mut c: Client, plan: Arc<SoakPlan>, stats: Arc<Stats>) {
                     patient: r.demographics.clone(),
                     summary: r.summary.clone(),
                     consent: None,
+                    care: Vec::new(),
                 };
                 let body = match serde_json::to_vec(&upload_bundle(&upload)) {
                     Ok(b) => b,

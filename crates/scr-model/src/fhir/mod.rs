@@ -31,7 +31,9 @@ pub use render::{
 };
 pub use trail::{parse_alert_searchset, parse_audit_searchset};
 
-use crate::{ConsentRecord, Demographics, NhsNumberError, Summary};
+use chrono::{DateTime, Utc};
+
+use crate::{ConsentRecord, Demographics, NhsNumberError, RelationshipBasis, Summary};
 
 /// The largest document or upload accepted. Real IPS documents reach 1.7 MB.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
@@ -51,8 +53,9 @@ pub const LOINC_ALLERGIES: &str = "48765-2";
 pub const LOINC_MEDICATIONS: &str = "10160-0";
 pub const LOINC_PROBLEMS: &str = "11450-4";
 
-/// A GP practice's upload: the patient, the summary (absent when only a preference is sent)
-/// and the sharing preference if the practice sent one.
+/// An upload: the patient, the summary (absent when only a preference is sent) and the
+/// sharing preference if the practice sent one, and the encounters and referrals that
+/// open (or end) a legitimate relationship between the patient and an organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upload {
     /// `Bundle.identifier.value`: a retry carries the same identifier.
@@ -60,7 +63,59 @@ pub struct Upload {
     pub patient: Demographics,
     pub summary: Option<Summary>,
     pub consent: Option<ConsentRecord>,
+    /// `Encounter` and referral `ServiceRequest` entries, in Bundle order.
+    pub care: Vec<CareEvent>,
 }
+
+/// What kind of care event an upload carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CareEventKind {
+    /// An `Encounter` (an attendance, an admission) at `org_ods` (`serviceProvider`).
+    Encounter,
+    /// A referral (`ServiceRequest`, category SNOMED CT 3457005) to `org_ods` (`performer`).
+    Referral,
+}
+
+impl CareEventKind {
+    /// The legitimate relationship it opens.
+    pub fn basis(self) -> RelationshipBasis {
+        match self {
+            CareEventKind::Encounter => RelationshipBasis::Encounter,
+            CareEventKind::Referral => RelationshipBasis::Referral,
+        }
+    }
+}
+
+/// One encounter or referral of an upload: at (or to) which organisation, whether it is
+/// open (it opens a relationship) or closed (it ends one), and its times as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CareEvent {
+    pub kind: CareEventKind,
+    pub org_ods: String,
+    pub open: bool,
+    /// `Encounter.period.start`, `ServiceRequest.authoredOn`.
+    pub start: Option<DateTime<Utc>>,
+    /// `Encounter.period.end` (closed encounters).
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Upload {
+    /// An upload of `patient` with nothing in it yet.
+    pub fn new(bundle_id: impl Into<String>, patient: Demographics) -> Upload {
+        Upload {
+            bundle_id: bundle_id.into(),
+            patient,
+            summary: None,
+            consent: None,
+            care: Vec::new(),
+        }
+    }
+}
+
+/// SNOMED CT 3457005 "Patient referral": the `ServiceRequest.category` of a referral.
+pub const SNOMED_PATIENT_REFERRAL: &str = "3457005";
+/// LOINC 104605-1, the IPS Alerts section (its `Flag` entries).
+pub const LOINC_ALERTS: &str = "104605-1";
 
 /// Why a FHIR document or Bundle was refused. Messages are specific and safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

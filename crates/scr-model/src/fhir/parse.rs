@@ -4,18 +4,26 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use super::render::{ext_url, EXT_LAST_ISSUED, EXT_MEDICATION_KIND, EXT_QUANTITY};
+use super::render::{
+    ext_url, EXT_LAST_ISSUED, EXT_MEDICATION_KIND, EXT_QUANTITY, EXT_REASONABLE_ADJUSTMENT,
+};
 use super::resolve::Resolver;
 use super::{
-    FhirError, Upload, IPS_ABSENT_UNKNOWN, LOINC_ALLERGIES, LOINC_MEDICATIONS, LOINC_PROBLEMS,
-    MAX_DOCUMENT_BYTES, SNOMED_NO_KNOWN_ALLERGY,
+    CareEvent, CareEventKind, FhirError, Upload, IPS_ABSENT_UNKNOWN, LOINC_ALERTS, LOINC_ALLERGIES,
+    LOINC_MEDICATIONS, LOINC_PROBLEMS, MAX_DOCUMENT_BYTES, SNOMED_NO_KNOWN_ALLERGY,
+    SNOMED_PATIENT_REFERRAL,
 };
 use crate::consent::SharingPreference;
+use crate::flags::{
+    FLAG_KIND_CHILD_PROTECTION, FLAG_KIND_REASONABLE_ADJUSTMENT, FLAG_KIND_SYSTEM,
+    SNOMED_REASONABLE_ADJUSTMENT_FLAG,
+};
 use crate::systems::{NHS_NUMBER, ODS_CODE, SNOMED};
 use crate::{
-    Address, Allergy, AllergyState, ClinicalDate, Coding, ConsentRecord, Criticality, Demographics,
-    Gender, Medication, MedicationKind, MedicationStatus, Narratives, NhsNumber, Problem,
-    ProblemStatus, Provenance, Severity, Summary, Verification,
+    Address, Allergy, AllergyState, ChildProtectionPlan, ClinicalDate, Coding, ConsentRecord,
+    Criticality, Deceased, Demographics, Flags, Gender, Medication, MedicationKind,
+    MedicationStatus, Narratives, NhsNumber, OtherFlag, Problem, ProblemStatus, Provenance,
+    ReasonableAdjustment, Severity, Summary, Verification,
 };
 
 /// The patient as a document describes them. Foreign documents carry no NHS number.
@@ -36,6 +44,8 @@ pub struct DocumentPatient {
     pub gp_ods: Option<String>,
     /// Marked restricted (`meta.security` R): address and practice are withheld.
     pub restricted: bool,
+    /// `deceasedDateTime` (or `deceasedBoolean: true`): the patient has died.
+    pub deceased: Option<Deceased>,
 }
 
 /// A parsed patient summary document (our `$summary` or another vendor's IPS).
@@ -207,7 +217,22 @@ fn patient_info(p: &Value) -> Result<DocumentPatient, FhirError> {
         .find_map(|g| g.get("identifier").and_then(|i| text(i, "value")))
         .map(str::to_string);
     info.restricted = is_restricted(p);
+    info.deceased = deceased(p);
     Ok(info)
+}
+
+/// `deceasedDateTime`, or `deceasedBoolean: true`. A date that cannot be read still says the
+/// patient died (its date unknown): a record is never shown as a live one for a bad date.
+fn deceased(p: &Value) -> Option<Deceased> {
+    if let Some(t) = text(p, "deceasedDateTime") {
+        return Some(Deceased {
+            date: ClinicalDate::parse(t),
+        });
+    }
+    match p.get("deceasedBoolean").and_then(Value::as_bool) {
+        Some(true) => Some(Deceased { date: None }),
+        _ => None,
+    }
 }
 
 /// Reads a `Patient` resource (the spine's `GET /Patient/{nhs}`).
@@ -268,6 +293,14 @@ fn demographics_strict(p: &Value) -> Result<Demographics, FhirError> {
         .iter()
         .find_map(|g| g.get("identifier").and_then(|i| text(i, "value")))
         .map(str::to_string);
+    // The spine records a death from an upload: its date must be one it can read.
+    if let (Some(raw), Some(d)) = (text(p, "deceasedDateTime"), &info.deceased) {
+        if d.date.is_none() {
+            return Err(FhirError::Invalid(format!(
+                "Patient.deceasedDateTime {raw:?} is not a FHIR date"
+            )));
+        }
+    }
     Ok(Demographics {
         nhs_number,
         title: info.title,
@@ -278,6 +311,7 @@ fn demographics_strict(p: &Value) -> Result<Demographics, FhirError> {
         address: info.address,
         gp_ods,
         restricted: is_restricted(p),
+        deceased: info.deceased,
     })
 }
 
@@ -286,6 +320,8 @@ enum SectionKind {
     Allergies,
     Medications,
     Problems,
+    /// The IPS Alerts section: `Flag` entries.
+    Alerts,
     Other,
 }
 
@@ -301,6 +337,9 @@ fn section_kind(section: &Value) -> SectionKind {
     if loinc(LOINC_PROBLEMS) {
         return SectionKind::Problems;
     }
+    if loinc(LOINC_ALERTS) {
+        return SectionKind::Alerts;
+    }
     let title = text(section, "title").unwrap_or("").to_lowercase();
     if title.contains("allerg") {
         SectionKind::Allergies
@@ -308,6 +347,8 @@ fn section_kind(section: &Value) -> SectionKind {
         SectionKind::Medications
     } else if title.contains("problem") {
         SectionKind::Problems
+    } else if title.contains("alert") {
+        SectionKind::Alerts
     } else {
         SectionKind::Other
     }
@@ -466,6 +507,184 @@ fn read_problem(r: &Value) -> Option<Problem> {
     })
 }
 
+/// An organisation named by a reference: its ODS code (the reference's own identifier, or
+/// the identifier of the Organization it resolves to) and its name, where given.
+fn organisation<'a>(
+    resolver: &Resolver<'a>,
+    from: &'a Value,
+    reference: &'a Value,
+) -> (Option<String>, Option<String>) {
+    let ods_of = |ids: &[Value]| {
+        ids.iter()
+            .find(|i| text(i, "system") == Some(ODS_CODE))
+            .or_else(|| ids.iter().find(|i| text(i, "system").is_none()))
+            .and_then(|i| text(i, "value"))
+            .map(str::to_string)
+    };
+    let mut ods = reference
+        .get("identifier")
+        .and_then(|i| ods_of(std::slice::from_ref(i)));
+    let mut name = text(reference, "display").map(str::to_string);
+    if let Ok(org) = resolver.follow(from, reference) {
+        if text(org, "resourceType") == Some("Organization") {
+            ods = ods.or_else(|| ods_of(array(org, "identifier")));
+            name = name.or_else(|| text(org, "name").map(str::to_string));
+        }
+    }
+    (ods, name)
+}
+
+/// A resource's own text (`text.div`), as plain text on one line.
+fn resource_text(r: &Value) -> Option<String> {
+    let div = r.get("text").and_then(|t| text(t, "div"))?;
+    let words = crate::narrative::narrative_text(div)
+        .blocks
+        .iter()
+        .map(|b| match b {
+            crate::narrative::TextBlock::Heading { text }
+            | crate::narrative::TextBlock::Paragraph { text }
+            | crate::narrative::TextBlock::Item { text } => text.clone(),
+            crate::narrative::TextBlock::Row { cells } => cells.join(" "),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words = words.trim();
+    (!words.is_empty()).then(|| words.to_string())
+}
+
+enum FlagEntry {
+    Adjustment(ReasonableAdjustment),
+    ChildProtection(ChildProtectionPlan),
+    Other(OtherFlag),
+    /// Inactive or entered in error: not shown.
+    NotInForce,
+}
+
+fn flag_kind(r: &Value) -> Option<&str> {
+    array(r, "category")
+        .iter()
+        .flat_map(codings)
+        .find(|c| text(c, "system") == Some(FLAG_KIND_SYSTEM))
+        .and_then(|c| text(c, "code"))
+        .or_else(|| {
+            r.get("code")
+                .filter(|cc| has_code(cc, SNOMED, &[SNOMED_REASONABLE_ADJUSTMENT_FLAG]))
+                .map(|_| FLAG_KIND_REASONABLE_ADJUSTMENT)
+        })
+}
+
+/// Reads an IPS `Flag`. A GP upload must say what it means (`strict`): its status, the
+/// adjustments in words, the child's responsible organisation; a foreign document's flag
+/// is shown with what it has.
+fn read_flag(resolver: &Resolver, r: &Value, strict: bool) -> Result<FlagEntry, FhirError> {
+    match text(r, "status") {
+        Some("active") => {}
+        Some("inactive" | "entered-in-error") => return Ok(FlagEntry::NotInForce),
+        // Not knowing, a foreign flag is shown: a flag wrongly shown costs a look, one
+        // wrongly hidden may cost the patient.
+        _ if !strict => {}
+        other => {
+            return Err(FhirError::Invalid(format!(
+                "Flag.status {:?} is not active, inactive or entered-in-error",
+                other.unwrap_or("(none)")
+            )))
+        }
+    }
+    let period = r.get("period");
+    let start = period.and_then(|p| date(p, "start"));
+    match flag_kind(r) {
+        Some(FLAG_KIND_REASONABLE_ADJUSTMENT) => {
+            let mut adjustments: Vec<String> = array(r, "extension")
+                .iter()
+                .filter(|e| text(e, "url") == Some(ext_url(EXT_REASONABLE_ADJUSTMENT).as_str()))
+                .filter_map(|e| text(e, "valueString"))
+                .map(str::to_string)
+                .collect();
+            if adjustments.is_empty() {
+                adjustments.extend(
+                    r.get("code")
+                        .and_then(|cc| text(cc, "text"))
+                        .map(str::to_string)
+                        .or_else(|| resource_text(r)),
+                );
+            }
+            if strict && adjustments.is_empty() {
+                return Err(FhirError::Missing(
+                    "the reasonable adjustments in words (Flag.code.text, or the reasonable-adjustment extension)".into(),
+                ));
+            }
+            Ok(FlagEntry::Adjustment(ReasonableAdjustment {
+                adjustments,
+                recorded: start,
+            }))
+        }
+        Some(FLAG_KIND_CHILD_PROTECTION) => {
+            let (responsible_ods, responsible_name) = match r.get("author") {
+                Some(author) => organisation(resolver, r, author),
+                None => (None, None),
+            };
+            if strict && responsible_ods.is_none() {
+                return Err(FhirError::Missing(
+                    "Flag.author (the organisation responsible for the child, by ODS code)".into(),
+                ));
+            }
+            Ok(FlagEntry::ChildProtection(ChildProtectionPlan {
+                responsible_ods,
+                responsible_name,
+                start,
+                end: period.and_then(|p| date(p, "end")),
+            }))
+        }
+        _ => {
+            let text_of = r
+                .get("code")
+                .and_then(coding_of)
+                .map(|c| c.display)
+                .or_else(|| resource_text(r));
+            let Some(text_of) = text_of else {
+                return Err(FhirError::Missing("Flag.code (what the flag says)".into()));
+            };
+            let category = array(r, "category")
+                .iter()
+                .find_map(coding_of)
+                .map(|c| c.display);
+            Ok(FlagEntry::Other(OtherFlag {
+                text: text_of,
+                category,
+            }))
+        }
+    }
+}
+
+/// Adds one flag to the patient's: the adjustments of several flags together (each once),
+/// the first child protection plan.
+fn add_flag(flags: &mut Flags, entry: FlagEntry) {
+    match entry {
+        FlagEntry::Adjustment(a) => match &mut flags.reasonable_adjustment {
+            Some(held) => {
+                for adj in a.adjustments {
+                    if !held.adjustments.contains(&adj) {
+                        held.adjustments.push(adj);
+                    }
+                }
+                held.recorded = held.recorded.or(a.recorded);
+            }
+            None => flags.reasonable_adjustment = Some(a),
+        },
+        FlagEntry::ChildProtection(p) => {
+            if flags.child_protection.is_none() {
+                flags.child_protection = Some(p);
+            }
+        }
+        FlagEntry::Other(o) => {
+            if !flags.other.contains(&o) {
+                flags.other.push(o);
+            }
+        }
+        FlagEntry::NotInForce => {}
+    }
+}
+
 /// How references that do not resolve are treated.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Strictness {
@@ -488,6 +707,7 @@ fn read_summary(
     let mut problems = Vec::new();
     let mut narratives = Narratives::default();
     let mut allergy_text_only = false;
+    let mut flags = Flags::default();
 
     for section in array(composition, "section") {
         let kind = section_kind(section);
@@ -534,6 +754,13 @@ fn read_summary(
                         problems.push(p);
                     }
                 }
+                (SectionKind::Alerts, "Flag") => {
+                    match read_flag(resolver, resource, strictness == Strictness::Strict) {
+                        Ok(entry) => add_flag(&mut flags, entry),
+                        Err(e) if strictness == Strictness::Strict => return Err(e),
+                        Err(e) => warnings.push(format!("a flag was skipped: {e}")),
+                    }
+                }
                 _ => {}
             }
         }
@@ -559,7 +786,7 @@ fn read_summary(
             SectionKind::Allergies => narratives.allergies = div,
             SectionKind::Medications => narratives.medications = div,
             SectionKind::Problems => narratives.problems = div,
-            SectionKind::Other => {}
+            SectionKind::Alerts | SectionKind::Other => {}
         }
     }
     if !saw_allergy_section {
@@ -582,6 +809,7 @@ fn read_summary(
         problems,
         provenance: provenance(composition, resolver),
         narratives,
+        flags,
     })
 }
 
@@ -770,10 +998,155 @@ pub fn parse_upload(json: &[u8]) -> Result<Upload, FhirError> {
         }
     };
     let consent = find(entries, "Consent").map(consent_record).transpose()?;
+    let care = care_events(entries, &resolver, patient_resource, patient.nhs_number)?;
     Ok(Upload {
         bundle_id,
         patient,
         summary,
         consent,
+        care,
+    })
+}
+
+/// The upload's encounters and referrals, each about the Bundle's patient; a problem is
+/// named with its entry.
+fn care_events(
+    entries: &[Value],
+    resolver: &Resolver,
+    patient: &Value,
+    nhs: NhsNumber,
+) -> Result<Vec<CareEvent>, FhirError> {
+    let mut events = Vec::new();
+    for (index, e) in entries.iter().enumerate() {
+        let Some(r) = e.get("resource") else { continue };
+        let read = match text(r, "resourceType") {
+            Some("Encounter") => read_encounter(resolver, r, patient, nhs),
+            Some("ServiceRequest") => read_referral(resolver, r, patient, nhs),
+            _ => continue,
+        };
+        events.push(read.map_err(|problem| FhirError::Entry {
+            index,
+            problem: Box::new(problem),
+        })?);
+    }
+    Ok(events)
+}
+
+/// Refuses a care event about anyone but the Bundle's patient: by reference to its Patient,
+/// or by NHS number.
+fn about_patient(
+    resolver: &Resolver,
+    r: &Value,
+    patient: &Value,
+    nhs: NhsNumber,
+    what: &str,
+) -> Result<(), FhirError> {
+    let subject = r
+        .get("subject")
+        .ok_or_else(|| FhirError::Missing(format!("{what}.subject")))?;
+    let other = || {
+        FhirError::Invalid(format!(
+            "the {what} is about a different patient than the Bundle's Patient"
+        ))
+    };
+    if let Some(id) = subject.get("identifier") {
+        if text(id, "system") == Some(NHS_NUMBER) {
+            let value = text(id, "value").ok_or(FhirError::MissingNhsNumber)?;
+            let named = NhsNumber::parse(value).map_err(FhirError::InvalidNhsNumber)?;
+            return if named == nhs { Ok(()) } else { Err(other()) };
+        }
+    }
+    match resolver.follow(r, subject) {
+        Ok(target) if std::ptr::eq(target, patient) => Ok(()),
+        Ok(_) => Err(other()),
+        Err(unresolved) => Err(FhirError::UnresolvedReference(unresolved)),
+    }
+}
+
+fn instant_at(v: &Value, key: &str) -> Option<DateTime<Utc>> {
+    date(v, key).as_ref().and_then(to_utc)
+}
+
+/// An `Encounter`: at its `serviceProvider`, open while the patient is there (arrived,
+/// triaged, in progress, on leave), closed once finished, cancelled or entered in error.
+fn read_encounter(
+    resolver: &Resolver,
+    r: &Value,
+    patient: &Value,
+    nhs: NhsNumber,
+) -> Result<CareEvent, FhirError> {
+    about_patient(resolver, r, patient, nhs, "Encounter")?;
+    let open = match text(r, "status") {
+        Some("arrived" | "triaged" | "in-progress" | "onleave") => true,
+        Some("finished" | "cancelled" | "entered-in-error") => false,
+        other => {
+            return Err(FhirError::Invalid(format!(
+                "Encounter.status {:?} neither opens nor closes an encounter (arrived, triaged, in-progress or onleave open one; finished, cancelled or entered-in-error close it)",
+                other.unwrap_or("(none)")
+            )))
+        }
+    };
+    let org_ods = r
+        .get("serviceProvider")
+        .and_then(|p| organisation(resolver, r, p).0)
+        .ok_or_else(|| {
+            FhirError::Missing(
+                "Encounter.serviceProvider (the organisation the encounter is at, by ODS code)"
+                    .into(),
+            )
+        })?;
+    let period = r.get("period");
+    Ok(CareEvent {
+        kind: CareEventKind::Encounter,
+        org_ods,
+        open,
+        start: period.and_then(|p| instant_at(p, "start")),
+        end: period.and_then(|p| instant_at(p, "end")),
+    })
+}
+
+/// A referral (`ServiceRequest` of category SNOMED CT 3457005, or a category that says
+/// "referral"): to its `performer`, open while active, closed once completed, revoked or
+/// entered in error. The spine records no other kind of request.
+fn read_referral(
+    resolver: &Resolver,
+    r: &Value,
+    patient: &Value,
+    nhs: NhsNumber,
+) -> Result<CareEvent, FhirError> {
+    let referral = array(r, "category").iter().any(|cc| {
+        has_code(cc, SNOMED, &[SNOMED_PATIENT_REFERRAL])
+            || coding_of(cc).is_some_and(|c| c.display.to_lowercase().contains("referral"))
+    });
+    if !referral {
+        return Err(FhirError::Invalid(
+            "a ServiceRequest must be a referral (category SNOMED CT 3457005 Patient referral); the spine records no other requests".into(),
+        ));
+    }
+    about_patient(resolver, r, patient, nhs, "ServiceRequest")?;
+    let open = match text(r, "status") {
+        Some("active") => true,
+        Some("completed" | "revoked" | "entered-in-error") => false,
+        other => {
+            return Err(FhirError::Invalid(format!(
+                "ServiceRequest.status {:?} neither opens nor closes a referral (active opens one; completed, revoked or entered-in-error close it)",
+                other.unwrap_or("(none)")
+            )))
+        }
+    };
+    let org_ods = array(r, "performer")
+        .iter()
+        .find_map(|p| organisation(resolver, r, p).0)
+        .ok_or_else(|| {
+            FhirError::Missing(
+                "ServiceRequest.performer (the organisation referred to, by ODS code)".into(),
+            )
+        })?;
+    Ok(CareEvent {
+        kind: CareEventKind::Referral,
+        org_ods,
+        open,
+        start: instant_at(r, "authoredOn"),
+        end: None,
     })
 }

@@ -5,10 +5,15 @@ use serde_json::{json, Map, Value};
 
 use super::offline;
 use super::{
-    Upload, AUDIT_ACTION_SYSTEM, EXTENSION_BASE, LOINC_ALLERGIES, LOINC_MEDICATIONS,
-    LOINC_PROBLEMS, SNOMED_NO_KNOWN_ALLERGY, UPLOAD_ID_SYSTEM,
+    CareEvent, CareEventKind, Upload, AUDIT_ACTION_SYSTEM, EXTENSION_BASE, LOINC_ALERTS,
+    LOINC_ALLERGIES, LOINC_MEDICATIONS, LOINC_PROBLEMS, SNOMED_NO_KNOWN_ALLERGY,
+    SNOMED_PATIENT_REFERRAL, UPLOAD_ID_SYSTEM,
 };
 use crate::consent::SharingPreference;
+use crate::flags::{
+    FLAG_KIND_CHILD_PROTECTION, FLAG_KIND_REASONABLE_ADJUSTMENT, FLAG_KIND_SYSTEM,
+    SNOMED_REASONABLE_ADJUSTMENT_FLAG,
+};
 use crate::systems::{LOINC, NHS_NUMBER, ODS_CODE, READ_V2, SDS_ROLE_CODE, SDS_USER_ID, SNOMED};
 use crate::{
     Allergy, AllergyState, AuditAction, AuditOutcome, AuditRecord, ClinicalDate, Coding,
@@ -19,6 +24,8 @@ use crate::{
 pub(crate) const EXT_MEDICATION_KIND: &str = "medication-kind";
 pub(crate) const EXT_QUANTITY: &str = "quantity-supplied";
 pub(crate) const EXT_LAST_ISSUED: &str = "last-issued";
+/// One reasonable adjustment in words, on a reasonable adjustment `Flag` (repeated).
+pub(crate) const EXT_REASONABLE_ADJUSTMENT: &str = "reasonable-adjustment";
 const NHS_VERIFICATION_EXT: &str =
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
 const NHS_VERIFICATION_SYSTEM: &str =
@@ -149,6 +156,17 @@ pub fn patient_resource(d: &Demographics) -> Value {
         "birthDate".into(),
         json!(d.birth_date.format("%Y-%m-%d").to_string()),
     );
+    // A death is never withheld: nothing about it locates the patient, and a record must
+    // never be taken for a live one.
+    match d.deceased.as_ref().map(|x| x.date) {
+        Some(Some(date)) => {
+            p.insert("deceasedDateTime".into(), json!(date.to_fhir()));
+        }
+        Some(None) => {
+            p.insert("deceasedBoolean".into(), json!(true));
+        }
+        None => {}
+    }
     if !d.restricted {
         let mut address = Map::new();
         address.insert("use".into(), json!("home"));
@@ -533,6 +551,29 @@ fn summary_entries(
         summary.narratives.problems.as_ref(),
     );
 
+    let mut sections = vec![allergy_section, medication_section, problem_section];
+    if !summary.flags.is_empty() {
+        let mut refs = Vec::new();
+        let mut lines = Vec::new();
+        for (flag, line) in flag_resources(patient_url, &summary.flags) {
+            let id = next_id();
+            let url = format!("urn:uuid:{id}");
+            let mut flag = flag;
+            if let Some(obj) = flag.as_object_mut() {
+                obj.insert("id".into(), json!(id));
+            }
+            entries.push((url.clone(), flag));
+            refs.push(json!({ "reference": url }));
+            lines.push(line);
+        }
+        sections.push(json!({
+            "title": "Alerts",
+            "code": loinc_section(LOINC_ALERTS, "Alert"),
+            "text": narrative(&lines, "No alerts"),
+            "entry": refs
+        }));
+    }
+
     let mut authors = vec![json!({ "reference": org_url })];
     if let Some(a) = &practice.author {
         authors.push(json!({ "display": a }));
@@ -550,9 +591,130 @@ fn summary_entries(
         "author": authors,
         "title": "Summary Care Record",
         "custodian": { "reference": org_url },
-        "section": [allergy_section, medication_section, problem_section]
+        "section": sections
     });
     (composition, entries)
+}
+
+/// The patient's flags as IPS `Flag` resources (without ids), each with its line for the
+/// Alerts section's text.
+fn flag_resources(patient_url: &str, flags: &crate::Flags) -> Vec<(Value, String)> {
+    let mut out = Vec::new();
+    let kind = |code: &str, display: &str| json!([{ "coding": [{ "system": FLAG_KIND_SYSTEM, "code": code, "display": display }] }]);
+    if let Some(raf) = &flags.reasonable_adjustment {
+        let words = raf.adjustments.join("; ");
+        let mut r = json!({
+            "resourceType": "Flag",
+            "status": "active",
+            "category": kind(FLAG_KIND_REASONABLE_ADJUSTMENT, "Reasonable adjustment"),
+            "code": { "coding": [{ "system": SNOMED, "code": SNOMED_REASONABLE_ADJUSTMENT_FLAG }], "text": if words.is_empty() { "Reasonable adjustment flag".to_string() } else { words.clone() } },
+            "subject": { "reference": patient_url },
+        });
+        if let Some(obj) = r.as_object_mut() {
+            let ext: Vec<Value> = raf
+                .adjustments
+                .iter()
+                .map(|a| json!({ "url": ext_url(EXT_REASONABLE_ADJUSTMENT), "valueString": a }))
+                .collect();
+            if !ext.is_empty() {
+                obj.insert("extension".into(), json!(ext));
+            }
+            if let Some(d) = &raf.recorded {
+                obj.insert("period".into(), json!({ "start": d.to_fhir() }));
+            }
+        }
+        out.push((r, format!("Reasonable adjustments: {words}")));
+    }
+    if let Some(cp) = &flags.child_protection {
+        let mut r = json!({
+            "resourceType": "Flag",
+            "status": "active",
+            "category": kind(FLAG_KIND_CHILD_PROTECTION, "Child protection plan"),
+            "code": { "text": "Child protection plan" },
+            "subject": { "reference": patient_url },
+        });
+        if let Some(obj) = r.as_object_mut() {
+            let mut period = Map::new();
+            if let Some(d) = &cp.start {
+                period.insert("start".into(), json!(d.to_fhir()));
+            }
+            if let Some(d) = &cp.end {
+                period.insert("end".into(), json!(d.to_fhir()));
+            }
+            if !period.is_empty() {
+                obj.insert("period".into(), Value::Object(period));
+            }
+            if let Some(ods) = &cp.responsible_ods {
+                let mut author = Map::new();
+                author.insert("type".into(), json!("Organization"));
+                author.insert(
+                    "identifier".into(),
+                    json!({ "system": ODS_CODE, "value": ods }),
+                );
+                if let Some(name) = &cp.responsible_name {
+                    author.insert("display".into(), json!(name));
+                }
+                obj.insert("author".into(), Value::Object(author));
+            }
+        }
+        out.push((r, "Child protection plan".to_string()));
+    }
+    for o in &flags.other {
+        let mut r = json!({
+            "resourceType": "Flag",
+            "status": "active",
+            "code": { "text": o.text },
+            "subject": { "reference": patient_url },
+        });
+        if let (Some(c), Some(obj)) = (&o.category, r.as_object_mut()) {
+            obj.insert("category".into(), json!([{ "text": c }]));
+        }
+        out.push((r, o.text.clone()));
+    }
+    out
+}
+
+/// An encounter or referral of an upload, as a hospital or GP system writes it.
+fn care_resource(patient_url: &str, event: &CareEvent) -> Value {
+    let org = json!({ "type": "Organization", "identifier": { "system": ODS_CODE, "value": event.org_ods } });
+    match event.kind {
+        CareEventKind::Encounter => {
+            let mut r = json!({
+                "resourceType": "Encounter",
+                "status": if event.open { "in-progress" } else { "finished" },
+                // R4 needs a class; the model does not keep one ("unknown", an extensible
+                // binding allows it).
+                "class": { "system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "code": "UNK", "display": "unknown" },
+                "subject": { "reference": patient_url },
+                "serviceProvider": org,
+            });
+            let mut period = Map::new();
+            if let Some(t) = event.start {
+                period.insert("start".into(), json!(instant(t)));
+            }
+            if let Some(t) = event.end {
+                period.insert("end".into(), json!(instant(t)));
+            }
+            if let (false, Some(obj)) = (period.is_empty(), r.as_object_mut()) {
+                obj.insert("period".into(), Value::Object(period));
+            }
+            r
+        }
+        CareEventKind::Referral => {
+            let mut r = json!({
+                "resourceType": "ServiceRequest",
+                "status": if event.open { "active" } else { "completed" },
+                "intent": "order",
+                "category": [{ "coding": [{ "system": SNOMED, "code": SNOMED_PATIENT_REFERRAL, "display": "Patient referral" }] }],
+                "subject": { "reference": patient_url },
+                "performer": [org],
+            });
+            if let (Some(t), Some(obj)) = (event.start, r.as_object_mut()) {
+                obj.insert("authoredOn".into(), json!(instant(t)));
+            }
+            r
+        }
+    }
 }
 
 /// The IPS-style `$summary` document: Composition first, then Patient, the practice, and
@@ -787,6 +949,9 @@ fn access_extension(r: &crate::AuditEntry) -> Option<Value> {
     for kind in &r.alerts {
         parts.push(json!({ "url": "alert", "valueCode": kind.code() }));
     }
+    if let Some(org) = &r.alert_org {
+        parts.push(json!({ "url": "alertFor", "valueString": org }));
+    }
     (!parts.is_empty()).then(|| json!({ "url": ext_url(ACCESS_EXTENSION), "extension": parts }))
 }
 
@@ -894,6 +1059,18 @@ pub fn upload_bundle(upload: &Upload) -> Value {
             "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("{seed}:consent"))),
             "resource": consent_resource(upload.patient.nhs_number, consent),
             "request": { "method": "POST", "url": "Consent" }
+        }));
+    }
+    for (i, event) in upload.care.iter().enumerate() {
+        let resource = care_resource(&patient_url, event);
+        let kind = resource["resourceType"]
+            .as_str()
+            .unwrap_or("Basic")
+            .to_string();
+        entry.push(json!({
+            "fullUrl": format!("urn:uuid:{}", uuid_from(&format!("{seed}:care:{i}"))),
+            "resource": resource,
+            "request": { "method": "POST", "url": kind }
         }));
     }
     json!({

@@ -196,6 +196,7 @@ pub(super) fn audit_record(resource: &Value) -> Result<AuditRecord, FhirError> {
             relationship,
             justification,
             alerts,
+            alert_org: part_text(access, "alertFor", "valueString").map(str::to_string),
         },
         prev_hash: part_text(chain, "prevHash", "valueString")
             .unwrap_or_default()
@@ -330,6 +331,7 @@ mod tests {
             relationship: None,
             justification: None,
             alerts: vec![],
+            alert_org: None,
         }
     }
 

@@ -64,6 +64,7 @@ fn console_entry(action: AuditAction) -> AuditEntry {
         relationship: None,
         justification: None,
         alerts: Vec::new(),
+        alert_org: None,
     }
 }
 

@@ -433,7 +433,7 @@ pub(crate) async fn record_consequences(
                 .bind(*seq)
                 .bind(kind.code())
                 .bind(at)
-                .bind(alert_for_org(e))
+                .bind(alert_for_org(e, *kind))
                 .bind(e.user_id.clone())
                 .bind(e.patient.map(|p| p.as_digits()));
         }
@@ -442,9 +442,14 @@ pub(crate) async fn record_consequences(
     Ok(())
 }
 
-/// Whose privacy officer an alert goes to: the organisation the user acted for.
-fn alert_for_org(entry: &AuditEntry) -> String {
-    entry.org_ods.clone().unwrap_or_default()
+/// Whose privacy officer an alert goes to: the organisation the user acted for, except a
+/// child protection attendance, which goes to the organisation responsible for the child
+/// (carried on the entry as `alert_org`).
+fn alert_for_org(entry: &AuditEntry, kind: AlertKind) -> String {
+    match (kind, &entry.alert_org) {
+        (AlertKind::ChildProtectionAttendance, Some(responsible)) => responsible.clone(),
+        _ => entry.org_ods.clone().unwrap_or_default(),
+    }
 }
 
 /// Marks an alert reviewed, in the caller's transaction (with the review's audit entry).

@@ -56,7 +56,7 @@ impl Store {
         let mut sql = String::from(
             "SELECT seq, at, user_id, user_name, role_code, org_ods, patient, action, reason, \
              outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at, \
-             relationship, justification, alerts FROM audit WHERE 1 = 1",
+             relationship, justification, alerts, alert_org FROM audit WHERE 1 = 1",
         );
         let mut text_binds: Vec<String> = Vec::new();
         // Placeholders are numbered in order; every text filter comes before every number.
@@ -142,12 +142,12 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
     let (mut seq, mut prev) = lock_head(conn).await?;
     let first_seq = seq + 1;
     let at = now_ms();
-    const COLS: usize = 20;
+    const COLS: usize = 21;
     for chunk in entries.chunks(256) {
         let mut sql = String::from(
             "INSERT INTO audit (seq, at, user_id, user_name, role_code, org_ods, patient, action, \
              reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at, \
-             relationship, justification, alerts) VALUES ",
+             relationship, justification, alerts, alert_org) VALUES ",
         );
         values_clause(&mut sql, chunk.len(), COLS);
         let mut q = sqlx::query(&sql);
@@ -174,7 +174,8 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
                 .bind(e.offline.as_ref().map(|o| o.fetched_at.timestamp_millis()))
                 .bind(e.relationship.map(|r| r.code()))
                 .bind(e.justification.clone())
-                .bind(rows::alert_codes(&e.alerts));
+                .bind(rows::alert_codes(&e.alerts))
+                .bind(e.alert_org.clone());
             prev = hash;
         }
         q.execute(&mut *conn).await?;

@@ -31,13 +31,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
-#[allow(unused_imports)]
-// hold_relationships: for the uploads of encounters and referrals (issue 13, next).
 pub(crate) use access::{hold_relationships, review_alert};
 pub use access::{AlertFilter, AlertRow, CareRelationship, OpenCounts, SELF_CLAIM_HOURS};
 pub(crate) use audit::{append, beat_heartbeat, lock_head, read_head, recorded_view_ids};
 pub(crate) use patients::{
-    has_dissented, held_summary, hold_consents, hold_summaries, registered_practice,
+    has_dissented, held_summary, hold_consents, hold_summaries, record_death, registered_practice,
     withdraw_summary,
 };
 pub use patients::{ConsentToHold, SummaryToHold};
@@ -150,6 +148,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         include_str!("../../migrations/0005_access.sqlite.sql"),
         include_str!("../../migrations/0005_access.postgres.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/0007_flags.sqlite.sql"),
+        include_str!("../../migrations/0007_flags.postgres.sql"),
     ),
 ];
 

@@ -6,7 +6,7 @@
 //! with them inside the transaction that appends its audit entry, and the bulk loader uses
 //! the same statements many rows at a time.
 
-use scr_model::{ConsentRecord, Demographics, NhsNumber, SharingPreference, Summary};
+use scr_model::{ConsentRecord, Deceased, Demographics, NhsNumber, SharingPreference, Summary};
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{self, PatientRow};
@@ -334,6 +334,36 @@ pub(crate) async fn registered_practice(
     row.map(|r| r.try_get::<Option<String>, _>("gp_ods"))
         .transpose()
         .map_err(StoreError::from)
+}
+
+/// Records the patient's death in the demographics held for them (the record's JSON; no
+/// indexed column depends on it), in the caller's transaction. An unknown patient is left
+/// alone: the caller has checked the patient exists.
+pub(crate) async fn record_death(
+    conn: &mut AnyConnection,
+    nhs: NhsNumber,
+    deceased: Deceased,
+) -> StoreResult<()> {
+    let held: Option<String> = sqlx::query("SELECT record FROM patients WHERE nhs_number = $1")
+        .bind(nhs.as_digits())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("record"))
+        .transpose()?;
+    let Some(held) = held else { return Ok(()) };
+    let mut demographics = rows::demographics(&held)?;
+    if demographics.deceased == Some(deceased) {
+        return Ok(());
+    }
+    demographics.deceased = Some(deceased);
+    let record =
+        serde_json::to_string(&demographics).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("UPDATE patients SET record = $1 WHERE nhs_number = $2")
+        .bind(record)
+        .bind(nhs.as_digits())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Whether the preference held for the patient is a dissent.

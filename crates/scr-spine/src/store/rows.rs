@@ -259,6 +259,7 @@ pub fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
                 .transpose()?,
             justification: row.try_get("justification")?,
             alerts: alert_kinds(row.try_get("alerts")?)?,
+            alert_org: row.try_get("alert_org")?,
         },
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,

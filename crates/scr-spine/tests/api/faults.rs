@@ -153,6 +153,7 @@ async fn killed_mid_upload(backend: Backend) {
             patient: patient.clone(),
             summary: Some(summary),
             consent: None,
+            care: Vec::new(),
         };
         let body = serde_json::to_vec(&upload_bundle(&upload)).expect("json");
 

@@ -437,6 +437,7 @@ async fn late_and_unservable_uploads_are_refused(spine: &TestSpine) {
         patient: patient.clone(),
         summary: Some(summary_with_allergy("Penicillin")),
         consent: None,
+        care: Vec::new(),
     };
     assert_eq!(post(spine, &gp, &newer).await.0, StatusCode::OK);
     let mut late_summary = summary_with_allergy("Latex");
@@ -447,6 +448,7 @@ async fn late_and_unservable_uploads_are_refused(spine: &TestSpine) {
         patient: patient.clone(),
         summary: Some(late_summary),
         consent: None,
+        care: Vec::new(),
     };
     let (status, body) = post(spine, &gp, &late).await;
     assert_eq!(
@@ -471,6 +473,7 @@ async fn late_and_unservable_uploads_are_refused(spine: &TestSpine) {
             patient: patient.clone(),
             summary: Some(s),
             consent: None,
+            care: Vec::new(),
         }
     };
     let (mut lo, mut hi) = (1usize, 20_000usize);

@@ -8,6 +8,7 @@ mod access;
 mod audit_chain;
 mod disk_full;
 mod faults;
+mod flags;
 mod hardening;
 mod offline_views;
 mod pg_cluster;

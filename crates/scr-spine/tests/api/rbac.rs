@@ -11,6 +11,7 @@ const OK: u16 = 200;
 const BAD: u16 = 400;
 const UNAUTH: u16 = 401;
 const FORBID: u16 = 403;
+const NOT_FOUND: u16 = 404;
 
 async fn every_role_against_every_route(spine: &TestSpine) {
     let patient = spine
@@ -50,33 +51,53 @@ async fn every_role_against_every_route(spine: &TestSpine) {
             Method::POST,
             "/FHIR/R4/AuditEvent".to_string(),
         ),
+        (
+            "child protection attendance",
+            Method::POST,
+            format!("/FHIR/R4/Patient/{nhs}/$cp-attendance"),
+        ),
     ];
+    // A clinician passes RBAC on the attendance; without a plan in force it is not found.
+    let plan = spine
+        .store()
+        .summary_view(patient)
+        .await
+        .expect("view")
+        .and_then(|(_, s, _)| s)
+        .and_then(|s| s.flags.child_protection)
+        .is_some();
+    let attendance = if plan { OK } else { NOT_FOUND };
     // Expected status per route, in the order above. The GP system passes RBAC on upload and
-    // then fails validation (400) because the body is not a Bundle; so does a clinician
-    // reporting offline views.
-    let matrix: Vec<(&str, Option<&str>, [u16; 7])> = vec![
+    // then fails validation (400) because the body is not a Bundle; so do a hospital's
+    // encounter feed, and a clinician reporting offline views.
+    let matrix: Vec<(&str, Option<&str>, [u16; 8])> = vec![
         (
             "doctor",
             Some("doctor-ed"),
-            [OK, OK, OK, OK, FORBID, FORBID, BAD],
+            [OK, OK, OK, OK, FORBID, FORBID, BAD, attendance],
         ),
         (
             "receptionist",
             None,
-            [OK, OK, FORBID, OK, FORBID, FORBID, FORBID],
+            [OK, OK, FORBID, OK, FORBID, FORBID, FORBID, FORBID],
         ),
         (
             "privacy-officer",
             None,
-            [FORBID, FORBID, FORBID, FORBID, OK, FORBID, FORBID],
+            [FORBID, FORBID, FORBID, FORBID, OK, FORBID, FORBID, FORBID],
         ),
         (
             "gp-system",
             None,
-            [OK, OK, FORBID, FORBID, FORBID, BAD, FORBID],
+            [OK, OK, FORBID, FORBID, FORBID, BAD, FORBID, FORBID],
+        ),
+        (
+            "hospital-system",
+            None,
+            [FORBID, FORBID, FORBID, FORBID, FORBID, BAD, FORBID, FORBID],
         ),
         // The registration authority manages identities and sees no patient data.
-        ("ra", None, [FORBID; 7]),
+        ("ra", None, [FORBID; 8]),
     ];
     for (identity, role, expected) in matrix {
         let token = spine.sign_in(&spine.identity(identity), role).await;

@@ -36,6 +36,7 @@ fn person(
             },
             gp_ods: Some("A81001".into()),
             restricted: false,
+            deceased: None,
         },
         summary: None,
         consent: None,

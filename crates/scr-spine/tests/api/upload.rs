@@ -33,6 +33,7 @@ async fn the_source_shown_is_the_practice_that_uploaded(spine: &TestSpine) {
         patient: patient.clone(),
         summary: Some(summary),
         consent: None,
+        care: Vec::new(),
     };
     let (status, body) = post(spine, &gp, &upload).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -80,6 +81,7 @@ async fn text_only_allergies_are_stored_and_served_as_text(spine: &TestSpine) {
         patient: patient.clone(),
         summary: Some(summary),
         consent: None,
+        care: Vec::new(),
     };
     let (status, body) = post(spine, &gp, &upload).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -129,6 +131,7 @@ pub(crate) fn summary_with_allergy(substance: &str) -> Summary {
                 .single(),
         },
         narratives: Default::default(),
+        flags: Default::default(),
     }
 }
 
@@ -175,6 +178,7 @@ async fn upload_rules(spine: &TestSpine) {
         patient: patient.clone(),
         summary: Some(summary_with_allergy("Penicillin")),
         consent: None,
+        care: Vec::new(),
     };
     spine.keep_sample("upload-bundle", &upload_bundle(&upload));
     let (status, body) = post(spine, &gp, &upload).await;
@@ -256,6 +260,7 @@ async fn upload_rules(spine: &TestSpine) {
             patient: elsewhere,
             summary: Some(summary_with_allergy("Latex")),
             consent: None,
+            care: Vec::new(),
         },
     )
     .await;
@@ -299,6 +304,7 @@ async fn dissent_withdraws_the_summary(spine: &TestSpine) {
             patient: patient.clone(),
             summary: Some(summary_with_allergy("Penicillin")),
             consent: None,
+            care: Vec::new(),
         },
     )
     .await;
@@ -318,6 +324,7 @@ async fn dissent_withdraws_the_summary(spine: &TestSpine) {
             patient: patient.clone(),
             summary: None,
             consent: Some(dissent.clone()),
+            care: Vec::new(),
         },
     )
     .await;
@@ -365,6 +372,7 @@ async fn dissent_withdraws_the_summary(spine: &TestSpine) {
             patient: patient.clone(),
             summary: Some(summary_with_allergy("Latex")),
             consent: None,
+            care: Vec::new(),
         },
     )
     .await;
@@ -394,6 +402,7 @@ async fn dissent_withdraws_the_summary(spine: &TestSpine) {
             patient: other.clone(),
             summary: Some(summary_with_allergy("Latex")),
             consent: Some(with_code),
+            care: Vec::new(),
         },
     )
     .await;
