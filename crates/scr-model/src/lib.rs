@@ -1,6 +1,6 @@
 //! The shared language of SCR Viewer: NHS numbers, demographics, the Summary Care Record's
-//! content, sharing preferences (consent codes), role profiles, audit records, and their
-//! FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
+//! content, sharing preferences (consent codes), role profiles, audit records, the
+//! registration authority's requests and answers, and their FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
 
 pub mod access;
 pub mod audit;
@@ -11,6 +11,7 @@ pub mod error_code;
 pub mod fhir;
 pub mod narrative;
 pub mod nhs_number;
+pub mod registration;
 pub mod roles;
 pub mod signing;
 pub mod summary;
