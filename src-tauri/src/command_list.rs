@@ -18,5 +18,10 @@ app_commands!(
     offline_records,
     open_offline_summary,
     remove_offline_records,
-    keep_alive
+    keep_alive,
+    registration_overview,
+    register_user,
+    add_role_profile,
+    remove_role_profile,
+    revoke_card
 );

@@ -6,10 +6,17 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppError } from "./errors";
 import type {
   AccessReason,
+  CardRevocationInput,
+  CardRevokedView,
   CardStatus,
+  NewRoleProfileInput,
+  NewUserInput,
   OfflineEntryView,
   OfflineSignedInView,
   PatientView,
+  RegisteredUserView,
+  RegistrationView,
+  RoleProfileView,
   RoleView,
   SharingView,
   SessionEnded,
@@ -57,6 +64,16 @@ export const api = {
   removeOfflineRecords: () => call<number>("remove_offline_records"),
   /** "Stay signed in", and the heartbeat while the user is active: the spine's idle clock starts again. */
   keepAlive: () => call<void>("keep_alive"),
+  // The registration authority (roles with RA-MANAGE; the spine refuses any other role).
+  // Cards are issued at the spine's console only, so there is no call for that.
+  registrationOverview: () => call<RegistrationView>("registration_overview"),
+  registerUser: (user: NewUserInput) => call<RegisteredUserView>("register_user", { user }),
+  addRoleProfile: (userId: string, profile: NewRoleProfileInput) =>
+    call<RoleProfileView>("add_role_profile", { userId, profile }),
+  /** How many live sessions were acting in the role removed. */
+  removeRoleProfile: (userId: string, profileId: string) =>
+    call<number>("remove_role_profile", { userId, profileId }),
+  revokeCard: (revocation: CardRevocationInput) => call<CardRevokedView>("revoke_card", { revocation }),
 };
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {

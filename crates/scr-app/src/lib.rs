@@ -14,7 +14,7 @@ pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
 pub use scr_model::{AccessReason, AccessRequest};
 pub use view::*;
-pub use viewer::{TraceQuery, Viewer};
+pub use viewer::{CardRevocationInput, NewRoleProfileInput, NewUserInput, TraceQuery, Viewer};
 
 /// The TypeScript declarations of every type the UI receives or sends, in one file.
 pub fn typescript_declarations() -> String {
@@ -39,6 +39,15 @@ pub fn typescript_declarations() -> String {
         SummaryView::decl(),
         SharingView::decl(),
         TraceQuery::decl(),
+        ActivityView::decl(),
+        RoleProfileView::decl(),
+        RegisteredCardView::decl(),
+        RegisteredUserView::decl(),
+        RegistrationView::decl(),
+        CardRevokedView::decl(),
+        NewUserInput::decl(),
+        NewRoleProfileInput::decl(),
+        CardRevocationInput::decl(),
         StartupStatus::decl(),
         SessionEndReason::decl(),
         SessionEnded::decl(),
