@@ -1,5 +1,6 @@
 // The app's flow: card → passcode → role → find → reason → summary (or, for reception
-// roles, the sharing status). Offline (chosen, or because the spine cannot be reached at
+// roles, the sharing status; the registration authority's role lands on "Users and cards",
+// screens/registration.ts). Offline (chosen, or because the spine cannot be reached at
 // sign-in): card → passcode → the offline records on this computer → an offline copy.
 // A session-ended event clears every patient detail from the page at once and returns to
 // "Insert your smartcard", online or offline. "Change role" (session-bar.ts) clears the
@@ -29,6 +30,7 @@ import { configScreen } from "./screens/config";
 import { patientBanner } from "./screens/banner";
 import { renderSessionBar } from "./session-bar";
 import { stopIdleWatch, watchIdle } from "./idle-warning";
+import { isRegistrationRole, registrationScreen } from "./screens/registration";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -241,7 +243,7 @@ async function chooseRole(role: RoleView): Promise<void> {
     if (mine !== generation || session?.mode !== "online") return;
     session.role = chosen;
     statusBar();
-    findScreen(findActions());
+    landing();
   } catch (e) {
     if (mine === generation && session?.mode === "online") roleScreen(session.user, chooseRole, asAppError(e).message, null, roleChange());
   }
@@ -254,10 +256,20 @@ function changeRole(): void {
   roleScreen(session.user, chooseRole, undefined, null, roleChange());
 }
 
-/** Cancel keeps the role in force, at "Find a patient" (no patient is brought back). */
+/** Cancel keeps the role in force, where it starts (no patient is brought back). */
 function roleChange() {
   if (session?.mode !== "online" || !session.role) return undefined;
-  return { current: session.role, cancel: () => findScreen(findActions()) };
+  return { current: session.role, cancel: landing };
+}
+
+/** Where the role in force starts: the registration authority's "Users and cards", or "Find a patient". */
+function landing(): void {
+  if (session?.mode === "online" && session.role && isRegistrationRole(session.role)) {
+    const mine = generation;
+    void registrationScreen({ current: () => mine === generation, ownUserId: session.user.userId });
+  } else {
+    findScreen(findActions());
+  }
 }
 
 function findActions() {
