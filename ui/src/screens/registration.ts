@@ -377,6 +377,9 @@ class Registration implements RegistrationActions {
       const view = await api.registrationOverview();
       if (!this.ctx.current()) return;
       renderRegistration(view, this.ctx.ownUserId, this, notice);
+      // After a change far down the list, the page is read again from the top, where the
+      // notice says what was done.
+      if (notice) window.scrollTo(0, 0);
     } catch (e) {
       if (!this.ctx.current()) return;
       const again = button("Try again", { type: "button", id: "ra-retry" });
