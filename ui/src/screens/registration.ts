@@ -54,9 +54,13 @@ function problem(err: AppError, id?: string): HTMLElement {
   return box;
 }
 
+/** Numbers the error summaries of slots without an id of their own (ids stay unique). */
+let problems = 0;
+
 /** Shows `err` in `slot` (the part of the page where the change was asked) and focuses it. */
 function showProblem(slot: HTMLElement, err: AppError): void {
-  const box = problem(err, `${slot.id || "ra"}-error`);
+  problems += 1;
+  const box = problem(err, slot.id ? `${slot.id}-error` : `ra-problem-${problems}`);
   slot.replaceChildren(box);
   box.focus();
 }
