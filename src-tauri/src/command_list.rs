@@ -23,5 +23,10 @@ app_commands!(
     review_alert,
     trail_for_patient,
     trail_around,
-    record_cp_attendance
+    record_cp_attendance,
+    registration_overview,
+    register_user,
+    add_role_profile,
+    remove_role_profile,
+    revoke_card
 );

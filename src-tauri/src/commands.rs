@@ -2,9 +2,10 @@
 //! the result or an `AppError` (`{code, message}`, scr-app's error.rs). No logic lives here.
 
 use scr_app::{
-    AccessRequest, AlertFilter, AlertView, AppError, AppErrorKind, CardStatus, OfflineEntryView,
-    OfflineSignedInView, PatientView, RoleView, SharingView, SignedInView, StartupStatus,
-    SummaryView, TraceQuery, TrailEntryView,
+    AccessRequest, AlertFilter, AlertView, AppError, AppErrorKind, CardRevocationInput,
+    CardRevokedView, CardStatus, NewRoleProfileInput, NewUserInput, OfflineEntryView,
+    OfflineSignedInView, PatientView, RegisteredUserView, RegistrationView, RoleProfileView,
+    RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery, TrailEntryView,
 };
 use tauri::State;
 
@@ -174,4 +175,50 @@ pub async fn record_cp_attendance(
     nhs_number: String,
 ) -> Result<(), AppError> {
     viewer(&state)?.record_cp_attendance(&nhs_number).await
+}
+
+// The registration authority's "Users and cards" (roles with RA-MANAGE; the spine refuses
+// every other role). Cards are issued at the spine's console only.
+
+#[tauri::command(async)]
+pub async fn registration_overview(
+    state: State<'_, AppState>,
+) -> Result<RegistrationView, AppError> {
+    viewer(&state)?.registration().await
+}
+
+#[tauri::command(async)]
+pub async fn register_user(
+    state: State<'_, AppState>,
+    user: NewUserInput,
+) -> Result<RegisteredUserView, AppError> {
+    viewer(&state)?.register_user(&user).await
+}
+
+#[tauri::command(async)]
+pub async fn add_role_profile(
+    state: State<'_, AppState>,
+    user_id: String,
+    profile: NewRoleProfileInput,
+) -> Result<RoleProfileView, AppError> {
+    viewer(&state)?.add_role_profile(&user_id, &profile).await
+}
+
+#[tauri::command(async)]
+pub async fn remove_role_profile(
+    state: State<'_, AppState>,
+    user_id: String,
+    profile_id: String,
+) -> Result<u32, AppError> {
+    viewer(&state)?
+        .remove_role_profile(&user_id, &profile_id)
+        .await
+}
+
+#[tauri::command(async)]
+pub async fn revoke_card(
+    state: State<'_, AppState>,
+    revocation: CardRevocationInput,
+) -> Result<CardRevokedView, AppError> {
+    viewer(&state)?.revoke_card(&revocation).await
 }

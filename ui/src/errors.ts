@@ -156,17 +156,26 @@ export function errorTitle(err: AppError): string {
     case "OFFLINE_RECORD_GONE":
       return "This offline record is no longer available";
 
-    // The registration authority's refusals: the viewer has no RA screens, but the codes
-    // are the spine's.
+    // The registration authority's refusals ("Users and cards"); the message is the
+    // spine's own words.
     case "USER_NOT_FOUND":
+      return "No user is registered with this id";
     case "USER_EXISTS":
+      return "A user is already registered with this id";
     case "ROLE_PROFILE_NOT_FOUND":
+      return "The user does not hold this role profile";
     case "ROLE_PROFILE_EXISTS":
+      return "The user already holds this role profile";
     case "CARD_NOT_FOUND":
+      return "No registered card has this serial";
     case "CARD_AMBIGUOUS":
+      return "More than one card has this serial";
     case "INVALID_REGISTRATION":
+      return "The registration details are not valid";
     case "OWN_ROLE_CHANGE":
-      return "The registration change was refused";
+      return "You cannot change your own role profiles";
+    case "INVALID_INPUT":
+      return "The details entered cannot be sent";
 
     case "UNEXPECTED":
       return "Something went wrong";

@@ -8,10 +8,17 @@ import type {
   AccessRequest,
   AlertFilter,
   AlertView,
+  CardRevocationInput,
+  CardRevokedView,
   CardStatus,
+  NewRoleProfileInput,
+  NewUserInput,
   OfflineEntryView,
   OfflineSignedInView,
   PatientView,
+  RegisteredUserView,
+  RegistrationView,
+  RoleProfileView,
   RoleView,
   SharingView,
   SessionEnded,
@@ -67,6 +74,16 @@ export const api = {
   trailAround: (userId: string, at: string) => call<TrailEntryView[]>("trail_around", { userId, at }),
   /** "Yes, the child is attending an unscheduled care setting" (a child protection plan). */
   recordCpAttendance: (nhsNumber: string) => call<void>("record_cp_attendance", { nhsNumber }),
+  // The registration authority (roles with RA-MANAGE; the spine refuses any other role).
+  // Cards are issued at the spine's console only, so there is no call for that.
+  registrationOverview: () => call<RegistrationView>("registration_overview"),
+  registerUser: (user: NewUserInput) => call<RegisteredUserView>("register_user", { user }),
+  addRoleProfile: (userId: string, profile: NewRoleProfileInput) =>
+    call<RoleProfileView>("add_role_profile", { userId, profile }),
+  /** How many live sessions were acting in the role removed. */
+  removeRoleProfile: (userId: string, profileId: string) =>
+    call<number>("remove_role_profile", { userId, profileId }),
+  revokeCard: (revocation: CardRevocationInput) => call<CardRevokedView>("revoke_card", { revocation }),
 };
 
 export function onCardStatus(handler: (s: CardStatus) => void): Promise<UnlistenFn> {

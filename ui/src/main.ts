@@ -1,9 +1,10 @@
 // The app's flow: card → passcode → role → find → the permission question → summary (or,
 // for reception roles, the sharing status; for a privacy officer's role, the alerts, in
-// officer.ts). The spine's answers to the question that are not a summary (no recorded
-// relationship, permission refused, the volume limit) each have a screen (screens/access.ts).
-// Offline (chosen, or because the spine cannot be reached at sign-in): card → passcode →
-// the offline records on this computer → an offline copy.
+// officer.ts; the registration authority's role lands on "Users and cards",
+// screens/registration.ts). The spine's answers to the question that are not a summary (no
+// recorded relationship, permission refused, the volume limit) each have a screen
+// (screens/access.ts). Offline (chosen, or because the spine cannot be reached at sign-in):
+// card → passcode → the offline records on this computer → an offline copy.
 // A session-ended event clears every patient detail from the page at once and returns to
 // "Insert your smartcard", online or offline. "Change role" (session-bar.ts) clears the
 // patient too and returns to the role screen. The idle lock and its warning: idle-warning.ts.
@@ -35,6 +36,7 @@ import { stopIdleWatch, watchIdle } from "./idle-warning";
 import { noRelationshipScreen, permissionRefusedScreen, volumeLimitScreen } from "./screens/access";
 import { officerHome } from "./officer";
 import { askBeforeSummary } from "./screens/flags";
+import { isRegistrationRole, registrationScreen } from "./screens/registration";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -247,8 +249,7 @@ async function chooseRole(role: RoleView): Promise<void> {
     if (mine !== generation || session?.mode !== "online") return;
     session.role = chosen;
     statusBar();
-    if (chosen.privacyOfficer) officerHome(fresh);
-    else findScreen(findActions());
+    landing();
   } catch (e) {
     if (mine === generation && session?.mode === "online") roleScreen(session.user, chooseRole, asAppError(e).message, null, roleChange());
   }
@@ -261,10 +262,22 @@ function changeRole(): void {
   roleScreen(session.user, chooseRole, undefined, null, roleChange());
 }
 
-/** Cancel keeps the role in force, at "Find a patient" (no patient is brought back). */
+/** Cancel keeps the role in force, where it starts (no patient is brought back). */
 function roleChange() {
   if (session?.mode !== "online" || !session.role) return undefined;
-  return { current: session.role, cancel: () => findScreen(findActions()) };
+  return { current: session.role, cancel: landing };
+}
+
+/** Where the role in force starts: the registration authority's "Users and cards", or "Find a patient". */
+function landing(): void {
+  if (session?.mode === "online" && session.role && isRegistrationRole(session.role)) {
+    const mine = generation;
+    void registrationScreen({ current: () => mine === generation, ownUserId: session.user.userId });
+  } else if (session?.mode === "online" && session.role?.privacyOfficer) {
+    officerHome(fresh);
+  } else {
+    findScreen(findActions());
+  }
 }
 
 /** A check, made now, that is false once this session has ended (for officer.ts). */

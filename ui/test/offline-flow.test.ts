@@ -46,7 +46,7 @@ const until = (sel: string) => vi.waitFor(() => expect($(sel)).not.toBeNull());
 const user = {
   userName: "Dr Ada Jones",
   userId: "555000000001",
-  roles: [{ id: "r1", roleName: "Clinical Practitioner", roleCode: "R8000", orgName: "Leeds GP", orgOds: "B82001", clinical: true }],
+  roles: [{ id: "r1", roleName: "Clinical Practitioner", roleCode: "R8000", orgName: "Leeds GP", orgOds: "B82001", clinical: true, registration: false }],
   idleTimeoutSecs: 900,
   cache: { state: "on", maxAgeHours: 72 },
 };

@@ -45,9 +45,9 @@ const $ = (sel: string) => document.querySelector<HTMLElement>(sel);
 const text = (sel: string) => $(sel)?.textContent ?? "";
 const until = (sel: string) => vi.waitFor(() => expect($(sel)).not.toBeNull());
 
-const ed = { id: "doctor-ed", roleName: "Clinical Practitioner Access Role", roleCode: "R8000", orgName: "Synthetic General Hospital ED", orgOds: "RX901", clinical: true, privacyOfficer: false };
-const ooh = { id: "doctor-ooh", roleName: "Health Professional Access Role", roleCode: "R8003", orgName: "Synthetic Out of Hours Service", orgOds: "NX901", clinical: true, privacyOfficer: false };
-const desk = { id: "desk", roleName: "Admin/Clinical Support Access Role", roleCode: "R8008", orgName: "High Street Surgery", orgOds: "B82001", clinical: false, privacyOfficer: false };
+const ed = { id: "doctor-ed", roleName: "Clinical Practitioner Access Role", roleCode: "R8000", orgName: "Synthetic General Hospital ED", orgOds: "RX901", clinical: true, privacyOfficer: false, registration: false };
+const ooh = { id: "doctor-ooh", roleName: "Health Professional Access Role", roleCode: "R8003", orgName: "Synthetic Out of Hours Service", orgOds: "NX901", clinical: true, privacyOfficer: false, registration: false };
+const desk = { id: "desk", roleName: "Admin/Clinical Support Access Role", roleCode: "R8008", orgName: "High Street Surgery", orgOds: "B82001", clinical: false, privacyOfficer: false, registration: false };
 const doctor = { userName: "Dr Amara Okafor", userId: "555000000101", roles: [ed, ooh, desk], idleTimeoutSecs: 900, cache: { state: "on", maxAgeHours: 48 } };
 
 async function signedIn(user = doctor, role = ed): Promise<void> {

@@ -74,6 +74,9 @@ pub enum AppErrorKind {
     WrongPatient,
     CacheUnavailable,
     OfflineRecordGone,
+    /// A value from the window that cannot be put in a request (an empty id, say); nothing
+    /// was sent.
+    InvalidInput,
 
     /// The spine refused under a code this build does not know (a newer spine, or a bare
     /// HTTP status from something in the way); `spine_code` is what it sent.
@@ -181,6 +184,7 @@ impl From<ClientError> for AppError {
             ClientError::Protocol(_) => K::SpineProtocol,
             ClientError::Unreadable(_) => K::UnreadableRecord,
             ClientError::Config(_) => K::Config,
+            ClientError::InvalidInput(_) => K::InvalidInput,
         };
         let message = match e {
             // The spine's own words are written for users.
@@ -278,6 +282,7 @@ mod tests {
             ClientError::OfflineNotSetUp,
             ClientError::Protocol("x".into()),
             ClientError::Config("x".into()),
+            ClientError::InvalidInput("x".into()),
         ];
         for client in all {
             let code = client.code();

@@ -14,7 +14,10 @@ pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
 pub use scr_model::{AccessReason, AccessRequest};
 pub use view::*;
-pub use viewer::{around, AlertFilter, AlertFilterStatus, TraceQuery, Viewer, AROUND_AN_ALERT};
+pub use viewer::{
+    around, AlertFilter, AlertFilterStatus, CardRevocationInput, NewRoleProfileInput, NewUserInput,
+    TraceQuery, Viewer, AROUND_AN_ALERT,
+};
 
 /// The TypeScript declarations of every type the UI receives or sends, in one file.
 pub fn typescript_declarations() -> String {
@@ -51,6 +54,15 @@ pub fn typescript_declarations() -> String {
         AlertView::decl(),
         AlertFilterStatus::decl(),
         AlertFilter::decl(),
+        ActivityView::decl(),
+        RoleProfileView::decl(),
+        RegisteredCardView::decl(),
+        RegisteredUserView::decl(),
+        RegistrationView::decl(),
+        CardRevokedView::decl(),
+        NewUserInput::decl(),
+        NewRoleProfileInput::decl(),
+        CardRevocationInput::decl(),
         StartupStatus::decl(),
         SessionEndReason::decl(),
         SessionEnded::decl(),

@@ -7,10 +7,12 @@
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use scr_model::fhir::{AlertItem, DocumentPatient, PatientSummaryDocument};
 use scr_model::narrative::{narrative_text, TextBlock};
+use scr_model::registration::{CardRevoked, CardView, RegisteredUser};
 use scr_model::{
-    AccessReason, AlertKind, AllergyState, AuditAction, AuditOutcome, AuditRecord, ConsentRecord,
-    Criticality, MedicationKind, MedicationStatus, ProblemStatus, RelationshipBasis, RoleProfile,
-    Severity, SharingPreference, Verification, VolumeScope, VolumeWarning, VolumeWindow,
+    AccessReason, Activity, AlertKind, AllergyState, AuditAction, AuditOutcome, AuditRecord,
+    ConsentRecord, Criticality, MedicationKind, MedicationStatus, ProblemStatus, RelationshipBasis,
+    RoleProfile, Severity, SharingPreference, Verification, VolumeScope, VolumeWarning,
+    VolumeWindow,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -48,6 +50,9 @@ pub struct RoleView {
     /// self-claimed relationships) and views no summaries (no B0370), so its work is the
     /// alerts and the trail. The spine decides what it may see regardless.
     pub privacy_officer: bool,
+    /// The role is the registration authority's (the local activity RA-MANAGE): the window
+    /// opens "Users and cards" for it when it is not clinical too.
+    pub registration: bool,
 }
 
 impl From<&RoleProfile> for RoleView {
@@ -61,6 +66,7 @@ impl From<&RoleProfile> for RoleView {
             org_ods: p.org_ods.clone(),
             clinical: p.allows(B0370) || p.allows(B0168),
             privacy_officer: (p.allows(B0015) || p.allows(B0016)) && !p.allows(B0370),
+            registration: p.allows(RaManage),
         }
     }
 }
@@ -762,4 +768,264 @@ pub struct StartupStatus {
     /// Set when the settings are missing or wrong: the UI shows it instead of sign-in.
     pub config_error: Option<String>,
     pub spine_url: Option<String>,
+}
+
+/// An activity a role profile may carry, for the registration authority's form: its code as
+/// the spine takes it (`B0264`, `RA-MANAGE`) and what it allows.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityView {
+    pub code: String,
+    pub meaning: String,
+}
+
+impl ActivityView {
+    /// Every activity the spine knows, in `Activity::ALL`'s order.
+    pub fn all() -> Vec<ActivityView> {
+        Activity::ALL
+            .iter()
+            .map(|&a| ActivityView {
+                code: a.code().to_string(),
+                meaning: activity_meaning(a).to_string(),
+            })
+            .collect()
+    }
+}
+
+/// What holding an activity allows, in the RA's words (DOMAIN.md). Every activity is named,
+/// so one added to the model does not build until it is described here.
+fn activity_meaning(a: Activity) -> &'static str {
+    match a {
+        Activity::B0264 => "Patient trace and access to the Summary Care Record application",
+        Activity::B0370 => "View summary health records (with permission)",
+        Activity::B0168 => "Emergency access to view the Summary Care Record",
+        Activity::B0015 => "Receive emergency access alerts (privacy officer)",
+        Activity::B0016 => "Receive self-claimed relationship alerts (privacy officer)",
+        Activity::B0020 => "Record consent: see and confirm the sharing preference",
+        Activity::B0098 => "National postcode search",
+        Activity::GpSystemUpload => {
+            "Upload summaries for the practice's registered patients (a GP system; local to this service)"
+        }
+        Activity::RaManage => {
+            "Manage users, role profiles and cards (registration authority; local to this service)"
+        }
+        Activity::EncounterUpload => {
+            "Upload the organisation's own encounters (a hospital system; local to this service)"
+        }
+    }
+}
+
+/// A role profile as the registration authority sees it, activities by code.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleProfileView {
+    pub id: String,
+    pub role_code: String,
+    pub role_name: String,
+    pub org_ods: String,
+    pub org_name: String,
+    pub activities: Vec<String>,
+}
+
+impl From<&RoleProfile> for RoleProfileView {
+    fn from(p: &RoleProfile) -> Self {
+        RoleProfileView {
+            id: p.id.clone(),
+            role_code: p.role_code.clone(),
+            role_name: p.role_name.clone(),
+            org_ods: p.org_ods.clone(),
+            org_name: p.org_name.clone(),
+            activities: p.activities.iter().map(|a| a.code().to_string()).collect(),
+        }
+    }
+}
+
+/// One of a user's cards: the certificate's issuer and serial (lowercase hex), whether it is
+/// revoked, and how many live sessions were opened with it.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredCardView {
+    pub issuer: String,
+    pub serial: String,
+    pub revoked: bool,
+    pub live_sessions: u32,
+}
+
+/// A registered user with what they hold.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredUserView {
+    pub user_id: String,
+    pub name: String,
+    pub role_profiles: Vec<RoleProfileView>,
+    pub cards: Vec<RegisteredCardView>,
+}
+
+/// The registration authority's "Users and cards".
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationView {
+    pub users: Vec<RegisteredUserView>,
+    /// What the "Add a role profile" form offers.
+    pub activities: Vec<ActivityView>,
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+impl RegistrationView {
+    /// The users as the spine listed them, each with the role profiles the spine gave for
+    /// them (`profiles`, by user id) and their cards. A card whose holder is not in the user
+    /// list (registered between the two reads) still shows, under its holder.
+    pub fn from_model(
+        users: &[RegisteredUser],
+        profiles: &[(String, Vec<RoleProfile>)],
+        cards: &[CardView],
+    ) -> RegistrationView {
+        let mut out: Vec<RegisteredUserView> = users
+            .iter()
+            .map(|u| RegisteredUserView {
+                user_id: u.user_id.clone(),
+                name: u.name.clone(),
+                role_profiles: profiles
+                    .iter()
+                    .find(|(id, _)| *id == u.user_id)
+                    .map(|(_, p)| p.iter().map(RoleProfileView::from).collect())
+                    .unwrap_or_default(),
+                cards: Vec::new(),
+            })
+            .collect();
+        for card in cards {
+            let view = RegisteredCardView {
+                issuer: card.issuer.clone(),
+                serial: card.serial.clone(),
+                revoked: card.revoked,
+                live_sessions: count(card.live_sessions),
+            };
+            match out.iter_mut().find(|u| u.user_id == card.user_id) {
+                Some(user) => user.cards.push(view),
+                None => out.push(RegisteredUserView {
+                    user_id: card.user_id.clone(),
+                    name: card.name.clone(),
+                    role_profiles: Vec::new(),
+                    cards: vec![view],
+                }),
+            }
+        }
+        RegistrationView {
+            users: out,
+            activities: ActivityView::all(),
+        }
+    }
+}
+
+/// A card just revoked: whose it was and how many of their live sessions it ended.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CardRevokedView {
+    pub serial: String,
+    pub user_id: String,
+    pub user_name: Option<String>,
+    pub sessions_ended: u32,
+}
+
+impl CardRevokedView {
+    /// `serial` is the one asked for, should the spine's answer not name the certificate.
+    pub fn from_model(serial: &str, r: &CardRevoked) -> CardRevokedView {
+        CardRevokedView {
+            serial: r
+                .certificate
+                .as_ref()
+                .map_or_else(|| serial.to_string(), |c| c.serial.clone()),
+            user_id: r.user.user_id.clone(),
+            user_name: r.user.name.clone(),
+            sessions_ended: u32::try_from(r.sessions_ended).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(id: &str, activities: Vec<Activity>) -> RoleProfile {
+        RoleProfile {
+            id: id.into(),
+            role_code: "R8001".into(),
+            role_name: "Nurse Access Role".into(),
+            org_ods: "RX901".into(),
+            org_name: "Synthetic General Hospital".into(),
+            activities,
+        }
+    }
+
+    fn card(user_id: &str, name: &str, serial: &str, revoked: bool) -> CardView {
+        CardView {
+            issuer: "ab12".into(),
+            serial: serial.into(),
+            user_id: user_id.into(),
+            name: name.into(),
+            revoked,
+            live_sessions: if revoked { 0 } else { 2 },
+        }
+    }
+
+    #[test]
+    fn only_an_ra_manage_role_is_marked_for_registration() {
+        let ra = RoleView::from(&profile("ra", vec![Activity::RaManage]));
+        assert!(ra.registration && !ra.clinical);
+        let nurse = RoleView::from(&profile("n", vec![Activity::B0264, Activity::B0370]));
+        assert!(!nurse.registration && nurse.clinical);
+    }
+
+    #[test]
+    fn each_user_shows_their_own_profiles_and_cards_and_no_card_is_lost() {
+        let users = vec![
+            RegisteredUser {
+                user_id: "555000000202".into(),
+                name: "Sam Patel".into(),
+                role_profiles: 1,
+                active_cards: 1,
+            },
+            RegisteredUser {
+                user_id: "555000000999".into(),
+                name: "Alex Jones".into(),
+                role_profiles: 0,
+                active_cards: 0,
+            },
+        ];
+        let profiles = vec![
+            (
+                "555000000202".to_string(),
+                vec![profile("desk", vec![Activity::B0264, Activity::RaManage])],
+            ),
+            ("555000000999".to_string(), vec![]),
+        ];
+        let cards = vec![
+            card("555000000202", "Sam Patel", "0a", true),
+            card("555000000202", "Sam Patel", "0b", false),
+            // Registered after the user list was read.
+            card("555000000777", "Jo Bloggs", "0c", false),
+        ];
+        let view = RegistrationView::from_model(&users, &profiles, &cards);
+        let ids: Vec<&str> = view.users.iter().map(|u| u.user_id.as_str()).collect();
+        assert_eq!(ids, ["555000000202", "555000000999", "555000000777"]);
+        let sam = &view.users[0];
+        assert_eq!(sam.role_profiles.len(), 1);
+        assert_eq!(sam.role_profiles[0].activities, ["B0264", "RA-MANAGE"]);
+        let serials: Vec<(&str, bool, u32)> = sam
+            .cards
+            .iter()
+            .map(|c| (c.serial.as_str(), c.revoked, c.live_sessions))
+            .collect();
+        assert_eq!(serials, [("0a", true, 0), ("0b", false, 2)]);
+        assert!(view.users[1].role_profiles.is_empty() && view.users[1].cards.is_empty());
+        assert_eq!(view.users[2].name, "Jo Bloggs");
+        // The form offers every activity the spine knows, by the code it takes.
+        let codes: Vec<&str> = view.activities.iter().map(|a| a.code.as_str()).collect();
+        let all: Vec<&str> = Activity::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(codes, all);
+        assert!(view.activities.iter().all(|a| !a.meaning.is_empty()));
+    }
 }

@@ -23,9 +23,9 @@ use crate::offline::{
     OfflineCache, OpenKey, PURGE_INTERVAL,
 };
 use crate::view::{
-    volume_warning_words, AlertView, CacheStatus, CardStatus, OfflineEntryView,
-    OfflineSignedInView, PatientView, RoleView, SharingView, SignedInView, SummaryView,
-    TrailEntryView,
+    volume_warning_words, AlertView, CacheStatus, CardRevokedView, CardStatus, OfflineEntryView,
+    OfflineSignedInView, PatientView, RegisteredUserView, RegistrationView, RoleProfileView,
+    RoleView, SharingView, SignedInView, SummaryView, TrailEntryView,
 };
 
 /// A trace by demographics (PDS rules: family name and birth date at least).
@@ -134,6 +134,38 @@ impl AlertFilter {
             count: Some(OFFICER_PAGE),
         })
     }
+}
+
+/// "Register a user", as the registration authority typed it (the spine checks it).
+#[derive(Clone, Debug, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUserInput {
+    /// The SDS user id (12 digits).
+    pub user_id: String,
+    pub name: String,
+}
+
+/// "Add a role profile", as the registration authority filled it in (the spine checks it
+/// and names the profile).
+#[derive(Clone, Debug, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NewRoleProfileInput {
+    pub role_code: String,
+    pub role_name: String,
+    pub org_ods: String,
+    pub org_name: String,
+    /// Activity codes (`B0264`, `RA-MANAGE`), as `RegistrationView::activities` lists them.
+    pub activities: Vec<String>,
+}
+
+/// "Revoke" on one card: which certificate, and why.
+#[derive(Clone, Debug, Deserialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CardRevocationInput {
+    pub serial: String,
+    /// The issuer as the card list shows it, so a serial two issuers share is not ambiguous.
+    pub issuer: Option<String>,
+    pub reason: String,
 }
 
 /// The longest the card probe behind the sign-in screen's status may take.
@@ -843,6 +875,119 @@ impl Viewer {
             .await
             .ok_or_else(asker_gone)??;
         Ok(records.iter().map(TrailEntryView::from).collect())
+    }
+
+    /// The registration authority's "Users and cards": the users, the role profiles of each
+    /// (one request per user: the spine lists profiles by user) and the cards, all read for
+    /// the session that asked. The spine refuses it to any role without RA-MANAGE.
+    pub async fn registration(&self) -> Result<RegistrationView, AppError> {
+        let asked = self.asking()?;
+        let spine = self.session.spine();
+        let users = self
+            .ask(&asked, spine.ra_users(&asked.token))
+            .await
+            .ok_or_else(asker_gone)??;
+        let mut profiles = Vec::with_capacity(users.len());
+        for user in &users {
+            let held = self
+                .ask(&asked, spine.ra_role_profiles(&asked.token, &user.user_id))
+                .await
+                .ok_or_else(asker_gone)??;
+            profiles.push((user.user_id.clone(), held.role_profiles));
+        }
+        let cards = self
+            .ask(&asked, spine.ra_cards(&asked.token))
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(RegistrationView::from_model(&users, &profiles, &cards))
+    }
+
+    /// "Register a user" (`USER_EXISTS`, `INVALID_REGISTRATION` are the spine's refusals).
+    pub async fn register_user(&self, new: &NewUserInput) -> Result<RegisteredUserView, AppError> {
+        let asked = self.asking()?;
+        let body = scr_model::registration::NewUser {
+            user_id: new.user_id.clone(),
+            name: new.name.clone(),
+        };
+        let user = self
+            .ask(
+                &asked,
+                self.session.spine().ra_register_user(&asked.token, &body),
+            )
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(RegisteredUserView {
+            name: user.name.unwrap_or_else(|| new.name.trim().to_string()),
+            user_id: user.user_id,
+            role_profiles: Vec::new(),
+            cards: Vec::new(),
+        })
+    }
+
+    /// "Add a role profile" for `user_id`; the answer is the profile as the spine holds it.
+    pub async fn add_role_profile(
+        &self,
+        user_id: &str,
+        new: &NewRoleProfileInput,
+    ) -> Result<RoleProfileView, AppError> {
+        let asked = self.asking()?;
+        let body = scr_model::registration::NewRoleProfile {
+            id: None,
+            role_code: new.role_code.clone(),
+            role_name: new.role_name.clone(),
+            org_ods: new.org_ods.clone(),
+            org_name: new.org_name.clone(),
+            activities: new.activities.clone(),
+        };
+        let spine = self.session.spine();
+        let profile = self
+            .ask(
+                &asked,
+                spine.ra_add_role_profile(&asked.token, user_id, &body),
+            )
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(RoleProfileView::from(&profile))
+    }
+
+    /// "Remove" a role profile: out of force at once. Returns how many live sessions were
+    /// acting in it (they must choose a role again).
+    pub async fn remove_role_profile(
+        &self,
+        user_id: &str,
+        profile_id: &str,
+    ) -> Result<u32, AppError> {
+        let asked = self.asking()?;
+        let spine = self.session.spine();
+        let removed = self
+            .ask(
+                &asked,
+                spine.ra_remove_role_profile(&asked.token, user_id, profile_id),
+            )
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(u32::try_from(removed.sessions_in_role).unwrap_or(u32::MAX))
+    }
+
+    /// "Revoke" a card: sign-in with it is refused from now on and its live sessions end.
+    pub async fn revoke_card(
+        &self,
+        asked_for: &CardRevocationInput,
+    ) -> Result<CardRevokedView, AppError> {
+        let asked = self.asking()?;
+        let body = scr_model::registration::CardRevocation {
+            issuer: asked_for.issuer.clone(),
+            reason: asked_for.reason.clone(),
+        };
+        let spine = self.session.spine();
+        let revoked = self
+            .ask(
+                &asked,
+                spine.ra_revoke_card(&asked.token, &asked_for.serial, &body),
+            )
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(CardRevokedView::from_model(&asked_for.serial, &revoked))
     }
 
     pub fn sign_out(&self) {

@@ -86,6 +86,10 @@ pub enum ClientError {
     Unreadable(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// A value the caller gave cannot be put in a request at all (checked before sending;
+    /// the spine checks everything else).
+    #[error("this cannot be sent to the spine: {0}")]
+    InvalidInput(String),
 }
 
 impl ClientError {
@@ -106,6 +110,7 @@ impl ClientError {
             ClientError::Protocol(_) => "SPINE_PROTOCOL".into(),
             ClientError::Unreadable(_) => "UNREADABLE_RECORD".into(),
             ClientError::Config(_) => "CONFIG".into(),
+            ClientError::InvalidInput(_) => "INVALID_INPUT".into(),
         }
     }
 }

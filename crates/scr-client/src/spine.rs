@@ -11,10 +11,15 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use scr_model::access::VOLUME_WARNING_HEADER;
 use scr_model::fhir::AlertItem;
 use scr_model::fhir::{self, DocumentPatient, PatientSummaryDocument};
+use scr_model::registration::{
+    CardList, CardRevocation, CardRevoked, CardView, NewRoleProfile, NewUser, RegisteredUser,
+    RoleProfileAdded, RoleProfileRemoved, UserList, UserRef, UserRegistered, UserRoleProfiles,
+};
 use scr_model::signing::{self, SIGN_IN_NONCE_LEN};
 use scr_model::{AccessRequest, AuditAction, AuditRecord, ConsentRecord, NhsNumber, VolumeWarning};
 use scr_model::{ErrorCode, OfflineView, RoleProfile};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -778,6 +783,164 @@ impl SpineClient {
     }
 }
 
+/// A path under `/ra/`, each segment escaped (a user id with a `/` or `?` in it stays one
+/// segment of the route it was meant for). A URL parser resolves `.` and `..` segments,
+/// escaped or not, so those (and empty ones) are refused rather than sent to another route.
+fn ra_path(segments: &[&str]) -> Result<String, ClientError> {
+    /// Everything but unreserved characters (RFC 3986) is escaped.
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let mut path = String::from("/ra");
+    for s in segments {
+        if matches!(*s, "" | "." | "..") {
+            return Err(ClientError::InvalidInput(format!(
+                "{s:?} is not an id the registration authority's routes take"
+            )));
+        }
+        path.push('/');
+        path.extend(percent_encoding::utf8_percent_encode(s, SEGMENT));
+    }
+    Ok(path)
+}
+
+/// The registration authority's calls (`/ra/…`, for a session whose role holds the local
+/// activity `RA-MANAGE`), with the bodies and answers of `scr_model::registration`. The
+/// spine's refusals come back as `ClientError::Spine` with its code and words
+/// (`USER_EXISTS`, `OWN_ROLE_CHANGE`, …); an ended or expired session is `SessionEnded`.
+/// Reads retry busy answers (429, 503); changes only 429, which the spine sends before doing
+/// anything: a 503 may come from the request deadline after the change committed.
+impl SpineClient {
+    async fn ra_call<T: DeserializeOwned>(
+        &self,
+        token: &SessionToken,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        expected: StatusCode,
+    ) -> Result<T, ClientError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ClientError::Protocol(format!("the request cannot be written: {e}")))?;
+        let read = method == Method::GET;
+        let (status, bytes) = self
+            .execute(
+                || {
+                    let b = self.request(method.clone(), path, Some(token));
+                    match &body {
+                        Some(body) => b
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .body(body.clone()),
+                        None => b,
+                    }
+                },
+                read,
+            )
+            .await?;
+        let value = expect_status(status, &bytes, expected)?;
+        serde_json::from_value(value).map_err(|_| {
+            ClientError::Protocol("the registration authority's answer is not understood".into())
+        })
+    }
+
+    /// `GET /ra/users`: every registered user, with how many role profiles and active cards
+    /// each holds.
+    pub async fn ra_users(&self, token: &SessionToken) -> Result<Vec<RegisteredUser>, ClientError> {
+        let list: UserList = self
+            .ra_call(token, Method::GET, "/ra/users", None::<&()>, StatusCode::OK)
+            .await?;
+        Ok(list.users)
+    }
+
+    /// `POST /ra/users`: registers a user (`USER_EXISTS` if the id is taken).
+    pub async fn ra_register_user(
+        &self,
+        token: &SessionToken,
+        user: &NewUser,
+    ) -> Result<UserRef, ClientError> {
+        let done: UserRegistered = self
+            .ra_call(
+                token,
+                Method::POST,
+                "/ra/users",
+                Some(user),
+                StatusCode::CREATED,
+            )
+            .await?;
+        Ok(done.user)
+    }
+
+    /// `GET /ra/users/{user}/role-profiles`: the user and the role profiles they hold.
+    pub async fn ra_role_profiles(
+        &self,
+        token: &SessionToken,
+        user_id: &str,
+    ) -> Result<UserRoleProfiles, ClientError> {
+        let path = ra_path(&["users", user_id, "role-profiles"])?;
+        self.ra_call(token, Method::GET, &path, None::<&()>, StatusCode::OK)
+            .await
+    }
+
+    /// `POST /ra/users/{user}/role-profiles`: gives the user a role profile; the answer is
+    /// the profile as the spine holds it (its id made from user, role and organisation when
+    /// none was given).
+    pub async fn ra_add_role_profile(
+        &self,
+        token: &SessionToken,
+        user_id: &str,
+        profile: &NewRoleProfile,
+    ) -> Result<RoleProfile, ClientError> {
+        let path = ra_path(&["users", user_id, "role-profiles"])?;
+        let done: RoleProfileAdded = self
+            .ra_call(
+                token,
+                Method::POST,
+                &path,
+                Some(profile),
+                StatusCode::CREATED,
+            )
+            .await?;
+        done.role_profile
+            .ok_or_else(|| ClientError::Protocol("no role profile in the answer".into()))
+    }
+
+    /// `DELETE /ra/users/{user}/role-profiles/{id}`: the role is out of force at once.
+    pub async fn ra_remove_role_profile(
+        &self,
+        token: &SessionToken,
+        user_id: &str,
+        profile_id: &str,
+    ) -> Result<RoleProfileRemoved, ClientError> {
+        let path = ra_path(&["users", user_id, "role-profiles", profile_id])?;
+        self.ra_call(token, Method::DELETE, &path, None::<&()>, StatusCode::OK)
+            .await
+    }
+
+    /// `GET /ra/cards`: every registered card with its holder and whether it is revoked.
+    pub async fn ra_cards(&self, token: &SessionToken) -> Result<Vec<CardView>, ClientError> {
+        let list: CardList = self
+            .ra_call(token, Method::GET, "/ra/cards", None::<&()>, StatusCode::OK)
+            .await?;
+        Ok(list.cards)
+    }
+
+    /// `POST /ra/cards/{serial}/revoke`: sign-in with the card is refused from now on and its
+    /// live sessions end.
+    pub async fn ra_revoke_card(
+        &self,
+        token: &SessionToken,
+        serial: &str,
+        revocation: &CardRevocation,
+    ) -> Result<CardRevoked, ClientError> {
+        let path = ra_path(&["cards", serial, "revoke"])?;
+        self.ra_call(token, Method::POST, &path, Some(revocation), StatusCode::OK)
+            .await
+    }
+}
+
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
@@ -905,8 +1068,8 @@ fn from_error_code(status: u16, code: ErrorCode, message: String) -> ClientError
         | E::Timeout
         | E::AuditUnavailable
         | E::InternalError
-        // The registration authority's refusals: the viewer makes no RA calls, but a
-        // client that did would show the spine's words.
+        // The registration authority's refusals (the `ra_…` calls): the spine's words
+        // reach the RA as they are.
         | E::UserNotFound
         | E::UserExists
         | E::RoleProfileNotFound
@@ -1089,6 +1252,36 @@ mod tests {
                     "{code} became {other:?}"
                 ),
             }
+        }
+    }
+
+    #[test]
+    fn registration_paths_keep_each_value_in_its_own_segment() {
+        assert_eq!(
+            ra_path(&[
+                "users",
+                "555000000999",
+                "role-profiles",
+                "555000000999-r8001-rx901"
+            ])
+            .ok()
+            .as_deref(),
+            Some("/ra/users/555000000999/role-profiles/555000000999-r8001-rx901")
+        );
+        assert_eq!(
+            ra_path(&["users", "../cards/ab?x=1#", "role-profiles"])
+                .ok()
+                .as_deref(),
+            Some("/ra/users/..%2Fcards%2Fab%3Fx%3D1%23/role-profiles")
+        );
+        for dots in ["", ".", ".."] {
+            assert!(
+                matches!(
+                    ra_path(&["cards", dots, "revoke"]),
+                    Err(ClientError::InvalidInput(_))
+                ),
+                "{dots:?}"
+            );
         }
     }
 

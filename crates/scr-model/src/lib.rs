@@ -1,6 +1,6 @@
 //! The shared language of SCR Viewer: NHS numbers, demographics, the Summary Care Record's
-//! content, sharing preferences (consent codes), role profiles, audit records, and their
-//! FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
+//! content, sharing preferences (consent codes), role profiles, audit records, the
+//! registration authority's requests and answers, and their FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
 
 pub mod access;
 pub mod audit;
@@ -12,6 +12,7 @@ pub mod fhir;
 pub mod flags;
 pub mod narrative;
 pub mod nhs_number;
+pub mod registration;
 pub mod roles;
 pub mod signing;
 pub mod summary;

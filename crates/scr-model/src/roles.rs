@@ -60,6 +60,7 @@ impl Activity {
         Activity::B0098,
         Activity::GpSystemUpload,
         Activity::RaManage,
+        Activity::EncounterUpload,
     ];
 
     /// The activity with this code (`B0264`, `GP-UPLOAD`, `RA-MANAGE`) or this JSON name
@@ -109,5 +110,29 @@ mod tests {
         assert_eq!(Activity::parse(" B0370 "), Some(Activity::B0370));
         assert_eq!(Activity::parse("B9999"), None);
         assert_eq!(Activity::parse(""), None);
+    }
+
+    #[test]
+    fn every_activity_is_listed_in_all() {
+        // Exhaustive: a new activity does not build here until it has a place, and the
+        // assertions then fail until it is in `ALL` too (two branches once missed it there).
+        fn place(a: Activity) -> usize {
+            match a {
+                Activity::B0264 => 0,
+                Activity::B0370 => 1,
+                Activity::B0168 => 2,
+                Activity::B0015 => 3,
+                Activity::B0016 => 4,
+                Activity::B0020 => 5,
+                Activity::B0098 => 6,
+                Activity::GpSystemUpload => 7,
+                Activity::RaManage => 8,
+                Activity::EncounterUpload => 9,
+            }
+        }
+        assert_eq!(Activity::ALL.len(), 10);
+        for (i, a) in Activity::ALL.iter().enumerate() {
+            assert_eq!(place(*a), i, "{a:?}");
+        }
     }
 }

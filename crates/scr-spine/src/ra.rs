@@ -5,7 +5,8 @@
 //!
 //! Each handler authorises through `Audited::authorise` (a refusal is audited), checks the
 //! body (a bad one is an audited refusal), then hands the change to the audit writer, which
-//! applies it and records it in one transaction (`crate::registration`).
+//! applies it and records it in one transaction (`crate::registration`). Bodies and answers
+//! are `scr_model::registration`'s types, which the viewer's client reads.
 
 use std::sync::Arc;
 
@@ -14,9 +15,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use scr_model::registration::{
+    CardList, CardRef, CardRevoked, RoleProfileAdded, RoleProfileRemoved, UserList, UserRef,
+    UserRegistered, UserRoleProfiles,
+};
 use scr_model::{Activity, AuditAction, AuditOutcome, ErrorCode};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::api::Audited;
 use crate::error::ApiError;
@@ -91,7 +95,7 @@ pub async fn list_users(
     request.noting("list=users");
     let users = state.store.users().await?;
     request.succeeded().await?;
-    Ok(Json(json!({ "users": users })).into_response())
+    Ok(Json(UserList { users }).into_response())
 }
 
 /// `POST /ra/users` `{user_id, name}`
@@ -108,9 +112,12 @@ pub async fn register_user(
     applied.result?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "user": { "user_id": applied.subject_id, "name": applied.subject_name }
-        })),
+        Json(UserRegistered {
+            user: UserRef {
+                user_id: applied.subject_id,
+                name: applied.subject_name,
+            },
+        }),
     )
         .into_response())
 }
@@ -137,10 +144,13 @@ pub async fn list_role_profiles(
     };
     let profiles = state.store.role_profiles(&user_id).await?;
     request.succeeded().await?;
-    Ok(Json(json!({
-        "user": { "user_id": user_id, "name": name },
-        "role_profiles": profiles,
-    }))
+    Ok(Json(UserRoleProfiles {
+        user: UserRef {
+            user_id,
+            name: Some(name),
+        },
+        role_profiles: profiles,
+    })
     .into_response())
 }
 
@@ -160,7 +170,9 @@ pub async fn add_role_profile(
     let done = applied.result?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "role_profile": done.profile })),
+        Json(RoleProfileAdded {
+            role_profile: done.profile,
+        }),
     )
         .into_response())
 }
@@ -184,10 +196,10 @@ pub async fn remove_role_profile(
         .await?;
     let applied = request.apply(&state, change).await?;
     let done = applied.result?;
-    Ok(Json(json!({
-        "removed": profile.trim(),
-        "sessions_in_role": done.sessions,
-    }))
+    Ok(Json(RoleProfileRemoved {
+        removed: profile.trim().to_string(),
+        sessions_in_role: done.sessions,
+    })
     .into_response())
 }
 
@@ -207,7 +219,7 @@ pub async fn list_cards(
         .map(CardView::from)
         .collect();
     request.succeeded().await?;
-    Ok(Json(json!({ "cards": cards })).into_response())
+    Ok(Json(CardList { cards }).into_response())
 }
 
 /// `POST /ra/cards/{serial}/revoke` `{reason, issuer?}`: sign-in with the card is refused
@@ -230,13 +242,16 @@ pub async fn revoke_card(
         .await?;
     let applied = request.apply(&state, change).await?;
     let done = applied.result?;
-    let certificate = done
-        .certificate
-        .map(|c| json!({ "issuer": c.issuer, "serial": c.serial_hex }));
-    Ok(Json(json!({
-        "certificate": certificate,
-        "user": { "user_id": applied.subject_id, "name": applied.subject_name },
-        "sessions_ended": done.sessions,
-    }))
+    Ok(Json(CardRevoked {
+        certificate: done.certificate.map(|c| CardRef {
+            issuer: c.issuer,
+            serial: c.serial_hex,
+        }),
+        user: UserRef {
+            user_id: applied.subject_id,
+            name: applied.subject_name,
+        },
+        sessions_ended: done.sessions,
+    })
     .into_response())
 }

@@ -139,7 +139,7 @@ export type AppError = {
 /**
  * Words for the user, specific to this failure.
  */
-message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
+message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "INVALID_INPUT" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
 
 export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, } | { "state": "unknownCard", reader: string, };
 
@@ -153,7 +153,12 @@ clinical: boolean,
  * self-claimed relationships) and views no summaries (no B0370), so its work is the
  * alerts and the trail. The spine decides what it may see regardless.
  */
-privacyOfficer: boolean, };
+privacyOfficer: boolean, 
+/**
+ * The role is the registration authority's (the local activity RA-MANAGE): the window
+ * opens "Users and cards" for it when it is not clinical too.
+ */
+registration: boolean, };
 
 export type SignedInView = { userName: string, userId: string, roles: Array<RoleView>, 
 /**
@@ -351,6 +356,40 @@ organisation: string | null,
  * First and last day, `YYYY-MM-DD`, both inclusive.
  */
 from: string | null, to: string | null, };
+
+export type ActivityView = { code: string, meaning: string, };
+
+export type RoleProfileView = { id: string, roleCode: string, roleName: string, orgOds: string, orgName: string, activities: Array<string>, };
+
+export type RegisteredCardView = { issuer: string, serial: string, revoked: boolean, liveSessions: number, };
+
+export type RegisteredUserView = { userId: string, name: string, roleProfiles: Array<RoleProfileView>, cards: Array<RegisteredCardView>, };
+
+export type RegistrationView = { users: Array<RegisteredUserView>, 
+/**
+ * What the "Add a role profile" form offers.
+ */
+activities: Array<ActivityView>, };
+
+export type CardRevokedView = { serial: string, userId: string, userName: string | null, sessionsEnded: number, };
+
+export type NewUserInput = { 
+/**
+ * The SDS user id (12 digits).
+ */
+userId: string, name: string, };
+
+export type NewRoleProfileInput = { roleCode: string, roleName: string, orgOds: string, orgName: string, 
+/**
+ * Activity codes (`B0264`, `RA-MANAGE`), as `RegistrationView::activities` lists them.
+ */
+activities: Array<string>, };
+
+export type CardRevocationInput = { serial: string, 
+/**
+ * The issuer as the card list shows it, so a serial two issuers share is not ambiguous.
+ */
+issuer: string | null, reason: string, };
 
 export type StartupStatus = { 
 /**

@@ -49,7 +49,7 @@ export function passcodeScreen(actions: PasscodeActions, error?: AppError, offli
   const form = h(
     "form",
     { id: "passcode-form", novalidate: true },
-    error && message ? passcodeError(errorTitle(error), message, offlineProblem) : null,
+    error && message ? passcodeError(errorTitle(error), message, offlineProblem, error.code) : null,
     h(
       "div",
       { class: message ? "nhsuk-form-group nhsuk-form-group--error" : "nhsuk-form-group" },
@@ -79,8 +79,10 @@ export function passcodeScreen(actions: PasscodeActions, error?: AppError, offli
   input.focus();
 }
 
-function passcodeError(title: string, message: string, offlineProblem?: string): HTMLElement {
+function passcodeError(title: string, message: string, offlineProblem: string | undefined, code: string): HTMLElement {
   const summary = errorSummary(title, message, "passcode-error");
+  // Which refusal it was (CERTIFICATE_REVOKED, WRONG_PASSCODE…), for tests and support.
+  summary.dataset.code = code;
   if (offlineProblem) {
     summary
       .querySelector(".nhsuk-error-summary__body")

@@ -99,47 +99,8 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// `POST /ra/users`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NewUser {
-    pub user_id: String,
-    pub name: String,
-}
-
-/// `POST /ra/users/{user}/role-profiles`. Activities by code (`B0264`, `RA-MANAGE`) or by
-/// their JSON name (`RaManage`); the id is made from the user, role and organisation when
-/// not given.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NewRoleProfile {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub role_code: String,
-    pub role_name: String,
-    pub org_ods: String,
-    pub org_name: String,
-    pub activities: Vec<String>,
-}
-
-/// `POST /ra/cards/{serial}/revoke`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CardRevocation {
-    /// The issuer (hex, or its first digits); needed only when two issuers share the serial.
-    #[serde(default)]
-    pub issuer: Option<String>,
-    /// Why (lost, stolen, left the organisation…); kept in the audit entry.
-    pub reason: String,
-}
-
-/// A registered card as the RA sees it (`GET /ra/cards`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardView {
-    pub issuer: String,
-    pub serial: String,
-    pub user_id: String,
-    pub name: String,
-    pub revoked: bool,
-    pub live_sessions: i64,
-}
+/// The `/ra/…` bodies and answers: one definition, shared with the viewer's client.
+pub use scr_model::registration::{CardRevocation, CardView, NewRoleProfile, NewUser};
 
 impl From<store::CertificateRow> for CardView {
     fn from(r: store::CertificateRow) -> CardView {

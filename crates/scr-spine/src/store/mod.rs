@@ -39,9 +39,7 @@ pub(crate) use patients::{
     withdraw_summary,
 };
 pub use patients::{ConsentToHold, SummaryToHold};
-pub use rows::{
-    AuditFilter, CertificateRow, Challenge, PatientRow, SessionRow, StaffIdentity, UserRow,
-};
+pub use rows::{AuditFilter, CertificateRow, Challenge, PatientRow, SessionRow, StaffIdentity};
 pub(crate) use sessions::set_role;
 pub(crate) use staff::{
     certificates_with_serial, delete_role_profile, insert_role_profile, insert_user,

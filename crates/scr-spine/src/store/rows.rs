@@ -44,17 +44,6 @@ pub struct CertificateRow {
     pub live_sessions: i64,
 }
 
-/// A registered user, for the registration authority.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct UserRow {
-    pub user_id: String,
-    pub name: String,
-    /// How many role profiles they hold.
-    pub role_profiles: i64,
-    /// How many of their cards are not revoked.
-    pub active_cards: i64,
-}
-
 /// A session as the request path needs it: who, in which role, and its clocks.
 #[derive(Clone, Debug)]
 pub struct SessionRow {

@@ -1,10 +1,11 @@
 //! Staff and their cards: `users`, `certificates` and `role_profiles` (what the
 //! registration authority manages and sign-in reads).
 
+use scr_model::registration::RegisteredUser;
 use scr_model::RoleProfile;
 use sqlx::{AnyConnection, Row};
 
-use super::rows::{self, CertificateRow, StaffIdentity, UserRow};
+use super::rows::{self, CertificateRow, StaffIdentity};
 use super::{now_ms, Store, StoreError, StoreResult};
 use crate::pki::CertificateId;
 
@@ -106,7 +107,7 @@ impl Store {
     }
 
     /// Every registered user, with how many role profiles and unrevoked cards each has.
-    pub async fn users(&self) -> StoreResult<Vec<UserRow>> {
+    pub async fn users(&self) -> StoreResult<Vec<RegisteredUser>> {
         let rows = sqlx::query(
             "SELECT u.user_id, u.name, \
                     (SELECT COUNT(*) FROM role_profiles r WHERE r.user_id = u.user_id) AS roles, \
@@ -118,7 +119,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(UserRow {
+                Ok(RegisteredUser {
                     user_id: r.try_get("user_id")?,
                     name: r.try_get("name")?,
                     role_profiles: r.try_get::<i64, _>("roles")?,
