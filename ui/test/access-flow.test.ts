@@ -3,44 +3,13 @@
 // of `api`: the permission question and what the spine answers to it, and the privacy
 // officer's alerts.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, endSession } from "./ipc-mock";
 import type { AppError, AppErrorCode } from "../src/errors";
-import type { SessionEnded } from "../src/ipc";
 import { alert, patient, summary, trailEntry } from "./fixtures";
 
-const api = {
-  startupStatus: vi.fn(),
-  cardStatus: vi.fn(),
-  signIn: vi.fn(),
-  selectRole: vi.fn(),
-  findPatient: vi.fn(),
-  tracePatients: vi.fn(),
-  openSummary: vi.fn(),
-  sharingStatus: vi.fn(),
-  signOut: vi.fn(),
-  lockIdle: vi.fn(),
-  signInOffline: vi.fn(),
-  offlineRecords: vi.fn(),
-  openOfflineSummary: vi.fn(),
-  removeOfflineRecords: vi.fn(),
-  listAlerts: vi.fn(),
-  reviewAlert: vi.fn(),
-  trailForPatient: vi.fn(),
-  trailAround: vi.fn(),
-};
-let sessionEnded: ((e: SessionEnded) => void) | null = null;
-
-vi.mock("../src/ipc", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../src/ipc")>();
-  return {
-    ...real,
-    api,
-    onCardStatus: vi.fn(async () => () => {}),
-    onSessionEnded: vi.fn(async (handler: (e: SessionEnded) => void) => {
-      sessionEnded = handler;
-      return () => {};
-    }),
-  };
-});
+vi.mock("../src/ipc", async (importOriginal) =>
+  (await import("./ipc-mock")).mockIpc(await importOriginal<typeof import("../src/ipc")>()),
+);
 
 const fail = (code: AppErrorCode, message: string): AppError => ({ code, message }) as AppError;
 const $ = (sel: string) => document.querySelector<HTMLElement>(sel);
@@ -91,7 +60,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  sessionEnded?.({ reason: "SIGNED_OUT", message: "Signed out." });
+  endSession({ reason: "SIGNED_OUT", message: "Signed out." });
 });
 
 const YES = { reason: "permission-to-view", justification: null, selfClaimedRelationship: false };
@@ -210,7 +179,7 @@ describe("the privacy officer", () => {
     api.listAlerts.mockReturnValue(new Promise((resolve) => (answer = resolve)));
     await signInAs(officer);
     await vi.waitFor(() => expect(api.listAlerts).toHaveBeenCalled());
-    sessionEnded!({ reason: "CARD_REMOVED", message: "The smartcard was removed." });
+    endSession({ reason: "CARD_REMOVED", message: "The smartcard was removed." });
     answer([alert()]);
     await new Promise((r) => setTimeout(r, 10));
     expect($("tr.scr-alert-row")).toBeNull();

@@ -1,41 +1,13 @@
 // @vitest-environment happy-dom
 // The offline flow through main.ts, with the Rust side replaced by mocks of `api`.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, endSession } from "./ipc-mock";
 import type { AppError, AppErrorCode } from "../src/errors";
-import type { SessionEnded } from "../src/ipc";
 import { entry, patient, summary } from "./fixtures";
 
-const api = {
-  startupStatus: vi.fn(),
-  cardStatus: vi.fn(),
-  signIn: vi.fn(),
-  selectRole: vi.fn(),
-  findPatient: vi.fn(),
-  tracePatients: vi.fn(),
-  openSummary: vi.fn(),
-  sharingStatus: vi.fn(),
-  signOut: vi.fn(),
-  lockIdle: vi.fn(),
-  keepAlive: vi.fn(),
-  signInOffline: vi.fn(),
-  offlineRecords: vi.fn(),
-  openOfflineSummary: vi.fn(),
-  removeOfflineRecords: vi.fn(),
-};
-let sessionEnded: ((e: SessionEnded) => void) | null = null;
-
-vi.mock("../src/ipc", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../src/ipc")>();
-  return {
-    ...real,
-    api,
-    onCardStatus: vi.fn(async () => () => {}),
-    onSessionEnded: vi.fn(async (handler: (e: SessionEnded) => void) => {
-      sessionEnded = handler;
-      return () => {};
-    }),
-  };
-});
+vi.mock("../src/ipc", async (importOriginal) =>
+  (await import("./ipc-mock")).mockIpc(await importOriginal<typeof import("../src/ipc")>()),
+);
 
 const fail = (code: AppErrorCode, message: string, triesLeft: number | null = null): AppError =>
   ({ code, message, ...(triesLeft === null ? {} : { triesLeft }) }) as AppError;
@@ -80,7 +52,7 @@ beforeEach(() => {
 
 afterEach(() => {
   // Each boot's session ends, so no stale idle timer of an earlier test keeps a session.
-  sessionEnded?.({ reason: "SIGNED_OUT", message: "Signed out." });
+  endSession({ reason: "SIGNED_OUT", message: "Signed out." });
 });
 
 describe("working offline", () => {
@@ -177,7 +149,7 @@ describe("working offline", () => {
     enter("654321", "#work-offline");
     await until("#offline-heading");
     $("button.open-offline")!.click();
-    sessionEnded!({ reason: "IDLE_TIMEOUT", message: "You were inactive." });
+    endSession({ reason: "IDLE_TIMEOUT", message: "You were inactive." });
     expect($("#session-ended")).not.toBeNull();
     expect($("#status-bar")!.hidden).toBe(true);
     // A new offline session starts before the old answer arrives: it must not show.
@@ -221,7 +193,7 @@ describe("online, with offline records", () => {
     expect(text("#cache-off-notice")).toBe(
       "Offline records are off on this computer: No keyring is available on this computer. The app works online as usual.",
     );
-    sessionEnded!({ reason: "SIGNED_OUT", message: "Signed out." });
+    endSession({ reason: "SIGNED_OUT", message: "Signed out." });
     await until("#passcode");
     await signInOnline(off);
     expect($("#cache-off-notice")).toBeNull();

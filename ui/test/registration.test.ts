@@ -2,45 +2,12 @@
 // The registration authority's "Users and cards" (screens/registration.ts), with the Rust
 // side replaced by mocks of `api`; and, through main.ts, that an RA role lands there.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { SessionEnded } from "../src/ipc";
+import { api, endSession } from "./ipc-mock";
 import type { RegistrationView } from "../src/generated/types";
 
-const api = {
-  startupStatus: vi.fn(),
-  cardStatus: vi.fn(),
-  signIn: vi.fn(),
-  selectRole: vi.fn(),
-  findPatient: vi.fn(),
-  tracePatients: vi.fn(),
-  openSummary: vi.fn(),
-  sharingStatus: vi.fn(),
-  signOut: vi.fn(),
-  lockIdle: vi.fn(),
-  keepAlive: vi.fn(),
-  signInOffline: vi.fn(),
-  offlineRecords: vi.fn(),
-  openOfflineSummary: vi.fn(),
-  removeOfflineRecords: vi.fn(),
-  registrationOverview: vi.fn(),
-  registerUser: vi.fn(),
-  addRoleProfile: vi.fn(),
-  removeRoleProfile: vi.fn(),
-  revokeCard: vi.fn(),
-};
-let sessionEnded: ((e: SessionEnded) => void) | null = null;
-
-vi.mock("../src/ipc", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../src/ipc")>();
-  return {
-    ...real,
-    api,
-    onCardStatus: vi.fn(async () => () => {}),
-    onSessionEnded: vi.fn(async (handler: (e: SessionEnded) => void) => {
-      sessionEnded = handler;
-      return () => {};
-    }),
-  };
-});
+vi.mock("../src/ipc", async (importOriginal) =>
+  (await import("./ipc-mock")).mockIpc(await importOriginal<typeof import("../src/ipc")>()),
+);
 
 const { registrationScreen, revokeWarning } = await import("../src/screens/registration");
 
@@ -319,13 +286,13 @@ describe("choosing a role", () => {
     await until("#ra-users");
     expect(text("h1")).toBe("Users and cards");
     expect($("#nhs-form")).toBeNull();
-    sessionEnded?.({ reason: "SIGNED_OUT", message: "Signed out." });
+    endSession({ reason: "SIGNED_OUT", message: "Signed out." });
   });
 
   it("takes a role that is clinical too to Find a patient", async () => {
     await signIn({ ...raRole, clinical: true });
     await until("#nhs-form");
     expect(api.registrationOverview).not.toHaveBeenCalled();
-    sessionEnded?.({ reason: "SIGNED_OUT", message: "Signed out." });
+    endSession({ reason: "SIGNED_OUT", message: "Signed out." });
   });
 });

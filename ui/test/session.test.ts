@@ -2,44 +2,16 @@
 // The session strip and "Change role" through main.ts, with the Rust side replaced by mocks
 // of `api`.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SessionEnded } from "../src/ipc";
+import { api, endSession } from "./ipc-mock";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderSessionBar } from "../src/session-bar";
 import { patient, summary } from "./fixtures";
 
-const api = {
-  startupStatus: vi.fn(),
-  cardStatus: vi.fn(),
-  signIn: vi.fn(),
-  selectRole: vi.fn(),
-  findPatient: vi.fn(),
-  tracePatients: vi.fn(),
-  openSummary: vi.fn(),
-  sharingStatus: vi.fn(),
-  signOut: vi.fn(),
-  lockIdle: vi.fn(),
-  keepAlive: vi.fn(),
-  signInOffline: vi.fn(),
-  offlineRecords: vi.fn(),
-  openOfflineSummary: vi.fn(),
-  removeOfflineRecords: vi.fn(),
-};
-let sessionEnded: ((e: SessionEnded) => void) | null = null;
-
-vi.mock("../src/ipc", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../src/ipc")>();
-  return {
-    ...real,
-    api,
-    onCardStatus: vi.fn(async () => () => {}),
-    onSessionEnded: vi.fn(async (handler: (e: SessionEnded) => void) => {
-      sessionEnded = handler;
-      return () => {};
-    }),
-  };
-});
+vi.mock("../src/ipc", async (importOriginal) =>
+  (await import("./ipc-mock")).mockIpc(await importOriginal<typeof import("../src/ipc")>()),
+);
 
 const $ = (sel: string) => document.querySelector<HTMLElement>(sel);
 const text = (sel: string) => $(sel)?.textContent ?? "";
@@ -86,7 +58,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  sessionEnded?.({ reason: "SIGNED_OUT", message: "Signed out." });
+  endSession({ reason: "SIGNED_OUT", message: "Signed out." });
 });
 
 describe("the session strip", () => {
@@ -124,7 +96,7 @@ describe("the session strip", () => {
 
   it("is gone when the session ends", async () => {
     await signedIn();
-    sessionEnded!({ reason: "IDLE_TIMEOUT", message: "The app was idle for too long." });
+    endSession({ reason: "IDLE_TIMEOUT", message: "The app was idle for too long." });
     expect($("#status-bar")!.hidden).toBe(true);
     expect($("#signed-in-as")).toBeNull();
   });
