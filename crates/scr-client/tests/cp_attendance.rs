@@ -3,12 +3,15 @@
 //! Sessions and the child's record are made in the spine's store directly.
 
 use chrono::Utc;
-use scr_client::{ClientError, SessionToken, SpineClient, SpineCode, Timeouts};
+use scr_client::{ClientError, SessionToken};
 use scr_model::{
     AllergyState, AuditAction, ChildProtectionPlan, Demographics, ErrorCode, NhsNumber, Provenance,
     RelationshipBasis, Summary,
 };
 use scr_spine::store::{AuditFilter, CareRelationship, PatientRow};
+
+mod common;
+use common::{spine_code, Rig};
 
 /// A child numbered far above the seeded population, with a summary holding a child
 /// protection plan of LA901's (when `plan`), and an open encounter at the demo hospital.
@@ -66,48 +69,14 @@ async fn child(spine: &scr_spine::server::RunningSpine, index: u32, plan: bool) 
     nhs
 }
 
-async fn session(spine: &scr_spine::server::RunningSpine, user: &str, role: &str) -> SessionToken {
-    let token = format!("test-token-{}", scr_model::OfflineView::new_id());
-    let hash = scr_spine::auth::token_hash(&token);
-    let now = Utc::now().timestamp_millis();
-    spine
-        .store
-        .insert_session(&hash, user, now, now + 3_600_000)
-        .await
-        .expect("session");
-    spine
-        .store
-        .set_session_role(&hash, role)
-        .await
-        .expect("role");
-    SessionToken::new(token)
-}
-
-fn spine_code(e: &ClientError) -> Option<ErrorCode> {
-    match e {
-        ClientError::Spine {
-            code: SpineCode::Known(code),
-            ..
-        } => Some(*code),
-        _ => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attendance_is_recorded_and_refusals_keep_their_codes() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let spine = scr_demo::setup::start_seeded(data.path(), 20, 7)
-        .await
-        .expect("spine");
-    let client = SpineClient::with_ca_file(
-        &format!("https://localhost:{}", spine.addr.port()),
-        &data.path().join("ca/ca.pem"),
-        Timeouts::default(),
-    )
-    .expect("client");
-    let doctor = session(&spine, "555000000101", "doctor-ed").await;
-    let with_plan = child(&spine, 1, true).await;
-    let without = child(&spine, 2, false).await;
+    let rig = Rig::start(20).await;
+    let spine = &rig.spine;
+    let client = &rig.client;
+    let doctor = rig.session("555000000101", Some("doctor-ed")).await;
+    let with_plan = child(spine, 1, true).await;
+    let without = child(spine, 2, false).await;
 
     client
         .record_cp_attendance(&doctor, with_plan)
@@ -130,7 +99,7 @@ async fn an_attendance_is_recorded_and_refusals_keep_their_codes() {
         .await
         .expect_err("no plan");
     assert_eq!(spine_code(&none), Some(ErrorCode::NoChildProtectionPlan));
-    let reception = session(&spine, "555000000202", "receptionist").await;
+    let reception = rig.session("555000000202", Some("receptionist")).await;
     let role = client
         .record_cp_attendance(&reception, with_plan)
         .await
@@ -147,5 +116,5 @@ async fn an_attendance_is_recorded_and_refusals_keep_their_codes() {
         ),
         "{gone:?}"
     );
-    spine.shutdown().await.expect("shutdown");
+    rig.stop().await;
 }

@@ -5,74 +5,19 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use scr_client::{ClientError, SessionToken, SpineClient, Timeouts};
-use scr_model::{NhsNumber, OfflineView};
-use scr_spine::server::RunningSpine;
+use scr_client::ClientError;
+use scr_model::NhsNumber;
+
+mod common;
+use common::Rig;
 
 const IDLE_SECS: i64 = 6;
 
-struct Rig {
-    data: tempfile::TempDir,
-    spine: RunningSpine,
-    client: SpineClient,
-}
-
-impl Rig {
-    async fn start() -> Rig {
-        let data = tempfile::tempdir().expect("temp dir");
-        let dir = data.path();
-        scr_spine::setup::init(dir, &["localhost".into()], None)
-            .await
-            .expect("init");
-        scr_demo::setup::seed(dir, 20, 7, None).await.expect("seed");
-        let mut config = scr_spine::setup::config_for(dir, None).expect("config");
-        config.listen = "127.0.0.1:0".into();
-        config.session_idle_secs = IDLE_SECS;
-        let spine = scr_spine::server::start(dir, config)
-            .await
-            .expect("start spine");
-        let client = SpineClient::with_ca_file(
-            &format!("https://localhost:{}", spine.addr.port()),
-            &dir.join("ca/ca.pem"),
-            Timeouts::default(),
-        )
-        .expect("client");
-        Rig {
-            data,
-            spine,
-            client,
-        }
-    }
-
-    /// A session of the receptionist, opened now, in their role.
-    async fn session(&self) -> SessionToken {
-        let token = format!("test-token-{}", OfflineView::new_id());
-        let hash = scr_spine::auth::token_hash(&token);
-        let now = Utc::now().timestamp_millis();
-        let store = &self.spine.store;
-        store
-            .insert_session(&hash, "555000000202", now, now + 3_600_000)
-            .await
-            .expect("session");
-        store
-            .set_session_role(&hash, "receptionist")
-            .await
-            .expect("role");
-        SessionToken::new(token)
-    }
-
-    async fn stop(self) {
-        self.spine.shutdown().await.expect("shutdown");
-        drop(self.data);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_kept_alive_outlives_the_idle_deadline_it_had() {
-    let rig = Rig::start().await;
-    let kept = rig.session().await;
-    let left = rig.session().await;
+    let rig = Rig::start_with(20, |c| c.session_idle_secs = IDLE_SECS).await;
+    let kept = rig.session("555000000202", Some("receptionist")).await;
+    let left = rig.session("555000000202", Some("receptionist")).await;
     let nhs = NhsNumber::nth_test_number(0).expect("number");
     let half = Duration::from_millis(IDLE_SECS as u64 * 1000 / 2 + 500);
 

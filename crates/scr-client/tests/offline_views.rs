@@ -3,72 +3,26 @@
 //! on. Sessions are made in the spine's store directly (the card sign-in has its own tests).
 
 use chrono::{Duration, Utc};
-use scr_client::{ClientError, OfflineReport, SessionToken, SpineClient, Timeouts};
+use scr_client::{ClientError, OfflineReport, SessionToken};
 use scr_model::{AuditAction, NhsNumber, OfflineView};
-use scr_spine::server::RunningSpine;
 use scr_spine::store::AuditFilter;
 
-struct Rig {
-    data: tempfile::TempDir,
-    spine: RunningSpine,
-    client: SpineClient,
-}
+mod common;
+use common::Rig;
 
-impl Rig {
-    async fn start() -> Rig {
-        let data = tempfile::tempdir().expect("temp dir");
-        let dir = data.path();
-        let spine = scr_demo::setup::start_seeded(dir, 40, 7)
-            .await
-            .expect("start spine");
-        let client = SpineClient::with_ca_file(
-            &format!("https://localhost:{}", spine.addr.port()),
-            &dir.join("ca/ca.pem"),
-            Timeouts::default(),
-        )
-        .expect("client");
-        Rig {
-            data,
-            spine,
-            client,
-        }
-    }
-
-    /// A live session of `user_id` in `role` (None: no role chosen yet).
-    async fn session(&self, user_id: &str, role: Option<&str>) -> SessionToken {
-        let token = format!("test-token-{}", OfflineView::new_id());
-        let hash = scr_spine::auth::token_hash(&token);
-        let now = Utc::now().timestamp_millis();
-        let store = &self.spine.store;
-        store
-            .insert_session(&hash, user_id, now, now + 3_600_000)
-            .await
-            .expect("session");
-        if let Some(role) = role {
-            store.set_session_role(&hash, role).await.expect("role");
-        }
-        SessionToken::new(token)
-    }
-
-    async fn recorded_views(&self) -> usize {
-        self.spine
-            .store
-            .audit_records(&AuditFilter {
-                action: Some(AuditAction::OfflineView),
-                limit: 100_000,
-                ..AuditFilter::default()
-            })
-            .await
-            .expect("audit")
-            .iter()
-            .filter(|r| r.entry.offline.is_some())
-            .count()
-    }
-
-    async fn stop(self) {
-        self.spine.shutdown().await.expect("shutdown");
-        drop(self.data);
-    }
+async fn recorded_views(rig: &Rig) -> usize {
+    rig.spine
+        .store
+        .audit_records(&AuditFilter {
+            action: Some(AuditAction::OfflineView),
+            limit: 100_000,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit")
+        .iter()
+        .filter(|r| r.entry.offline.is_some())
+        .count()
 }
 
 fn views(n: usize) -> Vec<OfflineView> {
@@ -92,7 +46,7 @@ fn views(n: usize) -> Vec<OfflineView> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_views_are_reported_once_and_errors_are_typed() {
-    let rig = Rig::start().await;
+    let rig = Rig::start(40).await;
     let doctor = rig.session("555000000101", Some("doctor-ed")).await;
 
     let two = views(2);
@@ -136,7 +90,7 @@ async fn offline_views_are_reported_once_and_errors_are_typed() {
             already_recorded: 1_547
         }
     );
-    assert_eq!(rig.recorded_views().await, 1_547);
+    assert_eq!(recorded_views(&rig).await, 1_547);
 
     // Refusals arrive as the errors the app branches on; nothing more is recorded.
     let reception = rig.session("555000000202", Some("receptionist")).await;
@@ -165,6 +119,6 @@ async fn offline_views_are_reported_once_and_errors_are_typed() {
         rig.client.report_offline_views(&ended, &views(1)).await,
         Err(ClientError::SessionEnded)
     ));
-    assert_eq!(rig.recorded_views().await, 1_547);
+    assert_eq!(recorded_views(&rig).await, 1_547);
     rig.stop().await;
 }

@@ -5,76 +5,34 @@
 //! (the card sign-in has its own tests).
 
 use chrono::{Duration, Utc};
-use scr_client::{AlertQuery, AlertStatus, ClientError, SessionToken, SpineClient, Timeouts};
+use scr_client::{AlertQuery, AlertStatus, ClientError};
 use scr_client::{SpineCode, TrailQuery};
 use scr_model::{
     AccessReason, AccessRequest, AlertKind, AuditAction, AuditOutcome, ErrorCode, NhsNumber,
-    OfflineView, RelationshipBasis,
+    RelationshipBasis,
 };
-use scr_spine::server::RunningSpine;
+
+mod common;
+use common::Rig;
 
 const DOCTOR: &str = "555000000101";
 const OFFICER: &str = "555000000303";
 
-struct Rig {
-    data: tempfile::TempDir,
-    spine: RunningSpine,
-    client: SpineClient,
-}
-
-impl Rig {
-    async fn start() -> Rig {
-        let data = tempfile::tempdir().expect("temp dir");
-        let spine = scr_demo::setup::start_seeded(data.path(), 40, 7)
-            .await
-            .expect("start spine");
-        let client = SpineClient::with_ca_file(
-            &format!("https://localhost:{}", spine.addr.port()),
-            &data.path().join("ca/ca.pem"),
-            Timeouts::default(),
-        )
-        .expect("client");
-        Rig {
-            data,
-            spine,
-            client,
+/// A seeded patient with a summary, sharing it, whom the demo hospital has (or has no)
+/// recorded relationship with.
+async fn patient(rig: &Rig, related: bool) -> NhsNumber {
+    for i in 0..40u32 {
+        if scr_demo::seed::has_care_relationship(i) != related {
+            continue;
         }
-    }
-
-    async fn session(&self, user_id: &str, role: &str) -> SessionToken {
-        let token = format!("test-token-{}", OfflineView::new_id());
-        let hash = scr_spine::auth::token_hash(&token);
-        let now = Utc::now().timestamp_millis();
-        let store = &self.spine.store;
-        store
-            .insert_session(&hash, user_id, now, now + 3_600_000)
-            .await
-            .expect("session");
-        store.set_session_role(&hash, role).await.expect("role");
-        SessionToken::new(token)
-    }
-
-    /// A seeded patient with a summary, sharing it, whom the demo hospital has (or has no)
-    /// recorded relationship with.
-    async fn patient(&self, related: bool) -> NhsNumber {
-        for i in 0..40u32 {
-            if scr_demo::seed::has_care_relationship(i) != related {
-                continue;
-            }
-            let nhs = NhsNumber::nth_test_number(i).expect("test number");
-            if let Ok(Some((_, Some(_), consent))) = self.spine.store.summary_view(nhs).await {
-                if !consent.is_some_and(|c| c.preference.is_dissent()) {
-                    return nhs;
-                }
+        let nhs = NhsNumber::nth_test_number(i).expect("test number");
+        if let Ok(Some((_, Some(_), consent))) = rig.spine.store.summary_view(nhs).await {
+            if !consent.is_some_and(|c| c.preference.is_dissent()) {
+                return nhs;
             }
         }
-        panic!("no seeded patient with a summary (related: {related})");
     }
-
-    async fn stop(self) {
-        self.spine.shutdown().await.expect("shutdown");
-        drop(self.data);
-    }
+    panic!("no seeded patient with a summary (related: {related})");
 }
 
 fn refused_with(result: Result<impl std::fmt::Debug, ClientError>, code: ErrorCode) {
@@ -89,10 +47,10 @@ fn refused_with(result: Result<impl std::fmt::Debug, ClientError>, code: ErrorCo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_claim_reaches_the_officer_who_reviews_it_and_reads_the_trail() {
-    let rig = Rig::start().await;
-    let doctor = rig.session(DOCTOR, "doctor-ed").await;
-    let officer = rig.session(OFFICER, "privacy-officer").await;
-    let stranger = rig.patient(false).await;
+    let rig = Rig::start(40).await;
+    let doctor = rig.session(DOCTOR, Some("doctor-ed")).await;
+    let officer = rig.session(OFFICER, Some("privacy-officer")).await;
+    let stranger = patient(&rig, false).await;
     let yes = AccessRequest::new(AccessReason::PermissionToView);
 
     // No relationship recorded: refused; with the claim, opened and alerted.
@@ -144,7 +102,7 @@ async fn a_self_claim_reaches_the_officer_who_reviews_it_and_reads_the_trail() {
     let id = format!("audit-{}", alert.record.seq);
 
     // The filters reach the spine: another user, another patient, a day before.
-    let other_patient = rig.patient(true).await;
+    let other_patient = patient(&rig, true).await;
     let yesterday = (Utc::now() - Duration::days(1)).date_naive();
     for (query, what) in [
         (

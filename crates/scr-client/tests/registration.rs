@@ -4,86 +4,29 @@
 //! session answered as `SessionEnded` by every call. Sessions are made in the spine's store
 //! directly, as in `keep_alive.rs` (the card sign-in has its own tests).
 
-use chrono::Utc;
-use scr_client::{ClientError, SessionToken, SpineClient, SpineCode, Timeouts};
+use scr_client::{ClientError, SpineCode};
 use scr_model::registration::{CardRevocation, NewRoleProfile, NewUser};
-use scr_model::{Activity, ErrorCode, NhsNumber, OfflineView};
+use scr_model::{Activity, ErrorCode, NhsNumber};
 use scr_spine::pki::CertificateId;
-use scr_spine::server::RunningSpine;
+
+mod common;
+use common::Rig;
 
 const RA: &str = "555000000606";
 const DOCTOR: &str = "555000000101";
 const RECEPTIONIST: &str = "555000000202";
 const ALEX: &str = "555000000999";
 
-struct Rig {
-    data: tempfile::TempDir,
-    spine: RunningSpine,
-    client: SpineClient,
-}
-
-impl Rig {
-    async fn start() -> Rig {
-        let data = tempfile::tempdir().expect("temp dir");
-        let dir = data.path();
-        scr_spine::setup::init(dir, &["localhost".into()], None)
-            .await
-            .expect("init");
-        scr_demo::setup::seed(dir, 20, 7, None).await.expect("seed");
-        let mut config = scr_spine::setup::config_for(dir, None).expect("config");
-        config.listen = "127.0.0.1:0".into();
-        let spine = scr_spine::server::start(dir, config)
-            .await
-            .expect("start spine");
-        let client = SpineClient::with_ca_file(
-            &format!("https://localhost:{}", spine.addr.port()),
-            &dir.join("ca/ca.pem"),
-            Timeouts::default(),
-        )
-        .expect("client");
-        Rig {
-            data,
-            spine,
-            client,
-        }
-    }
-
-    /// A session of `user_id` in `role`, opened now (with `certificate`, as a card sign-in
-    /// records it, so revoking that card ends it).
-    async fn session(
-        &self,
-        user_id: &str,
-        role: &str,
-        certificate: Option<&CertificateId>,
-    ) -> SessionToken {
-        let token = format!("test-token-{}", OfflineView::new_id());
-        let hash = scr_spine::auth::token_hash(&token);
-        let now = Utc::now().timestamp_millis();
-        let store = &self.spine.store;
-        store
-            .insert_session_for(&hash, user_id, certificate, now, now + 3_600_000)
-            .await
-            .expect("session");
-        store.set_session_role(&hash, role).await.expect("role");
-        SessionToken::new(token)
-    }
-
-    async fn card_of(&self, user_id: &str) -> CertificateId {
-        self.spine
-            .store
-            .certificates()
-            .await
-            .expect("cards")
-            .into_iter()
-            .find(|c| c.user_id == user_id)
-            .expect("a card")
-            .id
-    }
-
-    async fn stop(self) {
-        self.spine.shutdown().await.expect("shutdown");
-        drop(self.data);
-    }
+async fn card_of(rig: &Rig, user_id: &str) -> CertificateId {
+    rig.spine
+        .store
+        .certificates()
+        .await
+        .expect("cards")
+        .into_iter()
+        .find(|c| c.user_id == user_id)
+        .expect("a card")
+        .id
 }
 
 /// The spine's refusal code, or a panic naming what came instead.
@@ -114,8 +57,8 @@ fn nurse() -> NewRoleProfile {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ra_calls_answer_in_the_shared_types_and_refuse_in_the_spines_words() {
-    let rig = Rig::start().await;
-    let ra = rig.session(RA, "ra-agent", None).await;
+    let rig = Rig::start(20).await;
+    let ra = rig.session_on_card(RA, Some("ra-agent"), None).await;
     let c = &rig.client;
 
     let users = c.ra_users(&ra).await.expect("users");
@@ -181,8 +124,10 @@ async fn the_ra_calls_answer_in_the_shared_types_and_refuse_in_the_spines_words(
     assert_eq!(code, ErrorCode::RoleProfileNotFound);
 
     // The receptionist is signed in with her card; revoking it ends that session.
-    let card = rig.card_of(RECEPTIONIST).await;
-    let desk = rig.session(RECEPTIONIST, "receptionist", Some(&card)).await;
+    let card = card_of(&rig, RECEPTIONIST).await;
+    let desk = rig
+        .session_on_card(RECEPTIONIST, Some("receptionist"), Some(&card))
+        .await;
     let nhs = NhsNumber::nth_test_number(0).expect("number");
     assert!(
         c.patient(&desk, nhs).await.is_ok(),
@@ -247,7 +192,7 @@ async fn the_ra_calls_answer_in_the_shared_types_and_refuse_in_the_spines_words(
     assert!(matches!(odd, Err(ClientError::InvalidInput(_))), "{odd:?}");
 
     // Another role is refused by the spine, whatever the client asks.
-    let doctor = rig.session(DOCTOR, "doctor-ed", None).await;
+    let doctor = rig.session_on_card(DOCTOR, Some("doctor-ed"), None).await;
     let (code, _) = refused(c.ra_users(&doctor).await);
     assert_eq!(code, ErrorCode::NotPermittedForRole);
     rig.stop().await;
@@ -255,10 +200,10 @@ async fn the_ra_calls_answer_in_the_shared_types_and_refuse_in_the_spines_words(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_ra_call_of_an_ended_session_is_session_ended() {
-    let rig = Rig::start().await;
-    let ra = rig.session(RA, "ra-agent", None).await;
+    let rig = Rig::start(20).await;
+    let ra = rig.session_on_card(RA, Some("ra-agent"), None).await;
     let c = &rig.client;
-    let serial = rig.card_of(DOCTOR).await.serial_hex;
+    let serial = card_of(&rig, DOCTOR).await.serial_hex;
     c.ra_users(&ra).await.expect("in force before");
     c.end_session(&ra).await.expect("signed out");
     let revoke = CardRevocation {
