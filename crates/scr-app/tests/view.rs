@@ -53,6 +53,7 @@ fn summary(allergies: AllergyState) -> Summary {
         },
         narratives: Default::default(),
         flags: Default::default(),
+        additional: Default::default(),
     }
 }
 

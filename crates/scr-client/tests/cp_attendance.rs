@@ -29,6 +29,7 @@ async fn child(spine: &scr_spine::server::RunningSpine, index: u32, plan: bool) 
         },
         narratives: Default::default(),
         flags: Default::default(),
+        additional: Default::default(),
     };
     if plan {
         summary.flags.child_protection = Some(ChildProtectionPlan {

@@ -908,6 +908,7 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
             started: Some(ClinicalDate::Day(day_before(today, 365 * 5, rng))),
             last_issued: Some(ClinicalDate::Day(day_before(today, 56, rng))),
             discontinued: None,
+            reason: None,
         })
         .collect();
     // Acute medication of the last 12 months.
@@ -923,6 +924,7 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
             started: Some(ClinicalDate::Day(issued)),
             last_issued: Some(ClinicalDate::Day(issued)),
             discontinued: None,
+            reason: None,
         });
     }
     // Repeats discontinued in the last 6 months.
@@ -942,6 +944,7 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
                 stopped - Duration::days(rng.gen_range(0..28)),
             )),
             discontinued: Some(ClinicalDate::Day(stopped)),
+            reason: None,
         });
     }
     let updated = day_before(today, 700, rng);
@@ -971,6 +974,7 @@ fn summary(age: u32, practice: &Practice, today: NaiveDate, rng: &mut ChaCha8Rng
         },
         narratives: Default::default(),
         flags: Default::default(),
+        additional: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! registration authority's requests and answers, and their FHIR R4 JSON form. Used by the spine and the app alike, so nothing is written twice.
 
 pub mod access;
+pub mod additional;
 pub mod audit;
 pub mod consent;
 pub mod date;
@@ -21,6 +22,10 @@ pub mod timing;
 pub use access::{
     AccessReason, AccessRequest, AlertKind, RelationshipBasis, VolumeScope, VolumeWarning,
     VolumeWindow,
+};
+pub use additional::{
+    AdditionalInformation, CareNote, Immunisation, ImmunisationStatus, PastCondition,
+    PastProcedure, Section, SensitiveCategory,
 };
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditRecord, OfflineAccess, OfflineView};
 pub use consent::{ConsentRecord, SharingPreference};

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ClinicalDate, Flags};
+use crate::additional::{allows_additional, AdditionalInformation};
+use crate::{ClinicalDate, Flags, SharingPreference};
 
 /// A coded concept: SNOMED CT for allergies, problems and consent; dm+d for medicines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +106,10 @@ pub struct Medication {
     pub started: Option<ClinicalDate>,
     pub last_issued: Option<ClinicalDate>,
     pub discontinued: Option<ClinicalDate>,
+    /// Why it was prescribed (`reasonCode` text): SCR Additional Information, so held and
+    /// shown only where the patient's preference allows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,9 +162,31 @@ pub struct Summary {
     /// plan, other alerts). Absent in summaries stored before flags existed.
     #[serde(default, skip_serializing_if = "Flags::is_empty")]
     pub flags: Flags,
+    /// SCR Additional Information (`additional.rs`). Absent in summaries stored before it
+    /// existed, which read as "not included".
+    #[serde(default, skip_serializing_if = "AdditionalInformation::is_empty")]
+    pub additional: AdditionalInformation,
 }
 
 impl Summary {
+    /// The summary as it may be held and shown under the patient's sharing preference
+    /// (`None`: no stated preference): without Additional Information (every section
+    /// carried marked withheld, reasons for medication removed) unless the preference allows
+    /// it, and without the sensitive categories unless the upload marks the patient's
+    /// request. Never called for a dissent: nothing clinical is held then at all.
+    pub fn as_held_under(&self, preference: Option<SharingPreference>) -> Summary {
+        let mut s = self.clone();
+        if allows_additional(preference) {
+            s.additional.drop_sensitive();
+        } else {
+            s.additional.withhold();
+            for m in &mut s.medications {
+                m.reason = None;
+            }
+        }
+        s
+    }
+
     /// The summary as served for a restricted (sensitive) patient: the source practice and
     /// author could locate the patient, so they are withheld like the address and GP; so is
     /// the organisation responsible for a child protection plan (a local authority names

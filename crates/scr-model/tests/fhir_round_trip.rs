@@ -59,6 +59,7 @@ fn summary(allergies: AllergyState) -> Summary {
                 started: day(2020, 1, 2),
                 last_issued: day(2026, 10, 1),
                 discontinued: None,
+                reason: None,
             },
             Medication {
                 medicine: coding(
@@ -73,6 +74,7 @@ fn summary(allergies: AllergyState) -> Summary {
                 started: day(2026, 6, 1),
                 last_issued: day(2026, 6, 1),
                 discontinued: None,
+                reason: None,
             },
             Medication {
                 medicine: coding(
@@ -87,6 +89,7 @@ fn summary(allergies: AllergyState) -> Summary {
                 started: day(2025, 1, 1),
                 last_issued: day(2026, 7, 1),
                 discontinued: day(2026, 8, 1),
+                reason: None,
             },
         ],
         problems: vec![Problem {
@@ -107,6 +110,7 @@ fn summary(allergies: AllergyState) -> Summary {
         },
         narratives: Default::default(),
         flags: Default::default(),
+        additional: Default::default(),
     }
 }
 

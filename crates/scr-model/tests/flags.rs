@@ -71,6 +71,7 @@ fn summary_with(flags: Flags) -> Summary {
         },
         narratives: Default::default(),
         flags,
+        additional: Default::default(),
     }
 }
 

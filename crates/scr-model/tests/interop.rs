@@ -261,3 +261,53 @@ fn allergies_sent_as_text_only_are_never_shown_as_not_recorded() {
     );
     assert!(with_named_substance >= 10, "{with_named_substance}");
 }
+
+/// How many entries an Additional Information section gave, or what it said instead.
+fn ai_state<T>(s: &scr_model::Section<T>) -> String {
+    match s {
+        scr_model::Section::NotIncluded => "-".into(),
+        scr_model::Section::Withheld => "withheld".into(),
+        scr_model::Section::Recorded { entries, text } if entries.is_empty() && text.is_some() => {
+            "text".into()
+        }
+        scr_model::Section::Recorded { entries, .. } => entries.len().to_string(),
+    }
+}
+
+#[test]
+fn the_additional_information_sections_of_real_documents_are_read() {
+    let mut with_immunisations = 0;
+    let mut with_history = 0;
+    let mut with_procedures = 0;
+    for (name, bytes) in samples() {
+        let Ok(doc) = parse_document(&bytes) else {
+            continue;
+        };
+        let ai = &doc.summary.additional;
+        println!(
+            "{name:<80} history={:<8} procedures={:<8} immunisations={:<8} plan={:<8} directives={:<8} functional={}",
+            ai_state(&ai.history),
+            ai_state(&ai.procedures),
+            ai_state(&ai.immunisations),
+            ai_state(&ai.anticipatory_care),
+            ai_state(&ai.end_of_life),
+            ai_state(&ai.communication),
+        );
+        with_immunisations += usize::from(!ai.immunisations.entries().is_empty());
+        with_history += usize::from(!ai.history.entries().is_empty());
+        with_procedures += usize::from(!ai.procedures.entries().is_empty());
+        // A foreign document is never "withheld" by our consent rules; only its own
+        // emptyReason can say so.
+        if ai.immunisations == scr_model::Section::Withheld {
+            assert!(
+                String::from_utf8_lossy(&bytes).contains("withheld"),
+                "{name}: withheld without saying so"
+            );
+        }
+    }
+    // Of the 60, 29 carry an Immunizations section, 16 a History of Past Illness and 10 a
+    // History of Procedures (by LOINC code); most of those have entries we read.
+    assert!(with_immunisations >= 20, "{with_immunisations}");
+    assert!(with_history >= 10, "{with_history}");
+    assert!(with_procedures >= 6, "{with_procedures}");
+}

@@ -730,6 +730,7 @@ async fn a_death_and_reasonable_adjustments_are_shown_before_the_allergies_and_s
         started: scr_model::ClinicalDate::parse("2024-01-02"),
         last_issued: scr_model::ClinicalDate::parse("2026-10-01"),
         discontinued: None,
+        reason: None,
     };
     for n in 1..=15 {
         let mut m = template.clone();

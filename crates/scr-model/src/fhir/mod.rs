@@ -8,6 +8,7 @@
 //! resource types. Parsing walks JSON defensively: nothing from outside is indexed or
 //! unwrapped.
 
+mod additional;
 mod offline;
 mod outcome;
 mod parse;
@@ -15,6 +16,10 @@ mod render;
 mod resolve;
 mod trail;
 
+pub use additional::{
+    LOINC_ADVANCE_DIRECTIVES, LOINC_FUNCTIONAL_STATUS, LOINC_IMMUNIZATIONS, LOINC_PAST_ILLNESS,
+    LOINC_PLAN_OF_CARE, LOINC_PROCEDURES,
+};
 pub use offline::{
     offline_views_bundle, offline_views_outcome, parse_offline_views_bundle,
     parse_offline_views_outcome, MAX_OFFLINE_VIEWS,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
+use super::additional::{self, AdditionalKind, SectionReading};
 use super::render::{
     ext_url, EXT_LAST_ISSUED, EXT_MEDICATION_KIND, EXT_QUANTITY, EXT_REASONABLE_ADJUSTMENT,
 };
@@ -322,6 +323,8 @@ enum SectionKind {
     Problems,
     /// The IPS Alerts section: `Flag` entries.
     Alerts,
+    /// An SCR Additional Information section (`additional.rs`).
+    Additional(AdditionalKind),
     Other,
 }
 
@@ -339,6 +342,9 @@ fn section_kind(section: &Value) -> SectionKind {
     }
     if loinc(LOINC_ALERTS) {
         return SectionKind::Alerts;
+    }
+    if let Some(kind) = AdditionalKind::of_section(section) {
+        return SectionKind::Additional(kind);
     }
     let title = text(section, "title").unwrap_or("").to_lowercase();
     if title.contains("allerg") {
@@ -482,6 +488,10 @@ fn read_medication(resolver: &Resolver, r: &Value) -> Option<Medication> {
         started,
         last_issued,
         discontinued,
+        reason: array(r, "reasonCode")
+            .iter()
+            .find_map(coding_of)
+            .map(|c| c.display),
     })
 }
 
@@ -709,9 +719,26 @@ fn read_summary(
     let mut allergy_text_only = false;
     let mut flags = Flags::default();
 
+    let mut additional = crate::AdditionalInformation {
+        sensitive_included: additional::has_sensitive_included(composition),
+        ..Default::default()
+    };
+
     for section in array(composition, "section") {
         let kind = section_kind(section);
         if kind == SectionKind::Other {
+            continue;
+        }
+        if let SectionKind::Additional(ai_kind) = kind {
+            read_additional_section(
+                composition,
+                section,
+                ai_kind,
+                resolver,
+                strictness,
+                warnings,
+                &mut additional,
+            )?;
             continue;
         }
         let mut coded = 0usize;
@@ -786,7 +813,7 @@ fn read_summary(
             SectionKind::Allergies => narratives.allergies = div,
             SectionKind::Medications => narratives.medications = div,
             SectionKind::Problems => narratives.problems = div,
-            SectionKind::Alerts | SectionKind::Other => {}
+            SectionKind::Alerts | SectionKind::Additional(_) | SectionKind::Other => {}
         }
     }
     if !saw_allergy_section {
@@ -810,7 +837,53 @@ fn read_summary(
         provenance: provenance(composition, resolver),
         narratives,
         flags,
+        additional,
     })
+}
+
+/// One Additional Information section: withheld (by `emptyReason`), or its entries, or its
+/// text where it has no entry the viewer reads.
+fn read_additional_section(
+    composition: &Value,
+    section: &Value,
+    kind: AdditionalKind,
+    resolver: &Resolver,
+    strictness: Strictness,
+    warnings: &mut Vec<String>,
+    into: &mut crate::AdditionalInformation,
+) -> Result<(), FhirError> {
+    let withheld = additional::is_withheld(section);
+    let mut reading = SectionReading::default();
+    if !withheld {
+        for reference in array(section, "entry") {
+            let resource = match resolver.follow(composition, reference) {
+                Ok(r) => r,
+                Err(unresolved) => match strictness {
+                    Strictness::Strict => return Err(FhirError::UnresolvedReference(unresolved)),
+                    Strictness::Tolerant => {
+                        warnings.push(format!("a section entry ({unresolved}) could not be found in the document and was skipped"));
+                        continue;
+                    }
+                },
+            };
+            if let Err(why) = additional::read_entry(kind, resource, coding_of, date, &mut reading)
+            {
+                match strictness {
+                    Strictness::Strict => return Err(FhirError::Invalid(why)),
+                    Strictness::Tolerant => warnings.push(format!("{why} was skipped")),
+                }
+            }
+        }
+    }
+    // As for the core sections: a section empty on purpose has only that to say.
+    let text_only = section
+        .get("text")
+        .and_then(|t| text(t, "div"))
+        .filter(|d| crate::narrative::narrative_text(d).has_text())
+        .filter(|_| section.get("emptyReason").is_none())
+        .map(str::to_string);
+    additional::store_section(into, kind, withheld, reading, text_only);
+    Ok(())
 }
 
 fn provenance(composition: &Value, resolver: &Resolver) -> Provenance {

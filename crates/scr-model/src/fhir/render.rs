@@ -338,6 +338,9 @@ fn medication_resource(id: &str, patient_ref: &str, m: &Medication) -> Value {
     if let Some(d) = &m.dosage {
         r.insert("dosage".into(), json!([{ "text": d }]));
     }
+    if let Some(reason) = &m.reason {
+        r.insert("reasonCode".into(), json!([{ "text": reason }]));
+    }
     Value::Object(r)
 }
 
@@ -552,6 +555,10 @@ fn summary_entries(
     );
 
     let mut sections = vec![allergy_section, medication_section, problem_section];
+    let (additional_sections, additional_entries) =
+        super::additional::render_sections(&summary.additional, patient_url, &mut next_id);
+    sections.extend(additional_sections);
+    entries.extend(additional_entries);
     if !summary.flags.is_empty() {
         let mut refs = Vec::new();
         let mut lines = Vec::new();
@@ -578,7 +585,7 @@ fn summary_entries(
     if let Some(a) = &practice.author {
         authors.push(json!({ "display": a }));
     }
-    let composition = json!({
+    let mut composition = json!({
         "resourceType": "Composition",
         "id": composition_id,
         "status": "final",
@@ -593,6 +600,14 @@ fn summary_entries(
         "custodian": { "reference": org_url },
         "section": sections
     });
+    if summary.additional.sensitive_included {
+        if let Some(obj) = composition.as_object_mut() {
+            obj.insert(
+                "extension".into(),
+                json!([super::additional::sensitive_included_extension()]),
+            );
+        }
+    }
     (composition, entries)
 }
 

@@ -392,6 +392,7 @@ fn medications(n: usize) -> Vec<Medication> {
             started: None,
             last_issued: None,
             discontinued: None,
+            reason: None,
         })
         .collect()
 }

@@ -132,6 +132,7 @@ pub(crate) fn summary_with_allergy(substance: &str) -> Summary {
         },
         narratives: Default::default(),
         flags: Default::default(),
+        additional: Default::default(),
     }
 }
 
