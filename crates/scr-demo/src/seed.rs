@@ -15,6 +15,10 @@ use scr_model::{
     MedicationStatus, NhsNumber, Problem, ProblemStatus, Provenance, ReasonableAdjustment,
     RelationshipBasis, Severity, SharingPreference, Summary, Verification,
 };
+use scr_model::{
+    CareNote, Immunisation, ImmunisationStatus, PastCondition, PastProcedure, Section,
+    SensitiveCategory,
+};
 
 use scr_spine::store::{CareRelationship, PatientRow};
 
@@ -818,6 +822,10 @@ pub fn patient(index: u32, seed: u64, practices: &[Practice]) -> Option<PatientR
         let (deceased, flags) = flags(index, seed, born, age, today);
         demographics.deceased = deceased;
         s.flags = flags;
+        // Additional Information likewise; then held only as the patient's preference
+        // allows, exactly as an upload would be.
+        additional(s, index, seed, born, age, today);
+        *s = s.as_held_under(consent.as_ref().map(|c| c.preference));
     }
     Some(PatientRow {
         demographics,
@@ -1038,6 +1046,209 @@ fn flags(
     (deceased, flags)
 }
 
+/// (condition, SNOMED CT where the concept is well known, or text only)
+const PAST_ILLNESSES: &[(&str, Option<&str>)] = &[
+    ("Appendicitis", Some("74400008")),
+    ("Pneumonia", Some("233604007")),
+    ("Myocardial infarction", Some("22298006")),
+    ("Deep vein thrombosis", Some("128053003")),
+    ("Cerebrovascular accident", Some("230690007")),
+    ("Fractured neck of femur", None),
+    ("Postnatal depression", None),
+    ("Meningitis in childhood", None),
+];
+
+const PROCEDURES: &[(&str, Option<&str>)] = &[
+    ("Appendicectomy", Some("80146002")),
+    ("Cholecystectomy", Some("38102005")),
+    ("Total hip replacement", Some("52734007")),
+    ("Tonsillectomy", Some("173422009")),
+    ("Caesarean section", Some("11466000")),
+    ("Coronary artery bypass graft", None),
+    ("Cataract extraction, left eye", None),
+];
+
+const VACCINES: &[&str] = &[
+    "Seasonal influenza vaccine",
+    "COVID-19 vaccine",
+    "Pneumococcal polysaccharide vaccine",
+    "Shingles (herpes zoster) vaccine",
+    "Tetanus, diphtheria and polio booster",
+];
+
+const ANTICIPATORY: &[(&str, &str)] = &[
+    (
+        "Anticipatory care plan",
+        "Known COPD: rescue pack at home (amoxicillin and prednisolone); start if sputum changes colour",
+    ),
+    (
+        "Falls plan",
+        "Lives alone with a pendant alarm; daughter holds a key (number with the practice)",
+    ),
+    (
+        "Carer",
+        "Main carer for her husband, who has dementia; arrange cover if she is admitted",
+    ),
+];
+
+const END_OF_LIFE: &[(&str, &str)] = &[
+    ("Preferred place of death", "Home, with family present"),
+    (
+        "Do not attempt cardiopulmonary resuscitation",
+        "DNACPR decision recorded with the patient; form held at home",
+    ),
+    (
+        "Lasting power of attorney for health and welfare",
+        "Held by the patient's son",
+    ),
+];
+
+const COMMUNICATION: &[(&str, &str)] = &[
+    (
+        "Needs an interpreter",
+        "Polish; prefers a female interpreter",
+    ),
+    (
+        "Hearing impaired",
+        "Lip-reads; face the patient and speak clearly",
+    ),
+    ("Prefers written information", "Large print, 16 point"),
+];
+
+fn concept(display: &str, code: Option<&str>) -> Coding {
+    Coding {
+        system: code.map(|_| scr_model::systems::SNOMED.to_string()),
+        code: code.map(str::to_string),
+        display: display.to_string(),
+    }
+}
+
+fn note(rng: &mut ChaCha8Rng, items: &[(&str, &str)], today: NaiveDate) -> CareNote {
+    let (title, detail) = items[rng.gen_range(0..items.len())];
+    CareNote {
+        title: title.to_string(),
+        detail: Some(detail.to_string()),
+        recorded: Some(ClinicalDate::Day(day_before(today, 900, rng))),
+    }
+}
+
+/// Additional Information for two in five patients with a summary, from a stream of its own
+/// (adding it left every other seeded detail as it was): significant history and procedures,
+/// immunisations (most of the over-65s), anticipatory care for a fifth of the over-75s,
+/// end-of-life preferences for a tenth of the over-80s, communication needs for 1 in 20, a
+/// reason on each repeat medicine, and for 1 in 25 an entry in a sensitive category (with the
+/// patient's request to include it for half of those). A section carried with nothing in it
+/// says "nothing recorded", which the viewer must show apart from "not shared".
+fn additional(s: &mut Summary, index: u32, seed: u64, born: NaiveDate, age: u32, today: NaiveDate) {
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed ^ (u64::from(index).wrapping_mul(0xA076_1D64_78BD_642F)) ^ 0x00AD_D171_0A11,
+    );
+    if !rng.gen_bool(0.4) {
+        return;
+    }
+    let since_birth = |rng: &mut ChaCha8Rng| {
+        ClinicalDate::Day(day_before(today, 365 * i64::from(age.max(1)), rng).max(born))
+    };
+    let mut history = Vec::new();
+    for _ in 0..rng.gen_range(0..=2) {
+        let (display, code) = PAST_ILLNESSES[rng.gen_range(0..PAST_ILLNESSES.len())];
+        if history
+            .iter()
+            .any(|h: &PastCondition| h.condition.display == display)
+        {
+            continue;
+        }
+        let onset = since_birth(&mut rng);
+        history.push(PastCondition {
+            condition: concept(display, code),
+            onset: Some(onset),
+            ended: None,
+            sensitive: None,
+        });
+    }
+    let mut procedures = Vec::new();
+    for _ in 0..rng.gen_range(0..=2) {
+        let (display, code) = PROCEDURES[rng.gen_range(0..PROCEDURES.len())];
+        if procedures
+            .iter()
+            .any(|p: &PastProcedure| p.procedure.display == display)
+        {
+            continue;
+        }
+        procedures.push(PastProcedure {
+            procedure: concept(display, code),
+            performed: Some(since_birth(&mut rng)),
+            sensitive: None,
+        });
+    }
+    if rng.gen_bool(0.04) {
+        if rng.gen_bool(0.5) {
+            history.push(PastCondition {
+                condition: concept("Chlamydial infection", Some("105629000")),
+                onset: Some(since_birth(&mut rng)),
+                ended: None,
+                sensitive: Some(SensitiveCategory::SexuallyTransmittedInfection),
+            });
+        } else {
+            procedures.push(PastProcedure {
+                procedure: concept("In vitro fertilisation", Some("52637005")),
+                performed: Some(since_birth(&mut rng)),
+                sensitive: Some(SensitiveCategory::FertilityTreatment),
+            });
+        }
+        s.additional.sensitive_included = rng.gen_bool(0.5);
+    }
+    let mut immunisations = Vec::new();
+    if age >= 65 && rng.gen_bool(0.8) {
+        for (i, vaccine) in VACCINES.iter().enumerate() {
+            if i < 2 || rng.gen_bool(0.4) {
+                immunisations.push(Immunisation {
+                    vaccine: concept(vaccine, None),
+                    status: if rng.gen_bool(0.05) {
+                        ImmunisationStatus::NotGiven
+                    } else {
+                        ImmunisationStatus::Given
+                    },
+                    date: Some(ClinicalDate::Day(day_before(today, 400, &mut rng))),
+                });
+            }
+        }
+    }
+    s.additional.history = Section::recorded(history);
+    s.additional.procedures = Section::recorded(procedures);
+    s.additional.immunisations = Section::recorded(immunisations);
+    let notes = |rng: &mut ChaCha8Rng, p: f64, items: &[(&str, &str)]| {
+        Section::recorded(if rng.gen_bool(p) {
+            vec![note(rng, items, today)]
+        } else {
+            Vec::new()
+        })
+    };
+    s.additional.anticipatory_care =
+        notes(&mut rng, if age >= 75 { 0.2 } else { 0.0 }, ANTICIPATORY);
+    s.additional.end_of_life = notes(&mut rng, if age >= 80 { 0.1 } else { 0.0 }, END_OF_LIFE);
+    s.additional.communication = notes(&mut rng, 0.05, COMMUNICATION);
+    for m in s
+        .medications
+        .iter_mut()
+        .filter(|m| m.kind == MedicationKind::Repeat)
+    {
+        m.reason = reason_for(&m.medicine.display, &s.problems);
+    }
+}
+
+/// The problem a repeat medicine is for, in the seed's own pairing of medicines to problems.
+fn reason_for(medicine: &str, problems: &[Problem]) -> Option<String> {
+    PROBLEMS.iter().find_map(|(concept, _, _, meds)| {
+        let prescribed = meds
+            .iter()
+            .filter_map(|i| MEDICINES.get(*i))
+            .any(|(m, _, _)| m.1 == medicine);
+        (prescribed && problems.iter().any(|p| p.condition.display == concept.1))
+            .then(|| concept.1.to_string())
+    })
+}
+
 /// Whether seeded patient `i` has open encounters and referrals with the demo's hospital and
 /// out-of-hours service: nine in ten do (they are attending, or were referred); the tenth
 /// (`i % 10 == 9`) has none, so a clinician there must self-claim a relationship.
@@ -1166,5 +1377,53 @@ mod tests {
             plans >= 3 && share(plans, children) < 0.05,
             "{plans} of {children}"
         );
+    }
+
+    #[test]
+    fn additional_information_is_seeded_for_part_of_the_population_and_held_as_consent_allows() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let practices = practices(3_000, &mut rng);
+        let (mut shared, mut withheld, mut sensitive, mut with_reason) = (0, 0, 0, 0);
+        for i in 0..3_000 {
+            let Some(row) = patient(i, 11, &practices) else {
+                continue;
+            };
+            let Some(s) = &row.summary else { continue };
+            let preference = row.consent.as_ref().map(|c| c.preference);
+            let ai = &s.additional;
+            match &ai.history {
+                Section::Recorded { .. } => {
+                    shared += 1;
+                    assert!(
+                        scr_model::additional::allows_additional(preference),
+                        "patient {i}: additional information held under {preference:?}"
+                    );
+                }
+                Section::Withheld => {
+                    withheld += 1;
+                    assert!(!scr_model::additional::allows_additional(preference));
+                    assert!(s.medications.iter().all(|m| m.reason.is_none()));
+                }
+                Section::NotIncluded => {}
+            }
+            let sensitive_here = ai.history.entries().iter().any(|h| h.sensitive.is_some())
+                || ai
+                    .procedures
+                    .entries()
+                    .iter()
+                    .any(|p| p.sensitive.is_some());
+            if sensitive_here {
+                sensitive += 1;
+                assert!(
+                    ai.sensitive_included,
+                    "patient {i}: sensitive entry held unasked"
+                );
+            }
+            with_reason += usize::from(s.medications.iter().any(|m| m.reason.is_some()));
+        }
+        assert!((800..1_400).contains(&shared), "{shared}");
+        assert!(withheld >= 20, "{withheld}");
+        assert!(sensitive >= 3, "{sensitive}");
+        assert!(with_reason >= 100, "{with_reason}");
     }
 }

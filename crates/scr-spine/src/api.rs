@@ -358,6 +358,9 @@ pub async fn summary(
     // Emergency access is allowed, and its entry alerts the privacy officer (`entry`).
     request.succeeded().await?;
     let document_id = document_id();
+    // What was held under the preference at upload time is served under the one in force
+    // now: a patient who has since limited sharing to the core record is served the core.
+    let summary = summary.as_held_under(consent.as_ref().map(|c| c.preference));
     // A restricted patient's source practice would locate them as surely as their GP.
     let summary = if patient.restricted {
         summary.with_source_withheld()

@@ -175,7 +175,8 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
     if from_the_practice && !registered_here {
         return Ok(UploadOutcome::RefusedNotRegisteredHere);
     }
-    let dissented = store::has_dissented(conn, nhs).await?;
+    let held_preference = store::held_preference(conn, nhs).await?;
+    let dissented = held_preference.is_some_and(|p| p.is_dissent());
 
     let outcome = match (&upload.consent, &upload.summary) {
         (Some(consent), _) if consent.preference.is_dissent() => {
@@ -197,7 +198,11 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
             // The source a viewer is shown is the practice that signed in and uploaded, not
             // whatever the document says of itself: a GP system could otherwise pass its
             // summary off as another practice's.
-            let mut summary = summary.clone();
+            // Held only as far as the preference in force allows (the one this upload
+            // brings, or the one held): Additional Information not at all under core-only
+            // consent, the sensitive categories only at the patient's request.
+            let preference = consent.as_ref().map(|c| c.preference).or(held_preference);
+            let mut summary = summary.as_held_under(preference);
             summary.provenance.practice_ods = Some(job.uploader_ods.clone());
             summary.provenance.practice_name = Some(job.uploader_name.clone());
             let held = SummaryToHold {

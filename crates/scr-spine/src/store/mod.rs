@@ -35,8 +35,8 @@ pub(crate) use access::{hold_relationships, review_alert};
 pub use access::{AlertFilter, AlertRow, CareRelationship, OpenCounts, SELF_CLAIM_HOURS};
 pub(crate) use audit::{append, beat_heartbeat, lock_head, read_head, recorded_view_ids};
 pub(crate) use patients::{
-    has_dissented, held_summary, hold_consents, hold_summaries, record_death, registered_practice,
-    withdraw_summary,
+    held_preference, held_summary, hold_consents, hold_summaries, record_death,
+    registered_practice, withdraw_summary,
 };
 pub use patients::{ConsentToHold, SummaryToHold};
 pub use rows::{AuditFilter, CertificateRow, Challenge, PatientRow, SessionRow, StaffIdentity};

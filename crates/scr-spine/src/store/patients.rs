@@ -367,14 +367,18 @@ pub(crate) async fn record_death(
 }
 
 /// Whether the preference held for the patient is a dissent.
-pub(crate) async fn has_dissented(conn: &mut AnyConnection, nhs: NhsNumber) -> StoreResult<bool> {
+/// The sharing preference held for the patient (`None`: none stated).
+pub(crate) async fn held_preference(
+    conn: &mut AnyConnection,
+    nhs: NhsNumber,
+) -> StoreResult<Option<SharingPreference>> {
     let held: Option<String> = sqlx::query("SELECT preference FROM consents WHERE nhs_number = $1")
         .bind(nhs.as_digits())
         .fetch_optional(&mut *conn)
         .await?
         .map(|r| r.try_get("preference"))
         .transpose()?;
-    Ok(held.as_deref() == Some(rows::preference_code(SharingPreference::Dissent)))
+    held.as_deref().map(rows::preference_from_code).transpose()
 }
 
 /// The summary held for the patient, if any.

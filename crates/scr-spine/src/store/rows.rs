@@ -90,7 +90,7 @@ pub fn preference_code(p: SharingPreference) -> &'static str {
     }
 }
 
-fn preference_from_code(code: &str) -> StoreResult<SharingPreference> {
+pub(crate) fn preference_from_code(code: &str) -> StoreResult<SharingPreference> {
     [
         SharingPreference::ImpliedConsentCore,
         SharingPreference::ExpressConsentCore,

@@ -5,6 +5,7 @@
 mod harness;
 
 mod access;
+mod additional;
 mod audit_chain;
 mod disk_full;
 mod faults;
