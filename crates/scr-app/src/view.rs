@@ -17,6 +17,9 @@ use scr_model::{
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod additional;
+pub use additional::{AdditionalItemView, AdditionalSectionView, AdditionalView};
+
 /// The smartcard state the first screen shows.
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "camelCase")]
@@ -257,6 +260,8 @@ pub struct MedicationView {
     pub started: Option<String>,
     pub last_issued: Option<String>,
     pub discontinued: Option<String>,
+    /// Why it was prescribed (Additional Information: absent unless shared).
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
@@ -361,6 +366,8 @@ pub struct SummaryView {
     pub acute_medication: Vec<MedicationView>,
     pub discontinued_medication: Vec<MedicationView>,
     pub problems: Vec<ProblemView>,
+    /// SCR Additional Information, under its own headings after the core record.
+    pub additional: AdditionalView,
     pub provenance: ProvenanceView,
     /// Each section's own text (None where the document sent none).
     pub document_text: DocumentTexts,
@@ -486,6 +493,7 @@ impl SummaryView {
             started: m.started.as_ref().map(|d| d.to_fhir()),
             last_issued: m.last_issued.as_ref().map(|d| d.to_fhir()),
             discontinued: m.discontinued.as_ref().map(|d| d.to_fhir()),
+            reason: m.reason.clone(),
         };
         let mut repeat = Vec::new();
         let mut acute = Vec::new();
@@ -517,6 +525,7 @@ impl SummaryView {
                     onset: p.onset.as_ref().map(|d| d.to_fhir()),
                 })
                 .collect(),
+            additional: AdditionalView::from_model(&s.additional),
             provenance: ProvenanceView {
                 practice_name: s.provenance.practice_name.clone(),
                 practice_ods: s.provenance.practice_ods.clone(),

@@ -399,3 +399,66 @@ fn a_plan_that_has_ended_asks_nothing_and_a_restricted_childs_names_no_organisat
     assert_eq!(plan.responsible_name, None);
     assert!(restricted.patient.restricted);
 }
+
+/// Each Additional Information heading reaches the window in its own state: not shared,
+/// nothing recorded, entries (with what their date means), not included.
+#[test]
+fn additional_information_reaches_the_window_with_not_shared_and_nothing_recorded_apart() {
+    use scr_app::AdditionalSectionView as V;
+    use scr_model::{
+        ClinicalDate, Coding, Immunisation, ImmunisationStatus, PastProcedure, Section,
+        SensitiveCategory, SharingPreference,
+    };
+    let text = |d: &str| Coding {
+        system: None,
+        code: None,
+        display: d.into(),
+    };
+    let mut s = summary(AllergyState::NotRecorded);
+    s.additional.procedures = Section::recorded(vec![PastProcedure {
+        procedure: text("In vitro fertilisation"),
+        performed: Some(ClinicalDate::Year(2011)),
+        sensitive: Some(SensitiveCategory::FertilityTreatment),
+    }]);
+    s.additional.sensitive_included = true;
+    s.additional.immunisations = Section::recorded(vec![Immunisation {
+        vaccine: text("Hepatitis B vaccine"),
+        status: ImmunisationStatus::NotGiven,
+        date: None,
+    }]);
+    s.additional.end_of_life = Section::recorded(Vec::new());
+
+    let view = shown(&s).additional;
+    let V::Recorded { items, text: None } = &view.procedures else {
+        panic!("{:?}", view.procedures)
+    };
+    assert_eq!(items[0].text, "In vitro fertilisation");
+    assert_eq!(items[0].date.as_deref(), Some("2011"));
+    assert_eq!(items[0].date_label.as_deref(), Some("performed"));
+    assert_eq!(
+        items[0].sensitive.as_deref(),
+        Some("fertility treatment: shared at the patient's request")
+    );
+    let V::Recorded { items, .. } = &view.immunisations else {
+        panic!("{:?}", view.immunisations)
+    };
+    assert!(items[0].not_given);
+    assert_eq!(items[0].detail.as_deref(), Some("Not given"));
+    assert_eq!(
+        view.end_of_life,
+        V::Recorded {
+            items: vec![],
+            text: None
+        },
+        "nothing recorded"
+    );
+    assert_eq!(view.history, V::NotIncluded);
+
+    // The same summary under core-only consent: every heading carried is "not shared",
+    // never "nothing recorded".
+    let core = shown(&s.as_held_under(Some(SharingPreference::ExpressConsentCore))).additional;
+    assert_eq!(core.procedures, V::NotShared);
+    assert_eq!(core.immunisations, V::NotShared);
+    assert_eq!(core.end_of_life, V::NotShared);
+    assert_eq!(core.history, V::NotIncluded);
+}

@@ -218,13 +218,43 @@ unconfirmed: boolean, recorded: string | null, };
 
 export type AllergySection = { "state": "known", allergies: Array<AllergyView>, } | { "state": "noKnownAllergies", recorded: string | null, } | { "state": "notRecorded" } | { "state": "describedInText", text: DocumentText, };
 
+export type AdditionalItemView = { text: string, detail: string | null, 
+/**
+ * FHIR date text; the UI formats it (`12-Mar-1970`).
+ */
+date: string | null, 
+/**
+ * What the date is: "since", "ended", "performed", "given", "recorded".
+ */
+dateLabel: string | null, 
+/**
+ * A sensitive category shared at the patient's request, in words.
+ */
+sensitive: string | null, 
+/**
+ * An immunisation recorded as not given (declined or contraindicated).
+ */
+notGiven: boolean, };
+
+export type AdditionalSectionView = { "state": "notIncluded" } | { "state": "notShared" } | { "state": "recorded", items: Array<AdditionalItemView>, 
+/**
+ * The section's own text, where it has no entry the viewer reads.
+ */
+text: DocumentText | null, };
+
+export type AdditionalView = { history: AdditionalSectionView, procedures: AdditionalSectionView, immunisations: AdditionalSectionView, anticipatoryCare: AdditionalSectionView, endOfLife: AdditionalSectionView, communication: AdditionalSectionView, };
+
 export type TextBlockView = { "kind": "heading", text: string, } | { "kind": "paragraph", text: string, } | { "kind": "item", text: string, } | { "kind": "row", cells: Array<string>, };
 
 export type DocumentText = { blocks: Array<TextBlockView>, complete: boolean, };
 
 export type DocumentTexts = { allergies: DocumentText | null, medication: DocumentText | null, problems: DocumentText | null, };
 
-export type MedicationView = { medicine: string, dosage: string | null, quantity: string | null, started: string | null, lastIssued: string | null, discontinued: string | null, };
+export type MedicationView = { medicine: string, dosage: string | null, quantity: string | null, started: string | null, lastIssued: string | null, discontinued: string | null, 
+/**
+ * Why it was prescribed (Additional Information: absent unless shared).
+ */
+reason: string | null, };
 
 export type ProblemView = { condition: string, status: string, onset: string | null, };
 
@@ -244,7 +274,11 @@ flags: FlagsView, allergies: AllergySection, repeatMedication: Array<MedicationV
 /**
  * Acute medication started or issued in the last 12 months.
  */
-acuteMedication: Array<MedicationView>, discontinuedMedication: Array<MedicationView>, problems: Array<ProblemView>, provenance: ProvenanceView, 
+acuteMedication: Array<MedicationView>, discontinuedMedication: Array<MedicationView>, problems: Array<ProblemView>, 
+/**
+ * SCR Additional Information, under its own headings after the core record.
+ */
+additional: AdditionalView, provenance: ProvenanceView, 
 /**
  * Each section's own text (None where the document sent none).
  */

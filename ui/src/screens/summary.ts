@@ -1,6 +1,7 @@
 // 6. The summary: banner (and, under it, a volume warning when the spine sent one), then the
 // allergy section first and always in view (sticky), in
-// one of five states that never look alike; then medication, problems, provenance. A copy
+// one of five states that never look alike; then medication, problems, Additional
+// Information (additional.ts), provenance. A copy
 // from the offline cache says so above the allergies, in the same sticky block, and so do
 // the patient's flags (flags.ts: a death, a restricted record, reasonable adjustments, a
 // child protection plan, other alerts), above both. A section
@@ -11,6 +12,7 @@ import { h, show, button } from "../dom";
 import { formatDate, formatDay } from "../format";
 import { patientBanner } from "./banner";
 import { flagBanners, type CpAttendance } from "./flags";
+import { additionalSection } from "./additional";
 
 /** A section's own text, rebuilt from plain-text blocks (the document's markup never
  * reaches the page). */
@@ -166,7 +168,7 @@ function medicationTable(id: string, title: string, meds: MedicationView[], empt
           h(
             "tr",
             {},
-            h("td", {}, m.medicine),
+            h("td", {}, m.medicine, m.reason ? h("span", { class: "scr-med-reason" }, `Reason: ${m.reason}`) : null),
             h("td", {}, m.dosage ?? ""),
             h("td", {}, m.quantity ?? ""),
             h(
@@ -290,6 +292,7 @@ export function summaryScreen(
     s.allergies.state === "describedInText" ? null : ownText(s.documentText.allergies, "allergies-own-text"),
     ...medicationSections(s),
     problemSection(s),
+    additionalSection(s.additional),
     s.warnings.length > 0
       ? h("div", { class: "nhsuk-inset-text", id: "warnings" }, h("p", {}, "Parts of this record could not be read:"), h("ul", {}, ...s.warnings.map((w) => h("li", {}, w))))
       : null,
