@@ -89,6 +89,11 @@ pub struct Patients {
     pub not_recorded: String,
     pub dissented: String,
     pub dissent_code: String,
+    /// Additional Information shared: significant history or procedures recorded, and at
+    /// least one heading carried with nothing recorded.
+    pub additional: String,
+    /// Additional Information carried but not shared (core-only consent).
+    pub core_only: String,
 }
 
 pub struct Rig {
@@ -289,6 +294,8 @@ async fn find_patients(spine: &RunningSpine) -> Patients {
     let mut known = None;
     let mut nka = None;
     let mut not_recorded = None;
+    let mut additional = None;
+    let mut core_only = None;
     for nhs in store.sample_patients(true, 400).await.expect("sample") {
         let Some((patient, Some(summary), _)) = store.summary_view(nhs).await.expect("summary")
         else {
@@ -298,6 +305,20 @@ async fn find_patients(spine: &RunningSpine) -> Patients {
         // question before the summary (the flags journey makes its own).
         if patient.deceased.is_some() || !summary.flags.is_empty() {
             continue;
+        }
+        let ai = &summary.additional;
+        let nothing_recorded = |s: &scr_model::Section<scr_model::CareNote>| {
+            matches!(s, scr_model::Section::Recorded { entries, text: None } if entries.is_empty())
+        };
+        if additional.is_none()
+            && !ai.history.entries().is_empty()
+            && !ai.procedures.entries().is_empty()
+            && nothing_recorded(&ai.end_of_life)
+        {
+            additional = Some(nhs.as_digits());
+        }
+        if core_only.is_none() && ai.history == scr_model::Section::Withheld {
+            core_only = Some(nhs.as_digits());
         }
         match &summary.allergies {
             AllergyState::Known { allergies }
@@ -334,6 +355,8 @@ async fn find_patients(spine: &RunningSpine) -> Patients {
         not_recorded: not_recorded.expect("a patient with allergies not recorded"),
         dissented: dissented.as_digits(),
         dissent_code: consent.map(|c| c.code).unwrap_or_default(),
+        additional: additional.expect("a patient with additional information shared"),
+        core_only: core_only.expect("a patient whose additional information is not shared"),
     }
 }
 

@@ -1,0 +1,69 @@
+//! SCR Additional Information in the real window: shared headings with their entries and
+//! "nothing recorded" for a patient who allows it; "not shared" for one whose preference
+//! covers the core record only.
+
+use scr_e2e::*;
+
+async fn sign_in_as_doctor(app: &App) {
+    app.wait("#passcode", 20).await;
+    app.type_into("#passcode", DOCTOR_PASSCODE).await;
+    app.click("#sign-in").await;
+    app.wait("#roles", 20).await;
+    app.click("#roles .nhsuk-radios__item:nth-child(1) input").await;
+    app.click("#choose-role").await;
+    app.wait("#nhs-number", 20).await;
+}
+
+async fn open(app: &App, nhs: &str) {
+    app.type_into("#nhs-number", nhs).await;
+    app.click("#find-by-number").await;
+    app.click("#reason-permission").await;
+    app.click("#view-summary").await;
+    app.wait("#allergies", 20).await;
+}
+
+async fn state(app: &App, id: &str) -> String {
+    app.attr(&format!("#{id}"), "data-state")
+        .await
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_when_not() {
+    let Some(rig) = Rig::start("additional-information").await else {
+        return;
+    };
+    let app = rig.launch().await;
+    let _card = rig.insert("doctor", 0);
+    sign_in_as_doctor(&app).await;
+
+    open(&app, &rig.patients.additional).await;
+    app.wait("#additional", 20).await;
+    assert_eq!(state(&app, "additional-history").await, "recorded");
+    assert_eq!(state(&app, "additional-procedures").await, "recorded");
+    assert_eq!(state(&app, "additional-end-of-life").await, "nothingRecorded");
+    let end_of_life = app.text("#additional-end-of-life").await;
+    assert!(end_of_life.contains("Nothing recorded"), "{end_of_life}");
+    assert!(!end_of_life.contains("Not shared"), "{end_of_life}");
+    // The headings follow the core record, in the page's order.
+    let order = app
+        .eval("const p = document.getElementById('problems'); const a = document.getElementById('additional'); return !!(p.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING);")
+        .await;
+    assert_eq!(order, serde_json::json!(true));
+    app.eval("document.getElementById('additional').scrollIntoView(); return true;")
+        .await;
+    app.screenshot("21-additional-information").await;
+
+    app.click("#find-another").await;
+    app.wait("#nhs-number", 10).await;
+    open(&app, &rig.patients.core_only).await;
+    app.wait("#additional", 20).await;
+    assert_eq!(state(&app, "additional-history").await, "notShared");
+    let history = app.text("#additional-history").await;
+    assert!(history.contains("Not shared"), "{history}");
+    assert!(!history.contains("Nothing recorded"), "{history}");
+    app.eval("document.getElementById('additional').scrollIntoView(); return true;")
+        .await;
+    app.screenshot("22-additional-not-shared").await;
+    app.close().await;
+}
