@@ -307,9 +307,7 @@ async fn find_patients(spine: &RunningSpine) -> Patients {
             continue;
         }
         let ai = &summary.additional;
-        let nothing_recorded = |s: &scr_model::Section<scr_model::CareNote>| {
-            matches!(s, scr_model::Section::Recorded { entries, text: None } if entries.is_empty())
-        };
+        let nothing_recorded = |s: &scr_model::Section<scr_model::CareNote>| matches!(s, scr_model::Section::Recorded { entries, text: None } if entries.is_empty());
         if additional.is_none()
             && !ai.history.entries().is_empty()
             && !ai.procedures.entries().is_empty()

@@ -9,7 +9,8 @@ async fn sign_in_as_doctor(app: &App) {
     app.type_into("#passcode", DOCTOR_PASSCODE).await;
     app.click("#sign-in").await;
     app.wait("#roles", 20).await;
-    app.click("#roles .nhsuk-radios__item:nth-child(1) input").await;
+    app.click("#roles .nhsuk-radios__item:nth-child(1) input")
+        .await;
     app.click("#choose-role").await;
     app.wait("#nhs-number", 20).await;
 }
@@ -41,7 +42,10 @@ async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_w
     app.wait("#additional", 20).await;
     assert_eq!(state(&app, "additional-history").await, "recorded");
     assert_eq!(state(&app, "additional-procedures").await, "recorded");
-    assert_eq!(state(&app, "additional-end-of-life").await, "nothingRecorded");
+    assert_eq!(
+        state(&app, "additional-end-of-life").await,
+        "nothingRecorded"
+    );
     let end_of_life = app.text("#additional-end-of-life").await;
     assert!(end_of_life.contains("Nothing recorded"), "{end_of_life}");
     assert!(!end_of_life.contains("Not shared"), "{end_of_life}");

@@ -3,9 +3,7 @@
 //! preference), nothing recorded, or the entries — plus "not included" where the summary or
 //! document does not carry the heading at all.
 
-use scr_model::{
-    AdditionalInformation, CareNote, ImmunisationStatus, Section, SensitiveCategory,
-};
+use scr_model::{AdditionalInformation, CareNote, ImmunisationStatus, Section, SensitiveCategory};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -119,8 +117,10 @@ impl AdditionalView {
             }),
             immunisations: section(&ai.immunisations, |i| {
                 let not_given = i.status == ImmunisationStatus::NotGiven;
-                let (date, date_label) =
-                    dated(i.date.as_ref(), if not_given { "recorded" } else { "given" });
+                let (date, date_label) = dated(
+                    i.date.as_ref(),
+                    if not_given { "recorded" } else { "given" },
+                );
                 AdditionalItemView {
                     text: i.vaccine.display.clone(),
                     detail: not_given.then(|| "Not given".to_string()),

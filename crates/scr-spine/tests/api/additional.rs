@@ -105,8 +105,14 @@ async fn upload(
     assert_eq!(status, StatusCode::OK, "{id}: {body}");
 }
 
-/// What the doctor is served.
-async fn served(spine: &TestSpine, doctor: &str, patient: &Demographics) -> (Summary, String) {
+/// What the doctor is served (kept as a sample for the independent FHIR validator under
+/// `keep`, where given).
+async fn served_kept(
+    spine: &TestSpine,
+    doctor: &str,
+    patient: &Demographics,
+    keep: Option<&str>,
+) -> (Summary, String) {
     let (status, doc) = spine
         .summary(
             &patient.nhs_number.as_digits(),
@@ -115,8 +121,15 @@ async fn served(spine: &TestSpine, doctor: &str, patient: &Demographics) -> (Sum
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{doc}");
+    if let Some(name) = keep {
+        spine.keep_sample(name, &doc);
+    }
     let parsed = parse_document(&serde_json::to_vec(&doc).expect("json")).expect("parse");
     (parsed.summary, doc.to_string())
+}
+
+async fn served(spine: &TestSpine, doctor: &str, patient: &Demographics) -> (Summary, String) {
+    served_kept(spine, doctor, patient, None).await
 }
 
 /// What the store holds (the row itself, not what is served from it).
@@ -150,7 +163,7 @@ async fn additional_information_follows_the_sharing_preference(spine: &TestSpine
         Some(both),
     )
     .await;
-    let (s, _) = served(spine, &doctor, &patient).await;
+    let (s, _) = served_kept(spine, &doctor, &patient, Some("summary-additional")).await;
     assert_eq!(
         names(&s.additional.history, |c| &c.condition.display),
         ["Pneumonia"]
@@ -175,7 +188,13 @@ async fn additional_information_follows_the_sharing_preference(spine: &TestSpine
     // the preference now in force — withheld, every section that was carried.
     let core = consent(SharingPreference::ExpressConsentCore, "9Ndm");
     upload(spine, &gp, "ai-2", &patient, None, Some(core.clone())).await;
-    let (s, text) = served(spine, &doctor, &patient).await;
+    let (s, text) = served_kept(
+        spine,
+        &doctor,
+        &patient,
+        Some("summary-additional-withheld"),
+    )
+    .await;
     assert_eq!(s.additional.history, Section::Withheld);
     assert_eq!(s.additional.procedures, Section::Withheld);
     assert_eq!(s.additional.immunisations, Section::Withheld);
