@@ -101,3 +101,24 @@ describe("Additional Information", () => {
     expect(document.querySelector("#repeat-medication")?.textContent).toContain("Reason: Hypertensive disorder");
   });
 });
+
+describe("the section index", () => {
+  it("sits in the sticky block under the allergies and takes each section into view with focus", () => {
+    document.body.innerHTML = '<main id="main"></main>';
+    summaryScreen(summary({ additional: mixed, offlineCopy: false }), new Date("2026-12-01T10:00:00Z"), () => {});
+    const sticky = document.getElementById("summary-sticky");
+    const index = document.getElementById("section-index");
+    expect(index).not.toBeNull();
+    expect(sticky?.contains(index)).toBe(true);
+    // After the allergies, inside the block that stays in view.
+    const allergies = document.getElementById("allergies");
+    expect(allergies && index ? allergies.compareDocumentPosition(index) & Node.DOCUMENT_POSITION_FOLLOWING : 0).toBeTruthy();
+    const links = [...document.querySelectorAll<HTMLAnchorElement>("#section-index a")];
+    expect(links.map((a) => a.textContent)).toEqual(["Allergies", "Medication", "Problems", "Additional information", "Source"]);
+    for (const a of links) {
+      expect(document.getElementById(a.dataset.target ?? "")).not.toBeNull();
+    }
+    links[3]!.click();
+    expect(document.activeElement?.id).toBe("additional-heading");
+  });
+});

@@ -1,6 +1,7 @@
 //! SCR Additional Information in the real window: shared headings with their entries and
 //! "nothing recorded" for a patient who allows it; "not shared" for one whose preference
-//! covers the core record only.
+//! covers the core record only. The section index reaches them in one click, with the
+//! allergies still in view.
 
 use scr_e2e::*;
 
@@ -54,8 +55,17 @@ async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_w
         .eval("const p = document.getElementById('problems'); const a = document.getElementById('additional'); return !!(p.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING);")
         .await;
     assert_eq!(order, serde_json::json!(true));
-    app.eval("document.getElementById('additional').scrollIntoView(); return true;")
+    // One click on the section index brings the headings into view just below the sticky
+    // block, with the allergies still in view above them.
+    app.click("#section-index a[data-target='additional']").await;
+    let placed = app
+        .eval("const s = document.getElementById('summary-sticky').getBoundingClientRect(); const a = document.getElementById('allergies').getBoundingClientRect(); const h = document.getElementById('additional-heading').getBoundingClientRect(); return [h.top >= s.bottom - 1, h.top < window.innerHeight, a.top >= 0 && a.top < window.innerHeight, document.activeElement && document.activeElement.id];")
         .await;
+    assert_eq!(
+        placed,
+        serde_json::json!([true, true, true, "additional-heading"]),
+        "the index takes the reader to the heading, below the allergies"
+    );
     app.screenshot("21-additional-information").await;
 
     app.click("#find-another").await;

@@ -13,6 +13,7 @@ import { formatDate, formatDay } from "../format";
 import { patientBanner } from "./banner";
 import { flagBanners, type CpAttendance } from "./flags";
 import { additionalSection } from "./additional";
+import { sectionIndex, type IndexEntry } from "./section-index";
 
 /** A section's own text, rebuilt from plain-text blocks (the document's markup never
  * reaches the page). */
@@ -228,6 +229,19 @@ function problemSection(s: SummaryView): HTMLElement {
   );
 }
 
+/** The section index's entries, for the sections this summary shows. */
+function indexOf(s: SummaryView): IndexEntry[] {
+  const textOnlyMedication =
+    s.repeatMedication.length + s.acuteMedication.length + s.discontinuedMedication.length === 0 && s.documentText.medication;
+  return [
+    { target: "allergies", label: "Allergies" },
+    { target: textOnlyMedication ? "medication" : "repeat-medication", label: "Medication" },
+    { target: "problems", label: "Problems" },
+    { target: "additional", label: "Additional information" },
+    { target: "provenance", label: "Source" },
+  ];
+}
+
 /**
  * The spine served this past a soft volume limit: a compact warning callout under the
  * banner. It is not part of the sticky block, so it scrolls away under the allergies and
@@ -288,6 +302,7 @@ export function summaryScreen(
       ...flagBanners(s, cp),
       s.offlineCopy ? h("div", { class: "scr-offline-banner", id: "offline-banner", role: "status" }, offlineBannerText(s.fetchedAt)) : null,
       allergySection(s.allergies),
+      sectionIndex(indexOf(s)),
     ),
     s.allergies.state === "describedInText" ? null : ownText(s.documentText.allergies, "allergies-own-text"),
     ...medicationSections(s),
