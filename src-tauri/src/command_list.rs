@@ -24,6 +24,7 @@ app_commands!(
     trail_for_patient,
     trail_around,
     record_cp_attendance,
+    print_summary,
     registration_overview,
     register_user,
     add_role_profile,

@@ -4,10 +4,11 @@
 use scr_app::{
     AccessRequest, AlertFilter, AlertView, AppError, AppErrorKind, CardRevocationInput,
     CardRevokedView, CardStatus, NewRoleProfileInput, NewUserInput, OfflineEntryView,
-    OfflineSignedInView, PatientView, RegisteredUserView, RegistrationView, RoleProfileView,
-    RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery, TrailEntryView,
+    OfflineSignedInView, PatientView, PrintedView, RegisteredUserView, RegistrationView,
+    RoleProfileView, RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery,
+    TrailEntryView,
 };
-use tauri::State;
+use tauri::{Manager, State};
 
 use crate::state::AppState;
 
@@ -175,6 +176,40 @@ pub async fn record_cp_attendance(
     nhs_number: String,
 ) -> Result<(), AppError> {
     viewer(&state)?.record_cp_attendance(&nhs_number).await
+}
+
+/// "Print or save as PDF" (`to_pdf` false: the print dialog) and "Save as PDF" (`to_pdf`:
+/// an A4 PDF in the export folder). The spine records the printing first; nothing is
+/// printed if it cannot.
+#[tauri::command(async)]
+pub async fn print_summary(
+    window: tauri::WebviewWindow,
+    state: State<'_, AppState>,
+    nhs_number: String,
+    to_pdf: bool,
+) -> Result<PrintedView, AppError> {
+    let viewer = viewer(&state)?;
+    viewer.record_print(&nhs_number).await?;
+    if !to_pdf {
+        crate::print::print_dialog(&window)?;
+        return Ok(PrintedView { saved_to: None });
+    }
+    let folder = scr_app::export::export_folder(
+        state.export_dir.as_deref(),
+        window.path().document_dir().ok(),
+        window.path().home_dir().ok(),
+    )
+    .ok_or_else(|| {
+        AppError::new(
+            AppErrorKind::PrintFailed,
+            "The printing was recorded, but there is no folder to save the PDF in: set export_dir in the settings.",
+        )
+    })?;
+    let file = scr_app::export::pdf_path(&folder, &nhs_number)?;
+    let saved = crate::print::save_pdf(&window, &file).await?;
+    Ok(PrintedView {
+        saved_to: Some(saved.display().to_string()),
+    })
 }
 
 // The registration authority's "Users and cards" (roles with RA-MANAGE; the spine refuses

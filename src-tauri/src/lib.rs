@@ -3,6 +3,7 @@
 //! pulled, reader gone, pcscd stopped, spine ended it). All logic is in `crates/`.
 
 mod commands;
+mod print;
 mod state;
 
 /// The handlers of the commands in `command_list.rs`, and their names (for the test that

@@ -6,6 +6,8 @@ pub struct AppState {
     pub viewer: Option<Viewer>,
     pub config_error: Option<String>,
     pub spine_url: Option<String>,
+    /// Where "Save as PDF" writes, if the settings name a folder.
+    pub export_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -14,6 +16,7 @@ impl AppState {
             viewer: None,
             config_error: Some(reason),
             spine_url: None,
+            export_dir: None,
         }
     }
 
@@ -22,6 +25,7 @@ impl AppState {
             viewer: Some(viewer),
             config_error: None,
             spine_url: Some(config.spine_url.clone()),
+            export_dir: config.export_dir.clone(),
         }
     }
 }

@@ -176,6 +176,8 @@ export function errorTitle(err: AppError): string {
       return "You cannot change your own role profiles";
     case "INVALID_INPUT":
       return "The details entered cannot be sent";
+    case "PRINT_FAILED":
+      return "The summary could not be printed";
 
     case "UNEXPECTED":
       return "Something went wrong";

@@ -16,6 +16,7 @@ import type {
   OfflineEntryView,
   OfflineSignedInView,
   PatientView,
+  PrintedView,
   RegisteredUserView,
   RegistrationView,
   RoleProfileView,
@@ -74,6 +75,8 @@ export const api = {
   trailAround: (userId: string, at: string) => call<TrailEntryView[]>("trail_around", { userId, at }),
   /** "Yes, the child is attending an unscheduled care setting" (a child protection plan). */
   recordCpAttendance: (nhsNumber: string) => call<void>("record_cp_attendance", { nhsNumber }),
+  /** Records the printing at the spine, then opens the print dialog or (`toPdf`) saves an A4 PDF. */
+  printSummary: (nhsNumber: string, toPdf: boolean) => call<PrintedView>("print_summary", { nhsNumber, toPdf }),
   // The registration authority (roles with RA-MANAGE; the spine refuses any other role).
   // Cards are issued at the spine's console only, so there is no call for that.
   registrationOverview: () => call<RegistrationView>("registration_overview"),

@@ -17,6 +17,9 @@ pub struct AppConfig {
     /// How long offline copies are kept (hours, at most 168) and how many per user.
     pub offline_max_age_hours: u32,
     pub offline_max_entries: usize,
+    /// Where "Save as PDF" writes (`export_dir`, `SCR_EXPORT_DIR`); `None`: the user's
+    /// documents folder, as the desktop names it.
+    pub export_dir: Option<PathBuf>,
 }
 
 /// Offline copies live 48 hours by default, and never more than 7 days.
@@ -52,6 +55,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     offline_max_age_hours: Option<u32>,
     offline_max_entries: Option<u32>,
+    export_dir: Option<PathBuf>,
 }
 
 /// A whole number in 1..=max from the environment, else the file, else the default.
@@ -142,12 +146,16 @@ impl AppConfig {
             DEFAULT_OFFLINE_ENTRIES as u32,
             10_000,
         )? as usize;
+        let export_dir = env("SCR_EXPORT_DIR")
+            .map(PathBuf::from)
+            .or(parsed.export_dir.map(resolve));
         Ok(AppConfig {
             spine_url,
             ca_file,
             data_dir,
             offline_max_age_hours,
             offline_max_entries,
+            export_dir,
         })
     }
 }

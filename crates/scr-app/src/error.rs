@@ -77,6 +77,9 @@ pub enum AppErrorKind {
     /// A value from the window that cannot be put in a request (an empty id, say); nothing
     /// was sent.
     InvalidInput,
+    /// The printing was recorded, but the print or the PDF could not be made (no printer
+    /// backend, the folder not writable, the print operation failed or never finished).
+    PrintFailed,
 
     /// The spine refused under a code this build does not know (a newer spine, or a bare
     /// HTTP status from something in the way); `spine_code` is what it sent.

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod offline;
 pub mod view;
 pub mod viewer;
@@ -41,6 +42,7 @@ pub fn typescript_declarations() -> String {
         AdditionalItemView::decl(),
         AdditionalSectionView::decl(),
         AdditionalView::decl(),
+        PrintedView::decl(),
         TextBlockView::decl(),
         DocumentText::decl(),
         DocumentTexts::decl(),

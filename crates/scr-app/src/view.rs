@@ -384,6 +384,13 @@ pub struct SummaryView {
     pub volume_warning: Option<String>,
 }
 
+/// What printing did: the dialog was opened (`saved_to` none), or the PDF was written there.
+#[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintedView {
+    pub saved_to: Option<String>,
+}
+
 /// The sharing preference a receptionist confirms.
 #[derive(Clone, Debug, Serialize, TS, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "camelCase")]
@@ -629,6 +636,7 @@ pub fn action_words(action: AuditAction) -> &'static str {
         AuditAction::RegistrationRead => "Read the registrations",
         AuditAction::KeepAlive => "Kept the session alive",
         AuditAction::CpAttendance => "Recorded a child's attendance at unscheduled care",
+        AuditAction::SummaryPrint => "Printed the summary",
     }
 }
 

@@ -201,7 +201,7 @@ fn asker_gone() -> AppError {
     )
 }
 
-fn parse_nhs(input: &str) -> Result<NhsNumber, AppError> {
+pub(crate) fn parse_nhs(input: &str) -> Result<NhsNumber, AppError> {
     NhsNumber::parse(input)
         .map_err(|e| AppError::new(AppErrorKind::InvalidNhsNumber, e.to_string()))
 }
@@ -763,6 +763,19 @@ impl Viewer {
         let asked = self.asking()?;
         let spine = self.session.spine();
         self.ask(&asked, spine.record_cp_attendance(&asked.token, nhs))
+            .await
+            .ok_or_else(asker_gone)??;
+        Ok(())
+    }
+
+    /// Records at the spine that the user is printing (or saving as PDF) the summary on
+    /// screen; the window prints only once this has succeeded, so no paper copy exists
+    /// without its audit entry. For the session that asked only.
+    pub async fn record_print(&self, nhs_number: &str) -> Result<(), AppError> {
+        let nhs = parse_nhs(nhs_number)?;
+        let asked = self.asking()?;
+        let spine = self.session.spine();
+        self.ask(&asked, spine.record_print(&asked.token, nhs))
             .await
             .ok_or_else(asker_gone)??;
         Ok(())

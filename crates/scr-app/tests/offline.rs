@@ -77,6 +77,7 @@ async fn cached_copies_expire_leave_when_refused_and_open_only_for_their_session
         data_dir: dir.join("viewer"),
         offline_max_age_hours: 48,
         offline_max_entries: 100,
+        export_dir: None,
     };
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     let offset = Arc::new(AtomicI64::new(0));

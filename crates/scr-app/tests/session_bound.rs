@@ -148,6 +148,7 @@ async fn doctor_signed_in(keyring: scr_cache::DeviceKeyring) -> Scene {
         data_dir: dir.join("viewer"),
         offline_max_age_hours: 48,
         offline_max_entries: 100,
+        export_dir: None,
     };
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     let (viewer, events) =

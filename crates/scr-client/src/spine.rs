@@ -661,6 +661,27 @@ impl SpineClient {
         expect_status(status, &bytes, StatusCode::OK).map(|_| ())
     }
 
+    /// `POST Patient/{nhs}/$print-summary`: the user is about to print (or save as PDF) the
+    /// summary on screen; the spine records it first. Busy answers are retried: a second
+    /// record of the same printing only repeats it.
+    pub async fn record_print(
+        &self,
+        token: &SessionToken,
+        nhs: NhsNumber,
+    ) -> Result<(), ClientError> {
+        let path = format!("/FHIR/R4/Patient/{}/$print-summary", nhs.as_digits());
+        let (status, bytes) = self
+            .execute(
+                || {
+                    self.request(Method::POST, &path, Some(token))
+                        .header(reqwest::header::ACCEPT, "application/fhir+json")
+                },
+                true,
+            )
+            .await?;
+        expect_status(status, &bytes, StatusCode::OK).map(|_| ())
+    }
+
     /// `GET Consent?patient={nhs}`: the patient's sharing preference, if one is recorded.
     pub async fn consent(
         &self,

@@ -17,10 +17,11 @@ use crate::{ClinicalDate, Coding, SharingPreference};
 /// tell apart: the patient's preference keeps it from being shared; the record holds nothing
 /// under this heading; or the summary (or a document from another system) simply does not
 /// carry the section.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Section<T> {
     /// Not in the summary or document at all: nothing can be said either way.
+    #[default]
     NotIncluded,
     /// Held back: the patient's sharing preference covers the core record only (FHIR
     /// `emptyReason` `withheld`).
@@ -33,12 +34,6 @@ pub enum Section<T> {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
     },
-}
-
-impl<T> Default for Section<T> {
-    fn default() -> Self {
-        Section::NotIncluded
-    }
 }
 
 impl<T> Section<T> {

@@ -42,6 +42,9 @@ pub enum AuditAction {
     /// A clinician said a child on a protection plan is attending unscheduled care (alerts
     /// the organisation responsible for the child).
     CpAttendance,
+    /// A clinician printed (or saved as PDF) the summary on screen: a copy of the record now
+    /// exists outside the spine and the app, so it is recorded like a read.
+    SummaryPrint,
 }
 
 impl AuditAction {
@@ -66,6 +69,7 @@ impl AuditAction {
             AuditAction::RegistrationRead => "registration-read",
             AuditAction::KeepAlive => "keep-alive",
             AuditAction::CpAttendance => "cp-attendance",
+            AuditAction::SummaryPrint => "summary-print",
         }
     }
 
@@ -90,6 +94,7 @@ impl AuditAction {
             AuditAction::RegistrationRead,
             AuditAction::KeepAlive,
             AuditAction::CpAttendance,
+            AuditAction::SummaryPrint,
         ]
         .into_iter()
         .find(|a| a.code() == code)

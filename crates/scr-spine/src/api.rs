@@ -668,6 +668,56 @@ pub async fn upload(
     }
 }
 
+/// `POST /FHIR/R4/Patient/{nhs}/$print-summary`: the clinician is printing (or saving as
+/// PDF) the summary on their screen. Recorded as an audit entry of its own
+/// (`summary-print`) before the app prints anything, so a paper copy of a record always has
+/// its trail; the privacy officer sees it in "Who has viewed this record". Needs what
+/// `$summary` needs: a role that opens summaries and a legitimate relationship; a dissent
+/// means there is nothing to print.
+pub async fn print_summary(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut request = Audited::authorise(
+        &state,
+        &headers,
+        AuditAction::SummaryPrint,
+        &[Activity::B0370, Activity::B0168],
+    )
+    .await?;
+    let nhs = request.nhs_number(&id).await?;
+    let Some((patient, summary, consent)) = state.store.summary_view(nhs).await? else {
+        return Err(request.unknown_patient().await);
+    };
+    match legitimate_relationship(&state, &request, &patient, false).await? {
+        Some((basis, _)) => request.relationship = Some(basis),
+        None => {
+            let e = ApiError::forbidden(
+                ErrorCode::NoLegitimateRelationship,
+                "Your organisation has no recorded relationship with this patient.",
+            );
+            return Err(request.refuse(e).await);
+        }
+    }
+    if consent.as_ref().is_some_and(|c| c.preference.is_dissent()) || summary.is_none() {
+        let e = ApiError::not_found(
+            ErrorCode::NoSummaryHeld,
+            "No summary is held for this patient, so there is nothing to print.",
+        );
+        return Err(request.refuse(e).await);
+    }
+    request.succeeded().await?;
+    Ok(fhir_ok(
+        StatusCode::OK,
+        &fhir::operation_outcome(
+            fhir::IssueType::Informational,
+            "RECORDED",
+            "The printing was recorded.",
+        ),
+    ))
+}
+
 /// `POST /FHIR/R4/Patient/{nhs}/$cp-attendance`: the clinician's "yes" to "Is the patient
 /// attending an unscheduled care setting?", asked before the summary of a child on a child
 /// protection plan. Recorded (an audit entry of the user's) and raised as an alert for the

@@ -49,6 +49,10 @@ pub fn capability() -> serde_json::Value {
                         "name": "cp-attendance",
                         "definition": "https://fhir.scr-viewer.example/OperationDefinition/cp-attendance",
                         "documentation": "POST: a child on a child protection plan is attending unscheduled care; recorded, and alerts the child's responsible organisation"
+                    }, {
+                        "name": "print-summary",
+                        "definition": "https://fhir.scr-viewer.example/OperationDefinition/print-summary",
+                        "documentation": "POST: the clinician is printing (or saving as PDF) the summary on screen; recorded as summary-print before anything is printed"
                     }]
                 },
                 {

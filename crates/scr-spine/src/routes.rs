@@ -52,6 +52,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/FHIR/R4/Patient/{id}/$cp-attendance",
             post(api::cp_attendance),
         )
+        .route(
+            "/FHIR/R4/Patient/{id}/$print-summary",
+            post(api::print_summary),
+        )
         .route("/FHIR/R4/Consent", get(api::consent))
         .route(
             "/FHIR/R4/AuditEvent",

@@ -57,7 +57,8 @@ async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_w
     assert_eq!(order, serde_json::json!(true));
     // One click on the section index brings the headings into view just below the sticky
     // block, with the allergies still in view above them.
-    app.click("#section-index a[data-target='additional']").await;
+    app.click("#section-index a[data-target='additional']")
+        .await;
     let placed = app
         .eval("const s = document.getElementById('summary-sticky').getBoundingClientRect(); const a = document.getElementById('allergies').getBoundingClientRect(); const h = document.getElementById('additional-heading').getBoundingClientRect(); return [h.top >= s.bottom - 1, h.top < window.innerHeight, a.top >= 0 && a.top < window.innerHeight, document.activeElement && document.activeElement.id];")
         .await;

@@ -139,7 +139,7 @@ export type AppError = {
 /**
  * Words for the user, specific to this failure.
  */
-message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "INVALID_INPUT" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
+message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "INVALID_INPUT" } | { "code": "PRINT_FAILED" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
 
 export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, } | { "state": "unknownCard", reader: string, };
 
@@ -243,6 +243,8 @@ export type AdditionalSectionView = { "state": "notIncluded" } | { "state": "not
 text: DocumentText | null, };
 
 export type AdditionalView = { history: AdditionalSectionView, procedures: AdditionalSectionView, immunisations: AdditionalSectionView, anticipatoryCare: AdditionalSectionView, endOfLife: AdditionalSectionView, communication: AdditionalSectionView, };
+
+export type PrintedView = { savedTo: string | null, };
 
 export type TextBlockView = { "kind": "heading", text: string, } | { "kind": "paragraph", text: string, } | { "kind": "item", text: string, } | { "kind": "row", cells: Array<string>, };
 

@@ -14,6 +14,7 @@ import { patientBanner } from "./banner";
 import { flagBanners, type CpAttendance } from "./flags";
 import { additionalSection } from "./additional";
 import { sectionIndex, type IndexEntry } from "./section-index";
+import { printControls } from "../print";
 
 /** A section's own text, rebuilt from plain-text blocks (the document's markup never
  * reaches the page). */
@@ -286,8 +287,6 @@ export function summaryScreen(
     ? button("Back to offline records", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "back-to-offline" })
     : button("Find another patient", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "find-another" });
   back.addEventListener("click", onBack);
-  const print = button("Print", { type: "button", class: "nhsuk-button nhsuk-button--secondary scr-no-print", id: "print" });
-  print.addEventListener("click", () => window.print());
   show(
     patientBanner(s.patient, today),
     s.emergency
@@ -316,6 +315,7 @@ export function summaryScreen(
       { class: "nhsuk-body-s", id: "provenance" },
       `Summary from ${practice}${p.lastUpdated ? `, last updated ${formatDay(p.lastUpdated)}` : ""}. Fetched ${formatDate(s.fetchedAt)}.`,
     ),
-    h("div", {}, print, " ", back),
+    printControls(s),
+    h("div", { class: "scr-no-print" }, back),
   );
 }

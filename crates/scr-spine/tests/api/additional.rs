@@ -337,3 +337,69 @@ async fn a_dissent_leaves_no_additional_information(spine: &TestSpine) {
     let (status, body) = post(spine, &gp, &upload_after).await;
     assert_eq!(error_code(&body), "PATIENT_DISSENTED", "{status}: {body}");
 }
+
+backend_tests!(printing_is_recorded_as_its_own_entry_before_anything_is_printed);
+
+/// `$print-summary`: recorded with its own action (`summary-print`), for roles that open
+/// summaries and organisations with a relationship; refused (and the refusal recorded) for
+/// a receptionist and for a patient with no summary to print.
+async fn printing_is_recorded_as_its_own_entry_before_anything_is_printed(spine: &TestSpine) {
+    use reqwest::Method;
+    use scr_model::{AuditAction, AuditOutcome};
+    use scr_spine::store::AuditFilter;
+
+    let doctor = spine.sign_in(&spine.identity("doctor"), None).await;
+    let patient = patient_at_a81001(spine, false).await;
+    let nhs = patient.nhs_number.as_digits();
+    let path = format!("/FHIR/R4/Patient/{nhs}/$print-summary");
+    let (status, body) = spine
+        .call(Method::POST, &path, Some(&doctor), &[], None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let last = |action| async move {
+        spine
+            .store()
+            .audit_records(&AuditFilter {
+                action: Some(action),
+                limit: 1,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("trail")
+            .into_iter()
+            .next()
+            .expect("an entry")
+    };
+    let printed = last(AuditAction::SummaryPrint).await;
+    assert_eq!(printed.entry.outcome, AuditOutcome::Success);
+    assert_eq!(printed.entry.patient, Some(patient.nhs_number));
+    assert_eq!(printed.entry.action.code(), "summary-print");
+
+    let reception = spine.sign_in(&spine.identity("receptionist"), None).await;
+    let (status, body) = spine
+        .call(Method::POST, &path, Some(&reception), &[], None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        last(AuditAction::SummaryPrint).await.entry.outcome,
+        AuditOutcome::Refused
+    );
+
+    let dissented = patient_at_a81001(spine, true).await;
+    let (status, body) = spine
+        .call(
+            Method::POST,
+            &format!(
+                "/FHIR/R4/Patient/{}/$print-summary",
+                dissented.nhs_number.as_digits()
+            ),
+            Some(&doctor),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::NOT_FOUND, "NO_SUMMARY_HELD")
+    );
+}

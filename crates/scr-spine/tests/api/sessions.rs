@@ -166,12 +166,14 @@ async fn a_keep_alive_for_an_ended_or_unknown_session_is_refused(spine: &TestSpi
             .any(|d| d.starts_with("SESSION_ENDED count=1")),
         "{details:?}"
     );
-    assert!(
-        details
-            .iter()
-            .any(|d| d.starts_with("UNAUTHENTICATED count=2")),
-        "{details:?}"
-    );
+    // The tally is flushed on a timer, so on a busy machine the two refusals can fall into
+    // two tally entries: what is asserted is that both are counted, not how they were batched.
+    let unauthenticated: u64 = details
+        .iter()
+        .filter_map(|d| d.strip_prefix("UNAUTHENTICATED count="))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(unauthenticated, 2, "{details:?}");
 }
 
 /// The doctor changes role without signing out: the second choice is accepted, in force
