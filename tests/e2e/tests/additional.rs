@@ -35,6 +35,10 @@ async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_w
     let Some(rig) = Rig::start("additional-information").await else {
         return;
     };
+    assert!(
+        !rig.patients.additional.is_empty() && !rig.patients.core_only.is_empty(),
+        "the seeded population has a patient with additional information shared and one with it not shared"
+    );
     let app = rig.launch().await;
     let _card = rig.insert("doctor", 0);
     sign_in_as_doctor(&app).await;
