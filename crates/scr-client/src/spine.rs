@@ -648,7 +648,18 @@ impl SpineClient {
         token: &SessionToken,
         nhs: NhsNumber,
     ) -> Result<(), ClientError> {
-        let path = format!("/FHIR/R4/Patient/{}/$cp-attendance", nhs.as_digits());
+        self.record_on_patient(token, nhs, "cp-attendance").await
+    }
+
+    /// `POST Patient/{nhs}/${operation}` with no body: an operation that only records
+    /// something about the patient, answered 200. Busy answers are retried.
+    async fn record_on_patient(
+        &self,
+        token: &SessionToken,
+        nhs: NhsNumber,
+        operation: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!("/FHIR/R4/Patient/{}/${operation}", nhs.as_digits());
         let (status, bytes) = self
             .execute(
                 || {
@@ -669,17 +680,7 @@ impl SpineClient {
         token: &SessionToken,
         nhs: NhsNumber,
     ) -> Result<(), ClientError> {
-        let path = format!("/FHIR/R4/Patient/{}/$print-summary", nhs.as_digits());
-        let (status, bytes) = self
-            .execute(
-                || {
-                    self.request(Method::POST, &path, Some(token))
-                        .header(reqwest::header::ACCEPT, "application/fhir+json")
-                },
-                true,
-            )
-            .await?;
-        expect_status(status, &bytes, StatusCode::OK).map(|_| ())
+        self.record_on_patient(token, nhs, "print-summary").await
     }
 
     /// `GET Consent?patient={nhs}`: the patient's sharing preference, if one is recorded.

@@ -811,22 +811,23 @@ pub fn patient(index: u32, seed: u64, practices: &[Practice]) -> Option<PatientR
 
     // Dissenters have no central summary; a few newly registered patients have none yet.
     let dissented = consent.as_ref().is_some_and(|c| c.preference.is_dissent());
-    let mut summary = if dissented || rng.gen_bool(0.005) {
+    let summary = if dissented || rng.gen_bool(0.005) {
         None
     } else {
         Some(summary(age, practice, today, &mut rng))
     };
     // Flags and deaths come from a stream of their own, so adding them left every other
     // seeded detail (and the tests and benchmarks that rely on it) as it was.
-    if let Some(s) = &mut summary {
+    let preference = consent.as_ref().map(|c| c.preference);
+    let summary = summary.map(|mut s| {
         let (deceased, flags) = flags(index, seed, born, age, today);
         demographics.deceased = deceased;
         s.flags = flags;
         // Additional Information likewise; then held only as the patient's preference
         // allows, exactly as an upload would be.
-        additional(s, index, seed, born, age, today);
-        *s = s.as_held_under(consent.as_ref().map(|c| c.preference));
-    }
+        additional(&mut s, index, seed, born, age, today);
+        s.held_under(preference)
+    });
     Some(PatientRow {
         demographics,
         summary,

@@ -174,17 +174,21 @@ impl Summary {
     /// carried marked withheld, reasons for medication removed) unless the preference allows
     /// it, and without the sensitive categories unless the upload marks the patient's
     /// request. Never called for a dissent: nothing clinical is held then at all.
-    pub fn as_held_under(&self, preference: Option<SharingPreference>) -> Summary {
-        let mut s = self.clone();
+    pub fn held_under(mut self, preference: Option<SharingPreference>) -> Summary {
         if allows_additional(preference) {
-            s.additional.drop_sensitive();
+            self.additional.drop_sensitive();
         } else {
-            s.additional.withhold();
-            for m in &mut s.medications {
+            self.additional.withhold();
+            for m in &mut self.medications {
                 m.reason = None;
             }
         }
-        s
+        self
+    }
+
+    /// [`Summary::held_under`] of a copy.
+    pub fn as_held_under(&self, preference: Option<SharingPreference>) -> Summary {
+        self.clone().held_under(preference)
     }
 
     /// The summary as served for a restricted (sensitive) patient: the source practice and

@@ -360,7 +360,7 @@ pub async fn summary(
     let document_id = document_id();
     // What was held under the preference at upload time is served under the one in force
     // now: a patient who has since limited sharing to the core record is served the core.
-    let summary = summary.as_held_under(consent.as_ref().map(|c| c.preference));
+    let summary = summary.held_under(consent.as_ref().map(|c| c.preference));
     // A restricted patient's source practice would locate them as surely as their GP.
     let summary = if patient.restricted {
         summary.with_source_withheld()
@@ -671,35 +671,17 @@ pub async fn upload(
 /// `POST /FHIR/R4/Patient/{nhs}/$print-summary`: the clinician is printing (or saving as
 /// PDF) the summary on their screen. Recorded as an audit entry of its own
 /// (`summary-print`) before the app prints anything, so a paper copy of a record always has
-/// its trail; the privacy officer sees it in "Who has viewed this record". Needs what
-/// `$summary` needs: a role that opens summaries and a legitimate relationship; a dissent
-/// means there is nothing to print.
+/// its trail (the privacy officer finds it by searching the patient's AuditEvents). Needs
+/// what `$summary` needs: a role that opens summaries and a legitimate relationship; a
+/// dissent means there is nothing to print.
 pub async fn print_summary(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut request = Audited::authorise(
-        &state,
-        &headers,
-        AuditAction::SummaryPrint,
-        &[Activity::B0370, Activity::B0168],
-    )
-    .await?;
-    let nhs = request.nhs_number(&id).await?;
-    let Some((patient, summary, consent)) = state.store.summary_view(nhs).await? else {
-        return Err(request.unknown_patient().await);
-    };
-    match legitimate_relationship(&state, &request, &patient, false).await? {
-        Some((basis, _)) => request.relationship = Some(basis),
-        None => {
-            let e = ApiError::forbidden(
-                ErrorCode::NoLegitimateRelationship,
-                "Your organisation has no recorded relationship with this patient.",
-            );
-            return Err(request.refuse(e).await);
-        }
-    }
+    let (request, held) =
+        patient_operation(&state, &headers, &id, AuditAction::SummaryPrint).await?;
+    let (_, summary, consent) = held;
     if consent.as_ref().is_some_and(|c| c.preference.is_dissent()) || summary.is_none() {
         let e = ApiError::not_found(
             ErrorCode::NoSummaryHeld,
@@ -710,12 +692,47 @@ pub async fn print_summary(
     request.succeeded().await?;
     Ok(fhir_ok(
         StatusCode::OK,
-        &fhir::operation_outcome(
-            fhir::IssueType::Informational,
-            "RECORDED",
-            "The printing was recorded.",
-        ),
+        &informational_outcome("RECORDED", "The printing was recorded."),
     ))
+}
+
+/// What `$summary` checks before it looks at the record, for an operation that records
+/// something about the patient (`$print-summary`, `$cp-attendance`): a role that opens
+/// summaries, a patient the spine knows, a legitimate relationship (no new self-claim).
+/// Refusals are recorded under `action`; the caller finishes the entry.
+async fn patient_operation<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    id: &str,
+    action: AuditAction,
+) -> Result<
+    (
+        Audited<'a>,
+        (
+            scr_model::Demographics,
+            Option<scr_model::Summary>,
+            Option<scr_model::ConsentRecord>,
+        ),
+    ),
+    ApiError,
+> {
+    let mut request =
+        Audited::authorise(state, headers, action, &[Activity::B0370, Activity::B0168]).await?;
+    let nhs = request.nhs_number(id).await?;
+    let Some(held) = state.store.summary_view(nhs).await? else {
+        return Err(request.unknown_patient().await);
+    };
+    match legitimate_relationship(state, &request, &held.0, false).await? {
+        Some((basis, _)) => request.relationship = Some(basis),
+        None => {
+            let e = ApiError::forbidden(
+                ErrorCode::NoLegitimateRelationship,
+                "Your organisation has no recorded relationship with this patient.",
+            );
+            return Err(request.refuse(e).await);
+        }
+    }
+    Ok((request, held))
 }
 
 /// `POST /FHIR/R4/Patient/{nhs}/$cp-attendance`: the clinician's "yes" to "Is the patient
@@ -729,27 +746,8 @@ pub async fn cp_attendance(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut request = Audited::authorise(
-        &state,
-        &headers,
-        AuditAction::CpAttendance,
-        &[Activity::B0370, Activity::B0168],
-    )
-    .await?;
-    let nhs = request.nhs_number(&id).await?;
-    let Some((patient, summary, _)) = state.store.summary_view(nhs).await? else {
-        return Err(request.unknown_patient().await);
-    };
-    match legitimate_relationship(&state, &request, &patient, false).await? {
-        Some((basis, _)) => request.relationship = Some(basis),
-        None => {
-            let e = ApiError::forbidden(
-                ErrorCode::NoLegitimateRelationship,
-                "Your organisation has no recorded relationship with this patient.",
-            );
-            return Err(request.refuse(e).await);
-        }
-    }
+    let (mut request, (_, summary, _)) =
+        patient_operation(&state, &headers, &id, AuditAction::CpAttendance).await?;
     let today = Utc::now().date_naive();
     let responsible = summary
         .as_ref()

@@ -202,7 +202,7 @@ pub async fn apply(conn: &mut AnyConnection, job: &UploadJob) -> Result<UploadOu
             // brings, or the one held): Additional Information not at all under core-only
             // consent, the sensitive categories only at the patient's request.
             let preference = consent.as_ref().map(|c| c.preference).or(held_preference);
-            let mut summary = summary.as_held_under(preference);
+            let mut summary = summary.clone().held_under(preference);
             summary.provenance.practice_ods = Some(job.uploader_ods.clone());
             summary.provenance.practice_name = Some(job.uploader_name.clone());
             let held = SummaryToHold {

@@ -13,7 +13,9 @@
 use serde_json::{json, Map, Value};
 
 use super::parse::{array, text};
-use super::render::ext_url;
+use super::render::{
+    codeable, empty_reason, ext_url, loinc_section, narrative, reserved_narrative,
+};
 use crate::additional::{
     AdditionalInformation, CareNote, Immunisation, ImmunisationStatus, PastCondition,
     PastProcedure, Section, SensitiveCategory,
@@ -30,8 +32,6 @@ pub const LOINC_FUNCTIONAL_STATUS: &str = "47420-5";
 
 pub(crate) const EXT_SENSITIVE_CATEGORY: &str = "sensitive-category";
 pub(crate) const EXT_SENSITIVE_INCLUDED: &str = "sensitive-information-included";
-
-const EMPTY_REASON_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/list-empty-reason";
 
 /// Which Additional Information section an IPS section is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,44 +116,6 @@ impl AdditionalKind {
             None
         }
     }
-}
-
-fn codeable(c: &Coding) -> Value {
-    let mut coding = Map::new();
-    if let Some(s) = &c.system {
-        coding.insert("system".into(), json!(s));
-    }
-    if let Some(code) = &c.code {
-        coding.insert("code".into(), json!(code));
-    }
-    coding.insert("display".into(), json!(c.display));
-    if c.code.is_some() {
-        json!({ "coding": [coding], "text": c.display })
-    } else {
-        json!({ "text": c.display })
-    }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn narrative(lines: &[String], empty: &str) -> Value {
-    let body = if lines.is_empty() {
-        format!("<p>{}</p>", escape(empty))
-    } else {
-        let items: String = lines
-            .iter()
-            .map(|l| format!("<li>{}</li>", escape(l)))
-            .collect();
-        format!("<ul>{items}</ul>")
-    };
-    json!({
-        "status": "generated",
-        "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{body}</div>")
-    })
 }
 
 fn sensitive_extension(category: Option<SensitiveCategory>) -> Option<Value> {
@@ -263,10 +225,7 @@ pub(crate) fn render_sections(
         let (code, display) = kind.loinc();
         let mut s = Map::new();
         s.insert("title".into(), json!(kind.title()));
-        s.insert(
-            "code".into(),
-            json!({ "coding": [{ "system": LOINC, "code": code, "display": display }] }),
-        );
+        s.insert("code".into(), loinc_section(code, display));
         match shared {
             // Withheld: said in words and by emptyReason, with no entry.
             false => {
@@ -279,7 +238,7 @@ pub(crate) fn render_sections(
                 );
                 s.insert(
                     "emptyReason".into(),
-                    json!({ "coding": [{ "system": EMPTY_REASON_SYSTEM, "code": "withheld", "display": "Information Withheld" }] }),
+                    empty_reason("withheld", "Information Withheld"),
                 );
             }
             true => {
@@ -297,17 +256,11 @@ pub(crate) fn render_sections(
                 }
                 match (refs.is_empty(), text_only) {
                     (true, Some(sent)) => {
-                        s.insert(
-                            "text".into(),
-                            json!({ "status": "additional", "div": crate::narrative::narrative_text(sent).to_xhtml() }),
-                        );
+                        s.insert("text".into(), reserved_narrative(sent));
                     }
                     (true, None) => {
                         s.insert("text".into(), narrative(&[], kind.nothing_recorded()));
-                        s.insert(
-                            "emptyReason".into(),
-                            json!({ "coding": [{ "system": EMPTY_REASON_SYSTEM, "code": "nilknown", "display": "Nil Known" }] }),
-                        );
+                        s.insert("emptyReason".into(), empty_reason("nilknown", "Nil Known"));
                     }
                     (false, _) => {
                         s.insert("text".into(), narrative(&lines, kind.nothing_recorded()));

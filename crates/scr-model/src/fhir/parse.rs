@@ -743,15 +743,10 @@ fn read_summary(
         }
         let mut coded = 0usize;
         for reference in array(section, "entry") {
-            let resource = match resolver.follow(composition, reference) {
-                Ok(r) => r,
-                Err(unresolved) => match strictness {
-                    Strictness::Strict => return Err(FhirError::UnresolvedReference(unresolved)),
-                    Strictness::Tolerant => {
-                        warnings.push(format!("a section entry ({unresolved}) could not be found in the document and was skipped"));
-                        continue;
-                    }
-                },
+            let Some(resource) =
+                follow_entry(composition, reference, resolver, strictness, warnings)?
+            else {
+                continue;
             };
             let resource_type = text(resource, "resourceType").unwrap_or("");
             match (kind, resource_type) {
@@ -841,6 +836,29 @@ fn read_summary(
     })
 }
 
+/// The resource a section entry points at. One that does not resolve refuses an upload;
+/// in a foreign document it is skipped (`None`) and the warnings say so.
+fn follow_entry<'a>(
+    composition: &'a Value,
+    reference: &'a Value,
+    resolver: &Resolver<'a>,
+    strictness: Strictness,
+    warnings: &mut Vec<String>,
+) -> Result<Option<&'a Value>, FhirError> {
+    match resolver.follow(composition, reference) {
+        Ok(r) => Ok(Some(r)),
+        Err(unresolved) => match strictness {
+            Strictness::Strict => Err(FhirError::UnresolvedReference(unresolved)),
+            Strictness::Tolerant => {
+                warnings.push(format!(
+                    "a section entry ({unresolved}) could not be found in the document and was skipped"
+                ));
+                Ok(None)
+            }
+        },
+    }
+}
+
 /// One Additional Information section: withheld (by `emptyReason`), or its entries, or its
 /// text where it has no entry the viewer reads.
 fn read_additional_section(
@@ -856,15 +874,10 @@ fn read_additional_section(
     let mut reading = SectionReading::default();
     if !withheld {
         for reference in array(section, "entry") {
-            let resource = match resolver.follow(composition, reference) {
-                Ok(r) => r,
-                Err(unresolved) => match strictness {
-                    Strictness::Strict => return Err(FhirError::UnresolvedReference(unresolved)),
-                    Strictness::Tolerant => {
-                        warnings.push(format!("a section entry ({unresolved}) could not be found in the document and was skipped"));
-                        continue;
-                    }
-                },
+            let Some(resource) =
+                follow_entry(composition, reference, resolver, strictness, warnings)?
+            else {
+                continue;
             };
             if let Err(why) = additional::read_entry(kind, resource, coding_of, date, &mut reading)
             {

@@ -67,14 +67,14 @@ fn escape(text: &str) -> String {
 
 /// A narrative received from an uploader, served again as text in markup of our own (none of
 /// the sender's markup passes through the spine).
-fn reserved_narrative(sent: &str) -> Value {
+pub(crate) fn reserved_narrative(sent: &str) -> Value {
     json!({
         "status": "additional",
         "div": crate::narrative::narrative_text(sent).to_xhtml(),
     })
 }
 
-fn narrative(items: &[String], empty: &str) -> Value {
+pub(crate) fn narrative(items: &[String], empty: &str) -> Value {
     let body = if items.is_empty() {
         format!("<p>{}</p>", escape(empty))
     } else {
@@ -90,7 +90,7 @@ fn narrative(items: &[String], empty: &str) -> Value {
     })
 }
 
-fn codeable(c: &Coding) -> Value {
+pub(crate) fn codeable(c: &Coding) -> Value {
     let mut coding = Map::new();
     if let Some(s) = &c.system {
         coding.insert("system".into(), json!(s));
@@ -106,11 +106,11 @@ fn codeable(c: &Coding) -> Value {
     }
 }
 
-fn loinc_section(code: &str, display: &str) -> Value {
+pub(crate) fn loinc_section(code: &str, display: &str) -> Value {
     json!({ "coding": [{ "system": LOINC, "code": code, "display": display }] })
 }
 
-fn empty_reason(code: &str, display: &str) -> Value {
+pub(crate) fn empty_reason(code: &str, display: &str) -> Value {
     json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": code, "display": display }] })
 }
 
