@@ -5,6 +5,7 @@
 pub mod access;
 pub mod additional;
 pub mod audit;
+pub mod changes;
 pub mod consent;
 pub mod date;
 pub mod demographics;
