@@ -2,6 +2,7 @@
 //! generated TypeScript mirror), and the operations behind the Tauri commands. `src-tauri`
 //! only converts arguments and calls in here, so all of this tests with plain `cargo test`.
 
+pub mod changes;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -10,6 +11,7 @@ pub mod offline;
 pub mod view;
 pub mod viewer;
 
+pub use changes::{ChangeMark, ChangeSection, ChangeView, ChangesView};
 pub use config::{AppConfig, ConfigError};
 pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
@@ -50,6 +52,10 @@ pub fn typescript_declarations() -> String {
         ProblemView::decl(),
         ProvenanceView::decl(),
         SummaryView::decl(),
+        ChangeMark::decl(),
+        ChangeSection::decl(),
+        ChangeView::decl(),
+        ChangesView::decl(),
         SharingView::decl(),
         TraceQuery::decl(),
         AlertKindView::decl(),
@@ -74,7 +80,7 @@ pub fn typescript_declarations() -> String {
         AppEvent::decl(),
     ];
     let mut out = String::from(
-        "// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs, events.rs) and\n\
+        "// Generated from the Rust types in crates/scr-app (error.rs, view.rs, changes.rs, viewer.rs, events.rs) and\n\
          // scr_model::ErrorCode. Do not edit:\n\
          // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.\n\n",
     );

@@ -328,6 +328,29 @@ impl OfflineCache {
         )
     }
 
+    /// The user's copy of a patient as it stands, to compare a fresh one with before it is
+    /// replaced. Not a view of an offline copy (nothing is shown from it but the changes),
+    /// so nothing is queued for the audit trail. Expired: `None` (and deleted); altered:
+    /// `Err(Tampered)` (and deleted), as for any opening.
+    pub fn previous(
+        &self,
+        key: &UserKey,
+        nhs_number: &str,
+    ) -> Result<Option<scr_cache::CachedSummary>, CacheError> {
+        let now = millis(self.now());
+        self.store().get(key, nhs_number, now)
+    }
+
+    /// As [`OfflineCache::previous`], off the calling thread (it decrypts a whole Bundle).
+    pub async fn previous_off_thread(
+        self: &Arc<Self>,
+        key: Arc<OpenKey>,
+        nhs_number: String,
+    ) -> Result<Option<scr_cache::CachedSummary>, CacheError> {
+        let cache = self.clone();
+        blocking(move || cache.previous(&key.key, &nhs_number)).await
+    }
+
     /// Drops the user's copy of a patient the spine now refuses (opted out, no longer held).
     pub fn remove(&self, key: &UserKey, nhs_number: &str) -> Result<bool, CacheError> {
         self.store().remove(key, nhs_number)

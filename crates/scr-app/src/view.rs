@@ -360,6 +360,10 @@ pub struct SummaryView {
     /// Shown before the summary, above the allergies (with the patient's death and a
     /// restricted record's notice, which are in `patient`).
     pub flags: FlagsView,
+    /// What changed since this user last fetched the patient's summary on this computer
+    /// (shown with the allergies). None for a first look here, an offline copy, or with
+    /// the offline cache off.
+    pub changes: Option<crate::changes::ChangesView>,
     pub allergies: AllergySection,
     pub repeat_medication: Vec<MedicationView>,
     /// Acute medication started or issued in the last 12 months.
@@ -519,6 +523,7 @@ impl SummaryView {
         SummaryView {
             patient: PatientView::from_model(&doc.patient, None),
             flags: FlagsView::from_model(&s.flags, doc.patient.restricted, now.date_naive()),
+            changes: None,
             allergies,
             repeat_medication: repeat,
             acute_medication: acute,

@@ -15,6 +15,7 @@ use ts_rs::TS;
 
 use std::sync::{Arc, Mutex};
 
+use crate::changes::ChangesView;
 use crate::config::AppConfig;
 use crate::error::{capitalised, AppError, AppErrorKind};
 use crate::events::AppEvent;
@@ -211,6 +212,42 @@ fn unreadable(e: scr_model::fhir::FhirError) -> AppError {
         AppErrorKind::UnreadableRecord,
         format!("The spine sent a record that cannot be read: {e}"),
     )
+}
+
+/// The warning when what changed since the last look cannot be worked out: the reader must
+/// not take the missing block for "nothing changed".
+fn changes_unavailable(why: &str) -> String {
+    format!("What changed since you last looked cannot be shown: {why}.")
+}
+
+/// What changed from the copy fetched last time (`previous`) to `current`; `None`, with a
+/// warning, when that copy cannot be read or is not this patient's.
+fn changes_since(
+    previous: &scr_cache::CachedSummary,
+    nhs: NhsNumber,
+    current: &scr_model::Summary,
+    warnings: &mut Vec<String>,
+) -> Option<ChangesView> {
+    let doc = match scr_model::fhir::parse_document(&previous.bundle) {
+        Ok(doc) => doc,
+        Err(e) => {
+            warnings.push(changes_unavailable(&format!(
+                "the copy kept from last time cannot be read ({e})"
+            )));
+            return None;
+        }
+    };
+    if doc.patient.nhs_number != Some(nhs) {
+        warnings.push(changes_unavailable(
+            "the copy kept from last time is not this patient's",
+        ));
+        return None;
+    }
+    let since = instant(previous.fetched_at_ms).to_rfc3339();
+    Some(ChangesView::from_model(
+        &scr_model::changes::compare(&doc.summary, current),
+        since,
+    ))
 }
 
 impl Viewer {
@@ -720,6 +757,33 @@ impl Viewer {
             Utc::now(),
         );
         view.volume_warning = fetched.volume_warning.as_ref().map(volume_warning_words);
+        // An answer for a session already over opens nothing of that user's cache.
+        if !self.still_asking(&asked) {
+            return Err(asker_gone());
+        }
+        if let (Ok(cache), Some(open)) = (&self.cache, &asked.key) {
+            // The copy this user fetched last time, read with the asking session's own key
+            // before the new one replaces it below.
+            match cache
+                .previous_off_thread(open.clone(), nhs.as_digits())
+                .await
+            {
+                Ok(previous) => {
+                    view.changes = previous
+                        .and_then(|p| changes_since(&p, nhs, &doc.summary, &mut view.warnings));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "previous copy not read for the changes");
+                    let why = match e {
+                        scr_cache::CacheError::Tampered => {
+                            "the copy kept from last time had been altered, and was deleted".into()
+                        }
+                        other => other.to_string(),
+                    };
+                    view.warnings.push(changes_unavailable(&why));
+                }
+            }
+        }
         if !self.still_asking(&asked) {
             return Err(asker_gone());
         }

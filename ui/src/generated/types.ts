@@ -1,4 +1,4 @@
-// Generated from the Rust types in crates/scr-app (error.rs, view.rs, viewer.rs, events.rs) and
+// Generated from the Rust types in crates/scr-app (error.rs, view.rs, changes.rs, viewer.rs, events.rs) and
 // scr_model::ErrorCode. Do not edit:
 // run `SCR_UPDATE_TS=1 cargo test -p scr-app --test typescript` after changing them.
 
@@ -272,7 +272,13 @@ export type SummaryView = { patient: PatientView,
  * Shown before the summary, above the allergies (with the patient's death and a
  * restricted record's notice, which are in `patient`).
  */
-flags: FlagsView, allergies: AllergySection, repeatMedication: Array<MedicationView>, 
+flags: FlagsView, 
+/**
+ * What changed since this user last fetched the patient's summary on this computer
+ * (shown with the allergies). None for a first look here, an offline copy, or with
+ * the offline cache off.
+ */
+changes: ChangesView | null, allergies: AllergySection, repeatMedication: Array<MedicationView>, 
 /**
  * Acute medication started or issued in the last 12 months.
  */
@@ -306,6 +312,31 @@ offlineCopy: boolean,
  * opened 31 different patients' records in the last hour.").
  */
 volumeWarning: string | null, };
+
+export type ChangeMark = "added" | "removed" | "changed";
+
+export type ChangeSection = "allergies" | "medication" | "problems";
+
+export type ChangeView = { mark: ChangeMark, section: ChangeSection, 
+/**
+ * The mark in words: "Added", "Removed", "Changed", "Started", "Started again",
+ * "Stopped", "Resolved", "No longer listed".
+ */
+label: string, 
+/**
+ * The allergy, medicine or problem as the record names it.
+ */
+what: string, detail: string | null, };
+
+export type ChangesView = { 
+/**
+ * When the copy compared with was fetched (RFC 3339): the last look.
+ */
+since: string, 
+/**
+ * Allergies first, then medication, then problems.
+ */
+items: Array<ChangeView>, };
 
 export type SharingView = { "status": "optedOut", code: string, recorded: string, } | { "status": "sharesCore", code: string, recorded: string, } | { "status": "sharesCoreAndAdditional", code: string, recorded: string, } | { "status": "noPreference" };
 
