@@ -25,6 +25,7 @@ export function summary(over: Partial<SummaryView> = {}): SummaryView {
   return {
     patient: patient(),
     flags: { reasonableAdjustment: null, childProtection: null, other: [] },
+    changes: null,
     allergies: { state: "notRecorded" },
     repeatMedication: [],
     acuteMedication: [],

@@ -4,7 +4,8 @@
 // Information (additional.ts), provenance. A copy
 // from the offline cache says so above the allergies, in the same sticky block, and so do
 // the patient's flags (flags.ts: a death, a restricted record, reasonable adjustments, a
-// child protection plan, other alerts), above both. A section
+// child protection plan, other alerts), above both; so does, just above the allergies, what
+// changed since this user last looked on this computer (changes.ts). A section
 // with no coded entries but text of its own shows that text; beside coded entries the
 // document's own text is one click away.
 import type { AllergySection, DocumentText, MedicationView, SummaryView } from "../generated/types";
@@ -15,6 +16,7 @@ import { flagBanners, type CpAttendance } from "./flags";
 import { additionalSection } from "./additional";
 import { sectionIndex, type IndexEntry } from "./section-index";
 import { printControls } from "../print";
+import { changesBlock } from "./changes";
 
 /** A section's own text, rebuilt from plain-text blocks (the document's markup never
  * reaches the page). */
@@ -300,6 +302,8 @@ export function summaryScreen(
       { class: "scr-sticky-top", id: "summary-sticky" },
       ...flagBanners(s, cp),
       s.offlineCopy ? h("div", { class: "scr-offline-banner", id: "offline-banner", role: "status" }, offlineBannerText(s.fetchedAt)) : null,
+      // What changed since this user's last look here, heading the allergies (changes.ts).
+      changesBlock(s.changes),
       allergySection(s.allergies),
       sectionIndex(indexOf(s)),
     ),
