@@ -311,3 +311,71 @@ fn the_additional_information_sections_of_real_documents_are_read() {
     assert!(with_history >= 10, "{with_history}");
     assert!(with_procedures >= 6, "{with_procedures}");
 }
+
+/// The sections the parser does not read (results, vital signs, social history, …) are kept
+/// with their title and their own text as plain text, so the viewer can show them as the
+/// document's text rather than drop them; and each document says who wrote it.
+#[test]
+fn sections_the_viewer_cannot_read_are_kept_as_their_own_text() {
+    let mut kept = 0;
+    let mut with_source = 0;
+    for (name, bytes) in samples() {
+        let Ok(doc) = parse_document(&bytes) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let composition = v["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "Composition")
+            .expect("composition");
+        let sections = composition["section"].as_array().map_or(0, Vec::len);
+        assert!(doc.other_sections.len() <= sections, "{name}");
+        for s in &doc.other_sections {
+            assert!(s.title.is_some() || s.text.is_some(), "{name}: {s:?}");
+            if let Some(t) = &s.text {
+                assert!(t.has_text(), "{name}: an empty text kept");
+                let shown = serde_json::to_string(&t.blocks).expect("json");
+                assert!(
+                    !shown.contains("<div") && !shown.contains("</"),
+                    "{name}: markup kept"
+                );
+            }
+        }
+        kept += doc.other_sections.len();
+        if !doc.source.authors.is_empty() || doc.source.custodian.is_some() {
+            with_source += 1;
+        }
+    }
+    println!("{kept} sections kept as text; {with_source} documents name a source");
+    assert!(kept >= 30, "only {kept} other sections kept");
+    assert!(
+        with_source >= 40,
+        "only {with_source} documents name an author or custodian"
+    );
+}
+
+#[test]
+fn an_ips_document_keeps_its_results_section_as_text_and_names_its_author() {
+    let doc = parse("validated_samples__IPS_IG-bundle-01.json");
+    let titles: Vec<&str> = doc
+        .other_sections
+        .iter()
+        .filter_map(|s| s.title.as_deref())
+        .collect();
+    // Results is not an IPS section this parser reads (nor one being taught to it).
+    assert!(titles.contains(&"Results"), "{titles:?}");
+    let results = doc
+        .other_sections
+        .iter()
+        .find(|s| s.title.as_deref() == Some("Results"))
+        .expect("results");
+    assert!(results.text.as_ref().is_some_and(|t| t.has_text()));
+    assert_eq!(doc.source.authors, ["Beetje van Hulp"]);
+    assert_eq!(
+        doc.source.custodian.as_deref(),
+        Some("Anorg Aniza Tion BV / The best custodian ever")
+    );
+}

@@ -27,7 +27,7 @@ pub use offline::{
 pub use outcome::{operation_outcome, IssueType};
 pub use parse::{
     parse_consent_searchset, parse_document, parse_patient, parse_patient_searchset, parse_upload,
-    DocumentPatient, PatientSummaryDocument,
+    DocumentPatient, DocumentSource, OtherSection, PatientSummaryDocument,
 };
 pub use render::{
     alert_searchset, audit_event, audit_searchset, consent_resource, consent_searchset,

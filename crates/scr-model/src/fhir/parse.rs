@@ -58,6 +58,30 @@ pub struct PatientSummaryDocument {
     pub date: Option<ClinicalDate>,
     /// What was skipped or could not be read; the viewer shows these.
     pub warnings: Vec<String>,
+    /// Who wrote the document and who keeps it, as the document says (for a document
+    /// opened from a file, whose source is only its own word).
+    pub source: DocumentSource,
+    /// The sections this parser does not read (`SectionKind::Other`), in document order,
+    /// each with its title and its own text: shown as the document's text, never dropped.
+    pub other_sections: Vec<OtherSection>,
+}
+
+/// A document's own account of where it came from: `Composition.author` (people and
+/// organisations, by name or the reference's display) and `Composition.custodian`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocumentSource {
+    pub authors: Vec<String>,
+    pub custodian: Option<String>,
+}
+
+/// A section the viewer cannot read as coded entries: its title, its narrative as plain text
+/// (no markup survives `narrative::narrative_text`) and how many entries it listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtherSection {
+    pub title: Option<String>,
+    /// `None` when the section sent no text (or only whitespace).
+    pub text: Option<crate::narrative::NarrativeText>,
+    pub entries: usize,
 }
 
 fn load(json: &[u8]) -> Result<Value, FhirError> {
@@ -1004,7 +1028,63 @@ pub fn parse_document(json: &[u8]) -> Result<PatientSummaryDocument, FhirError> 
         title: text(composition, "title").map(str::to_string),
         date: date(composition, "date"),
         warnings,
+        source: document_source(composition, &resolver),
+        other_sections: other_sections(composition),
     })
+}
+
+/// A person's or an organisation's name, or a reference's display where it does not resolve.
+fn name_of(resolver: &Resolver, from: &Value, reference: &Value) -> Option<String> {
+    let named = match resolver.follow(from, reference) {
+        Ok(r) => match text(r, "resourceType") {
+            Some("Organization" | "Device") => text(r, "name")
+                .or_else(|| text(r, "deviceName"))
+                .map(str::to_string),
+            _ => array(r, "name")
+                .first()
+                .map(human_name)
+                .filter(|s| !s.is_empty()),
+        },
+        Err(_) => None,
+    };
+    named.or_else(|| text(reference, "display").map(str::to_string))
+}
+
+fn document_source(composition: &Value, resolver: &Resolver) -> DocumentSource {
+    let mut authors: Vec<String> = Vec::new();
+    for author in array(composition, "author") {
+        if let Some(name) = name_of(resolver, composition, author) {
+            if !authors.contains(&name) {
+                authors.push(name);
+            }
+        }
+    }
+    DocumentSource {
+        authors,
+        custodian: composition
+            .get("custodian")
+            .and_then(|c| name_of(resolver, composition, c)),
+    }
+}
+
+/// The sections `read_summary` skips, kept as text. Kept apart from `read_summary` so that
+/// a section kind taught to the parser later simply stops appearing here.
+fn other_sections(composition: &Value) -> Vec<OtherSection> {
+    array(composition, "section")
+        .iter()
+        .filter(|s| section_kind(s) == SectionKind::Other)
+        .map(|s| OtherSection {
+            title: text(s, "title")
+                .map(str::to_string)
+                .or_else(|| s.get("code").and_then(coding_of).map(|c| c.display)),
+            text: s
+                .get("text")
+                .and_then(|t| text(t, "div"))
+                .map(crate::narrative::narrative_text)
+                .filter(crate::narrative::NarrativeText::has_text),
+            entries: array(s, "entry").len(),
+        })
+        .collect()
 }
 
 fn consent_record(c: &Value) -> Result<ConsentRecord, FhirError> {
