@@ -80,6 +80,14 @@ pub enum AppErrorKind {
     /// The printing was recorded, but the print or the PDF could not be made (no printer
     /// backend, the folder not writable, the print operation failed or never finished).
     PrintFailed,
+    /// A document file that was not opened (too large, not a document Bundle, no patient,
+    /// …); `reason` is the kind, the message says it in words. Nothing of it was shown.
+    DocumentRefused {
+        reason: crate::document::DocumentRefusal,
+    },
+    /// Something only a clinical role may do here, decided by the viewer itself (opening a
+    /// document from a file: it shows patient data and no spine is asked).
+    ClinicalRoleRequired,
 
     /// The spine refused under a code this build does not know (a newer spine, or a bare
     /// HTTP status from something in the way); `spine_code` is what it sent.

@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod config;
+pub mod document;
 pub mod error;
 pub mod events;
 pub mod export;
@@ -13,6 +14,9 @@ pub mod viewer;
 
 pub use changes::{ChangeMark, ChangeSection, ChangeView, ChangesView};
 pub use config::{AppConfig, ConfigError};
+pub use document::{
+    read_document, DocumentRefusal, DocumentSourceView, DocumentView, OtherSectionView,
+};
 pub use error::{AppError, AppErrorKind};
 pub use events::{forward_session_events, AppEvent, EventSink, SessionEndReason, SessionEnded};
 pub use scr_model::{AccessReason, AccessRequest};
@@ -56,6 +60,10 @@ pub fn typescript_declarations() -> String {
         ChangeSection::decl(),
         ChangeView::decl(),
         ChangesView::decl(),
+        DocumentRefusal::decl(),
+        DocumentSourceView::decl(),
+        OtherSectionView::decl(),
+        DocumentView::decl(),
         SharingView::decl(),
         TraceQuery::decl(),
         AlertKindView::decl(),
@@ -90,6 +98,10 @@ pub fn typescript_declarations() -> String {
     out.push_str("\n\n");
     out.push_str(ACCESS_REQUEST_DECLARATION);
     out.push_str("\n\n");
+    out.push_str(&format!(
+        "/**\n * The largest document file the viewer opens (scr_model::fhir::MAX_DOCUMENT_BYTES): the page checks a file's size\n * before reading it, and the Rust side checks again.\n */\nexport const MAX_DOCUMENT_BYTES = {};\n\n",
+        scr_model::fhir::MAX_DOCUMENT_BYTES
+    ));
     for d in decls {
         out.push_str("export ");
         out.push_str(&d);

@@ -224,7 +224,11 @@ pub struct DocumentText {
 
 impl DocumentText {
     fn from_xhtml(xhtml: &str) -> DocumentText {
-        let n = narrative_text(xhtml);
+        DocumentText::from_narrative(narrative_text(xhtml))
+    }
+
+    /// A narrative already reduced to plain text (`scr_model::narrative`).
+    pub fn from_narrative(n: scr_model::narrative::NarrativeText) -> DocumentText {
         DocumentText {
             blocks: n
                 .blocks

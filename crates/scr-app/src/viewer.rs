@@ -805,6 +805,67 @@ impl Viewer {
         Ok(view)
     }
 
+    /// Opens a patient summary document from a file (its bytes, as the window read them, and
+    /// the name the user chose). Only for a clinical role in force in an online session: it
+    /// shows patient data, and there is no spine access to decide it, so the viewer does.
+    /// Nothing is asked of the spine, nothing is kept in the offline cache, and nothing of
+    /// the document goes to the log (not even the file's name, which may name the patient).
+    pub async fn open_document(
+        &self,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<crate::document::DocumentView, AppError> {
+        let serial = self
+            .session
+            .session_serial()
+            .ok_or_else(|| AppError::from(ClientError::SessionEnded))?;
+        let needs_clinical = |why: &str| {
+            AppError::new(
+                AppErrorKind::ClinicalRoleRequired,
+                format!("Opening a document from a file needs a clinical role: {why}"),
+            )
+        };
+        if self.session.is_offline() {
+            return Err(needs_clinical(
+                "working offline, no role is in force. Sign in online and choose a clinical role.",
+            ));
+        }
+        match self.session.role() {
+            None => return Err(needs_clinical("choose a clinical role first.")),
+            Some(role) if !RoleView::from(&role).clinical => {
+                return Err(needs_clinical(&format!(
+                    "{} does not view clinical records.",
+                    role.role_name
+                )))
+            }
+            Some(_) => {}
+        }
+        let name = file_name.to_string();
+        let size = bytes.len();
+        // Up to 4 MB of JSON: parsed on the blocking pool, off the async threads that carry
+        // the session's events.
+        let read = tokio::task::spawn_blocking(move || {
+            crate::document::read_document(&bytes, &name, Utc::now())
+        })
+        .await
+        .map_err(|_| {
+            AppError::new(
+                AppErrorKind::UnreadableRecord,
+                "The document could not be read.",
+            )
+        })?;
+        // The session that asked may have ended while the file was read: its answer belongs
+        // to nobody signed in now.
+        if self.session.session_serial() != Some(serial) {
+            return Err(asker_gone());
+        }
+        match &read {
+            Ok(_) => tracing::info!(size, "document opened from a file"),
+            Err(e) => tracing::info!(size, code = %e.code(), "document from a file refused"),
+        }
+        read
+    }
+
     /// A refusal that concerns the patient (opted out, no longer held) also removes the
     /// user's offline copy of them.
     /// Only the copy of the session that asked, and only while that session lasts.

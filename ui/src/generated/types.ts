@@ -135,11 +135,17 @@ export type AccessReason = "permission-to-view" | "permission-refused" | "emerge
  */
 export type AccessRequest = { reason: AccessReason; justification: string | null; selfClaimedRelationship: boolean };
 
+/**
+ * The largest document file the viewer opens (scr_model::fhir::MAX_DOCUMENT_BYTES): the page checks a file's size
+ * before reading it, and the Rust side checks again.
+ */
+export const MAX_DOCUMENT_BYTES = 4194304;
+
 export type AppError = { 
 /**
  * Words for the user, specific to this failure.
  */
-message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "INVALID_INPUT" } | { "code": "PRINT_FAILED" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
+message: string, } & ({ "code": "CARD_SERVICE_UNAVAILABLE" } | { "code": "NO_READER" } | { "code": "READER_NOT_FOUND" } | { "code": "NO_CARD" } | { "code": "CARD_REMOVED" } | { "code": "NOT_PIV_CARD" } | { "code": "NO_CERTIFICATE" } | { "code": "WRONG_PASSCODE", triesLeft: number, } | { "code": "CARD_BLOCKED" } | { "code": "PASSCODE_FORMAT" } | { "code": "PASSCODE_REQUIRED" } | { "code": "CARD_TIMEOUT" } | { "code": "CARD_MALFORMED_RESPONSE" } | { "code": "CARD_ENDLESS_RESPONSE" } | { "code": "CARD_REFUSED" } | { "code": "CARD_COMMUNICATION" } | { "code": "SPINE_UNREACHABLE" } | { "code": "TLS_FAILURE" } | { "code": "SPINE_TIMEOUT" } | { "code": "CERTIFICATE_NOT_ACCEPTED" } | { "code": "CERTIFICATE_REVOKED" } | { "code": "SESSION_ENDED" } | { "code": "CARD_CHANGED" } | { "code": "WRONG_CARD" } | { "code": "OFFLINE_NOT_SET_UP" } | { "code": "SPINE_PROTOCOL" } | { "code": "CONFIG" } | { "code": "INVALID_NHS_NUMBER" } | { "code": "INVALID_DATE" } | { "code": "UNREADABLE_RECORD" } | { "code": "WRONG_PATIENT" } | { "code": "CACHE_UNAVAILABLE" } | { "code": "OFFLINE_RECORD_GONE" } | { "code": "INVALID_INPUT" } | { "code": "PRINT_FAILED" } | { "code": "DOCUMENT_REFUSED", reason: DocumentRefusal, } | { "code": "CLINICAL_ROLE_REQUIRED" } | { "code": "SPINE_UNKNOWN_CODE", spineCode: string, } | { code: ErrorCode });
 
 export type CardStatus = { "state": "serviceUnavailable" } | { "state": "noReader" } | { "state": "noCard", readers: Array<string>, } | { "state": "cardPresent", reader: string, } | { "state": "unknownCard", reader: string, };
 
@@ -337,6 +343,50 @@ since: string,
  * Allergies first, then medication, then problems.
  */
 items: Array<ChangeView>, };
+
+export type DocumentRefusal = "tooLarge" | "empty" | "notJson" | "notABundle" | "notADocument" | "noPatient" | "invalidNhsNumber";
+
+export type DocumentSourceView = { 
+/**
+ * The file's name as the user chose it (the last path component only).
+ */
+fileName: string, 
+/**
+ * `Composition.title`.
+ */
+title: string | null, 
+/**
+ * `Composition.author`: people and organisations, by name.
+ */
+authors: Array<string>, 
+/**
+ * `Composition.custodian`: the organisation that keeps the document.
+ */
+custodian: string | null, 
+/**
+ * `Composition.date` as FHIR text (the UI shows `12-Mar-1970` or `12-Mar-1970 14:02`).
+ */
+date: string | null, 
+/**
+ * When it was opened here (RFC 3339).
+ */
+openedAt: string, };
+
+export type OtherSectionView = { 
+/**
+ * The section's title (or its code's words); none when the document gave neither.
+ */
+title: string | null, 
+/**
+ * Its text as plain-text blocks; none when the section sent no text.
+ */
+text: DocumentText | null, 
+/**
+ * How many entries it listed, none of which is shown as coded data.
+ */
+entries: number, };
+
+export type DocumentView = { source: DocumentSourceView, summary: SummaryView, otherSections: Array<OtherSectionView>, };
 
 export type SharingView = { "status": "optedOut", code: string, recorded: string, } | { "status": "sharesCore", code: string, recorded: string, } | { "status": "sharesCoreAndAdditional", code: string, recorded: string, } | { "status": "noPreference" };
 
