@@ -44,6 +44,7 @@ fn the_desktop_app_links_no_cli_bench_or_demo_crates() {
         "scr-viewer",
         &[
             "clap",
+            "scr-doc",
             "rpassword",
             "hdrhistogram",
             "scr-demo",
