@@ -25,6 +25,7 @@ app_commands!(
     trail_around,
     record_cp_attendance,
     print_summary,
+    open_document,
     registration_overview,
     register_user,
     add_role_profile,

@@ -3,10 +3,10 @@
 
 use scr_app::{
     AccessRequest, AlertFilter, AlertView, AppError, AppErrorKind, CardRevocationInput,
-    CardRevokedView, CardStatus, NewRoleProfileInput, NewUserInput, OfflineEntryView,
-    OfflineSignedInView, PatientView, PrintedView, RegisteredUserView, RegistrationView,
-    RoleProfileView, RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery,
-    TrailEntryView,
+    CardRevokedView, CardStatus, DocumentView, NewRoleProfileInput, NewUserInput,
+    OfflineEntryView, OfflineSignedInView, PatientView, PrintedView, RegisteredUserView,
+    RegistrationView, RoleProfileView, RoleView, SharingView, SignedInView, StartupStatus,
+    SummaryView, TraceQuery, TrailEntryView,
 };
 use tauri::{Manager, State};
 
@@ -210,6 +210,20 @@ pub async fn print_summary(
     Ok(PrintedView {
         saved_to: Some(saved.display().to_string()),
     })
+}
+
+/// "Open a document…" or a file dropped on the window: the page read the file (checking its
+/// size first) and sends its text; the viewer checks the role, the size again, and reads it.
+/// Nothing is sent to the spine or kept.
+#[tauri::command(async)]
+pub async fn open_document(
+    state: State<'_, AppState>,
+    file_name: String,
+    text: String,
+) -> Result<DocumentView, AppError> {
+    viewer(&state)?
+        .open_document(&file_name, text.into_bytes())
+        .await
 }
 
 // The registration authority's "Users and cards" (roles with RA-MANAGE; the spine refuses

@@ -179,6 +179,12 @@ export function errorTitle(err: AppError): string {
     case "PRINT_FAILED":
       return "The summary could not be printed";
 
+    // A document opened from a file (screens/document.ts).
+    case "DOCUMENT_REFUSED":
+      return "This file cannot be opened as a patient summary";
+    case "CLINICAL_ROLE_REQUIRED":
+      return "Your role does not allow this";
+
     case "UNEXPECTED":
       return "Something went wrong";
     default: {

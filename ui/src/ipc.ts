@@ -11,6 +11,7 @@ import type {
   CardRevocationInput,
   CardRevokedView,
   CardStatus,
+  DocumentView,
   NewRoleProfileInput,
   NewUserInput,
   OfflineEntryView,
@@ -77,6 +78,8 @@ export const api = {
   recordCpAttendance: (nhsNumber: string) => call<void>("record_cp_attendance", { nhsNumber }),
   /** Records the printing at the spine, then opens the print dialog or (`toPdf`) saves an A4 PDF. */
   printSummary: (nhsNumber: string, toPdf: boolean) => call<PrintedView>("print_summary", { nhsNumber, toPdf }),
+  /** A document from a file, as the page read it (its size checked first): shown, never kept or sent. */
+  openDocument: (fileName: string, text: string) => call<DocumentView>("open_document", { fileName, text }),
   // The registration authority (roles with RA-MANAGE; the spine refuses any other role).
   // Cards are issued at the spine's console only, so there is no call for that.
   registrationOverview: () => call<RegistrationView>("registration_overview"),

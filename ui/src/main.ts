@@ -8,6 +8,8 @@
 // A session-ended event clears every patient detail from the page at once and returns to
 // "Insert your smartcard", online or offline. "Change role" (session-bar.ts) clears the
 // patient too and returns to the role screen. The idle lock and its warning: idle-warning.ts.
+// A clinical role may also open a patient summary document from a file ("Open a document…"
+// on Find a patient, or a file dropped on the window): screens/document.ts.
 import type { AppErrorCode } from "./errors";
 import { api, asAppError, onCardStatus, onSessionEnded, type AppError } from "./ipc";
 import type {
@@ -20,7 +22,7 @@ import type {
   SignedInView,
   TraceQuery,
 } from "./generated/types";
-import { h, show } from "./dom";
+import { errorSummary, h, show } from "./dom";
 import { cardScreen } from "./screens/card";
 import { passcodeScreen, type PasscodeActions } from "./screens/passcode";
 import { cacheOffNotice, offlineScreen, type OfflineScreenOptions } from "./screens/offline";
@@ -37,6 +39,7 @@ import { noRelationshipScreen, permissionRefusedScreen, volumeLimitScreen } from
 import { officerHome } from "./officer";
 import { askBeforeSummary } from "./screens/flags";
 import { isRegistrationRole, registrationScreen } from "./screens/registration";
+import { documentRefusedScreen, documentScreen, tooLarge } from "./screens/document";
 
 type Session =
   | { mode: "online"; user: SignedInView; role: RoleView | null }
@@ -292,7 +295,73 @@ function findActions() {
     byDetails: (query: TraceQuery) => void lookUp(() => api.tracePatients(query), true),
     choose: (p: PatientView) => void next(p),
     removeOffline: () => void removeOffline(),
+    // Only a clinical role is offered it (the Rust side refuses any other regardless).
+    openDocument: mayOpenDocuments() ? (file: File) => void openDocument(file) : undefined,
   };
+}
+
+/** A document from a file shows patient data: only a clinical role in force, online. */
+function mayOpenDocuments(): boolean {
+  return session?.mode === "online" && session.role?.clinical === true;
+}
+
+const documentActions = {
+  close: () => findScreen(findActions()),
+  open: (file: File) => void openDocument(file),
+};
+
+/** "Open a document…" or a file dropped on the window: the size is checked before the file is
+ * read, then its text goes to the Rust side, which checks the role and the size again. */
+async function openDocument(file: File): Promise<void> {
+  if (!mayOpenDocuments()) return;
+  const mine = generation;
+  const big = tooLarge(file);
+  if (big) {
+    documentRefusedScreen(file.name, big, documentActions);
+    return;
+  }
+  show(h("h1", {}, "Opening the document…"), h("p", { role: "status" }, `Reading ${file.name}.`));
+  try {
+    const text = await file.text();
+    if (mine !== generation) return;
+    const doc = await api.openDocument(file.name, text);
+    if (mine !== generation) return;
+    documentScreen(doc, new Date(), documentActions);
+  } catch (e) {
+    if (mine !== generation) return;
+    documentRefusedScreen(file.name, asAppError(e), documentActions);
+  }
+}
+
+/** A file dropped anywhere on the window. The webview must never navigate to it (it would
+ * replace the app with the file), so every drop is taken; one document, in a clinical role,
+ * is opened, and anything else is said, over the screen as it is. */
+function onDrop(e: DragEvent): void {
+  e.preventDefault();
+  const files = e.dataTransfer?.files;
+  if (!files || files.length === 0) return;
+  const first = files[0];
+  if (!mayOpenDocuments()) {
+    dropNotice("Documents can be opened only when you are signed in, online, in a clinical role.");
+  } else if (files.length > 1) {
+    dropNotice("Drop one document at a time.");
+  } else if (first) {
+    void openDocument(first);
+  }
+}
+
+function dropNotice(message: string): void {
+  document.getElementById("drop-refused")?.remove();
+  document.getElementById("main")?.prepend(errorSummary("The file was not opened", message, "drop-refused"));
+}
+
+/** Set as the window's handlers (not added), so there is only ever one of each. */
+function watchDrops(): void {
+  window.ondragover = (e) => {
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = mayOpenDocuments() ? "copy" : "none";
+  };
+  window.ondrop = onDrop;
 }
 
 async function lookUp(search: () => Promise<PatientView[]>, list = false): Promise<void> {
@@ -390,6 +459,8 @@ function endSession(message: string): void {
 }
 
 async function start(): Promise<void> {
+  // First, before anything can fail: a file dropped on any screen must not replace the app.
+  watchDrops();
   const status = await api.startupStatus().catch((e) => ({ configError: asAppError(e).message, spineUrl: null }));
   if (status.configError) {
     configScreen(status.configError);

@@ -4,6 +4,7 @@ import type { PatientView, TraceQuery } from "../generated/types";
 import { h, show, button, errorSummary } from "../dom";
 import { checkNhsNumber, formatDate, formatGender, formatName, formatNhsNumber } from "../format";
 import { removedText, removeOfflineControl } from "./offline";
+import { openDocumentControl } from "./document";
 
 export interface FindActions {
   byNumber(digits: string): void;
@@ -11,6 +12,8 @@ export interface FindActions {
   choose(patient: PatientView): void;
   /** Wipes this user's offline records on this computer (asked to confirm first). */
   removeOffline?(): void;
+  /** "Open a document…" from a file (clinical roles only). */
+  openDocument?(file: File): void;
 }
 
 /** The outcome of "Remove my offline records", shown at the foot of the screen. */
@@ -160,7 +163,17 @@ export function findScreen(actions: FindActions, error?: string, results?: Patie
     numberForm,
     detailsForm,
     resultList ?? "",
+    actions.openDocument ? documentSection(actions.openDocument) : null,
     actions.removeOffline ? offlineSection(() => actions.removeOffline?.(), removal) : null,
+  );
+}
+
+function documentSection(open: (file: File) => void): HTMLElement {
+  return h(
+    "section",
+    { class: "scr-no-print nhsuk-u-margin-top-7", id: "document-section", "aria-labelledby": "document-section-title" },
+    h("h2", { class: "nhsuk-heading-s", id: "document-section-title" }, "A document from another system"),
+    openDocumentControl(open),
   );
 }
 

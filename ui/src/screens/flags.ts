@@ -15,6 +15,8 @@ export type CpAttendance =
   | { state: "recorded" }
   | { state: "notAttending" }
   | { state: "failed"; message: string }
+  /** A document opened from a file: no attendance can be recorded against it. */
+  | { state: "fromFile" }
   | null;
 
 /** `This patient died on 12-Mar-2025` (`in Mar-2025` for a month or a year; a death without a
@@ -41,6 +43,8 @@ function attendanceNote(s: SummaryView, cp: CpAttendance): HTMLElement | null {
     return note("This is an offline copy: an attendance cannot be recorded from here. If the child is attending unscheduled care, tell the organisation responsible for them.", "offline");
   }
   switch (cp?.state) {
+    case "fromFile":
+      return note("This document is from a file, not from the Summary Care Record: an attendance cannot be recorded from here. If the child is attending unscheduled care, tell the organisation responsible for them.", "fromFile");
     case "recorded":
       return note("Attendance recorded: the organisation responsible for the child has been notified.", "recorded");
     case "notAttending":

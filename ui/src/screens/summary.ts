@@ -56,8 +56,12 @@ export function documentText(text: DocumentText, id?: string): HTMLElement {
   return h("div", { class: "scr-document-text", ...(id ? { id } : {}) }, ...out);
 }
 
+/** Whose record a section comes from, for its words: the GP record (the SCR), or a document
+ * opened from a file. */
+export type RecordSource = "gp" | "document";
+
 /** "Show the document's own text", beside coded entries. */
-function ownText(text: DocumentText | null, id: string): HTMLElement | null {
+export function ownText(text: DocumentText | null, id: string): HTMLElement | null {
   if (!text) return null;
   return h(
     "details",
@@ -67,7 +71,8 @@ function ownText(text: DocumentText | null, id: string): HTMLElement | null {
   );
 }
 
-export function allergySection(section: AllergySection | { state: "unavailable"; message: string }): HTMLElement {
+export function allergySection(section: AllergySection | { state: "unavailable"; message: string }, source: RecordSource = "gp"): HTMLElement {
+  const record = source === "gp" ? "The GP record" : "This document";
   const heading = (text: string) => h("h2", { class: "nhsuk-heading-m", id: "allergies-heading" }, text);
   const common = { id: "allergies", role: "region", "aria-labelledby": "allergies-heading", "aria-live": "polite" };
   switch (section.state) {
@@ -110,7 +115,7 @@ export function allergySection(section: AllergySection | { state: "unavailable";
           "p",
           { class: "nhsuk-body-l" },
           h("strong", {}, "No known allergies"),
-          section.recorded ? ` (recorded ${formatDate(section.recorded)})` : " (recorded by the GP practice)",
+          section.recorded ? ` (recorded ${formatDate(section.recorded)})` : source === "gp" ? " (recorded by the GP practice)" : " (as the document records it)",
         ),
       );
     case "notRecorded":
@@ -122,7 +127,7 @@ export function allergySection(section: AllergySection | { state: "unavailable";
           "div",
           { class: "nhsuk-warning-callout" },
           h("h3", { class: "nhsuk-warning-callout__label" }, h("span", { role: "text" }, "Allergy information not recorded")),
-          h("p", {}, "The GP record has no allergy entry and no record of “no known allergies”. Do not assume the patient has no allergies: ask the patient or their carer."),
+          h("p", {}, `${record} has no allergy entry and no record of “no known allergies”. Do not assume the patient has no allergies: ask the patient or their carer.`),
         ),
       );
     case "describedInText":
@@ -134,7 +139,7 @@ export function allergySection(section: AllergySection | { state: "unavailable";
           "div",
           { class: "scr-text-only-callout" },
           h("h3", { class: "scr-text-only-callout__label" }, "Allergies described in text only"),
-          h("p", {}, "The GP record sent its allergy information as text, not as coded entries. Read all of it: it may name allergies."),
+          h("p", {}, `${record} sent its allergy information as text, not as coded entries. Read all of it: it may name allergies.`),
           documentText(section.text, "allergies-text"),
         ),
       );
@@ -194,20 +199,20 @@ function medicationTable(id: string, title: string, meds: MedicationView[], empt
 }
 
 /** A section with no coded entries but text of its own: the text, never "none recorded". */
-function textOnlySection(id: string, title: string, text: DocumentText): HTMLElement {
+function textOnlySection(id: string, title: string, text: DocumentText, source: RecordSource): HTMLElement {
   return h(
     "section",
     { id, class: "scr-section--text-only", "data-state": "describedInText" },
     h("h2", { class: "nhsuk-heading-m" }, title),
-    h("p", { class: "scr-text-only-note" }, h("strong", {}, "Described in text only"), ": the GP record sent this as text, not as coded entries."),
+    h("p", { class: "scr-text-only-note" }, h("strong", {}, "Described in text only"), `: ${source === "gp" ? "the GP record" : "the document"} sent this as text, not as coded entries.`),
     documentText(text, `${id}-text`),
   );
 }
 
-function medicationSections(s: SummaryView): (HTMLElement | null)[] {
+export function medicationSections(s: SummaryView, source: RecordSource = "gp"): (HTMLElement | null)[] {
   const none = s.repeatMedication.length + s.acuteMedication.length + s.discontinuedMedication.length === 0;
   if (none && s.documentText.medication) {
-    return [textOnlySection("medication", "Medication", s.documentText.medication)];
+    return [textOnlySection("medication", "Medication", s.documentText.medication, source)];
   }
   return [
     medicationTable("repeat-medication", "Current repeat medication", s.repeatMedication, "No current repeat medication."),
@@ -217,9 +222,9 @@ function medicationSections(s: SummaryView): (HTMLElement | null)[] {
   ];
 }
 
-function problemSection(s: SummaryView): HTMLElement {
+export function problemSection(s: SummaryView, source: RecordSource = "gp"): HTMLElement {
   if (s.problems.length === 0 && s.documentText.problems) {
-    return textOnlySection("problems", "Significant problems", s.documentText.problems);
+    return textOnlySection("problems", "Significant problems", s.documentText.problems, source);
   }
   return h(
     "section",
