@@ -26,9 +26,17 @@ fn clean(s: &str) -> String {
 }
 
 /// A FHIR date as the viewer shows it, at the precision recorded; text that is not a date
-/// is shown as it came.
+/// is shown as it came. A time is shown in UTC and says so (the window shows UK time; a
+/// script's reader should not have to guess which zone a bare time is in).
 pub fn date(fhir: &str) -> String {
-    ClinicalDate::parse(fhir).map_or_else(|| clean(fhir), |d| d.to_string())
+    match ClinicalDate::parse(fhir) {
+        Some(ClinicalDate::Instant(t)) => {
+            let utc = t.with_timezone(&chrono::Utc).fixed_offset();
+            format!("{} UTC", ClinicalDate::Instant(utc))
+        }
+        Some(d) => d.to_string(),
+        None => clean(fhir),
+    }
 }
 
 fn opt_date(d: &Option<String>) -> String {
@@ -425,7 +433,8 @@ mod tests {
         assert_eq!(lines.next(), Some("File: ada.json"));
         assert!(out.contains("Author: Dr Jo Bloggs\n"), "{out}");
         assert!(out.contains("Custodian: Hôpital Synthétique\n"), "{out}");
-        assert!(out.contains("Dated: 12-Mar-2026 14:02\n"), "{out}");
+        assert!(out.contains("Dated: 12-Mar-2026 14:02 UTC\n"), "{out}");
+        assert_eq!(date("2026-03-12T15:02:00+01:00"), "12-Mar-2026 14:02 UTC");
     }
 
     #[test]
