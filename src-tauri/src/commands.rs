@@ -3,10 +3,10 @@
 
 use scr_app::{
     AccessRequest, AlertFilter, AlertView, AppError, AppErrorKind, CardRevocationInput,
-    CardRevokedView, CardStatus, DocumentView, NewRoleProfileInput, NewUserInput,
-    OfflineEntryView, OfflineSignedInView, PatientView, PrintedView, RegisteredUserView,
-    RegistrationView, RoleProfileView, RoleView, SharingView, SignedInView, StartupStatus,
-    SummaryView, TraceQuery, TrailEntryView,
+    CardRevokedView, CardStatus, DocumentView, NewRoleProfileInput, NewUserInput, OfflineEntryView,
+    OfflineSignedInView, PatientView, PrintedView, RegisteredUserView, RegistrationView,
+    RoleProfileView, RoleView, SharingView, SignedInView, StartupStatus, SummaryView, TraceQuery,
+    TrailEntryView,
 };
 use tauri::{Manager, State};
 

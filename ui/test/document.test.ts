@@ -136,6 +136,31 @@ describe("the document screen", () => {
     expect($("#document-warnings")!.dataset.count).toBe("0");
   });
 
+  it("shows the document's additional information in its own words: withheld by the sender, not by a preference we hold", async () => {
+    const { documentScreen } = await import("../src/screens/document");
+    const none = { state: "notIncluded" } as const;
+    const s = summary({
+      offlineCopy: false,
+      additional: {
+        history: none,
+        procedures: none,
+        immunisations: { state: "recorded", items: [{ text: "Tetanus vaccine", detail: null, date: "2020-01-02", dateLabel: "given", sensitive: null, notGiven: false }], text: null },
+        anticipatoryCare: none,
+        endOfLife: { state: "notShared" },
+        communication: none,
+      },
+    });
+    documentScreen(doc({ summary: s }), new Date(), { close: () => {}, open: () => {} });
+    expect(text("#additional-immunisations")).toContain("Tetanus vaccine");
+    expect($("#additional-end-of-life")!.dataset.state).toBe("notShared");
+    expect(text("#additional-end-of-life")).toContain("the document says end of life care preferences was withheld");
+    expect(text("#additional-end-of-life")).not.toContain("sharing preference");
+    expect(text("#additional-history")).toContain("Not included in this document.");
+    // After the core record, before the warnings.
+    const order = [...document.querySelectorAll("#problems, #additional, #document-warnings")].map((e) => e.id);
+    expect(order).toEqual(["problems", "additional", "document-warnings"]);
+  });
+
   it("asks nothing about a child protection plan, and says no attendance can be recorded from a file", async () => {
     const { documentScreen } = await import("../src/screens/document");
     const s = summary({ offlineCopy: false, flags: { reasonableAdjustment: null, childProtection: { responsibleOds: "B82001", responsibleName: null, since: null, withheld: false }, other: [] } });

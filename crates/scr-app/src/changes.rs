@@ -216,6 +216,7 @@ fn medication_field_words(f: MedicationField, b: &Medication, a: &Medication) ->
             medication_status_words(b.status),
             medication_status_words(a.status),
         ),
+        MedicationField::Reason => was_now("reason", &or_none(&b.reason), &or_none(&a.reason)),
     }
 }
 
@@ -466,6 +467,7 @@ mod tests {
             started: None,
             last_issued: None,
             discontinued: None,
+            reason: None,
         }
     }
 

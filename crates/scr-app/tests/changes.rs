@@ -126,6 +126,7 @@ async fn the_second_look_shows_what_changed_and_no_other_look_does() {
         data_dir: dir.join("viewer"),
         offline_max_age_hours: 48,
         offline_max_entries: 100,
+        export_dir: None,
     };
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     let (viewer, _events) =
@@ -171,6 +172,7 @@ async fn the_second_look_shows_what_changed_and_no_other_look_does() {
         started: None,
         last_issued: None,
         discontinued: None,
+        reason: None,
     });
     practice_uploads(&spine.store, nhs, changed).await;
 

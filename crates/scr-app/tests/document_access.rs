@@ -51,6 +51,7 @@ async fn only_a_clinical_role_opens_a_document_and_it_is_neither_cached_nor_sent
         data_dir: dir.join("viewer"),
         offline_max_age_hours: 48,
         offline_max_entries: 100,
+        export_dir: None,
     };
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     let (viewer, _events) =

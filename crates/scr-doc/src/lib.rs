@@ -1,13 +1,15 @@
 //! A document opened from a file, as text: what the viewer's document screen shows, in the
 //! same order (where it came from, the patient, the flags, the allergy state first, then
-//! medication, problems, provenance, warnings, and the sections shown only as text), with
+//! medication, problems, Additional Information, provenance, warnings, and the sections
+//! shown only as text), with
 //! the same display rules (NHS number `943 476 5919`, dates `12-Mar-1970` at the precision
 //! recorded). The `scr-doc` binary prints it; the rendering lives here so it is tested.
 
 use std::fmt::Write as _;
 
 use scr_app::{
-    AllergySection, DocumentText, DocumentView, MedicationView, PatientView, TextBlockView,
+    AdditionalSectionView, AdditionalView, AllergySection, DocumentText, DocumentView,
+    MedicationView, PatientView, TextBlockView,
 };
 use scr_model::{ClinicalDate, NhsNumber};
 
@@ -125,7 +127,75 @@ fn medication_list(out: &mut String, title: &str, meds: &[MedicationView], empty
         if !dates.is_empty() {
             let _ = write!(line, " ({})", dates.join(", "));
         }
+        if let Some(reason) = &m.reason {
+            let _ = write!(line, " — for {}", clean(reason));
+        }
         let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The six Additional Information headings, each in its state; one line when the document
+/// carries none. "Withheld" is the document's own word (`emptyReason`), not a preference
+/// this viewer knows.
+fn additional(out: &mut String, a: &AdditionalView) {
+    let headings = [
+        ("Significant medical history", &a.history),
+        ("Procedures", &a.procedures),
+        ("Immunisations", &a.immunisations),
+        ("Anticipatory care", &a.anticipatory_care),
+        ("End of life care preferences", &a.end_of_life),
+        ("Communication needs and preferences", &a.communication),
+    ];
+    if headings
+        .iter()
+        .all(|(_, s)| **s == AdditionalSectionView::NotIncluded)
+    {
+        let _ = writeln!(
+            out,
+            "Additional information: none is included in this document."
+        );
+        return;
+    }
+    let _ = writeln!(out, "Additional information");
+    for (title, section) in headings {
+        match section {
+            AdditionalSectionView::NotIncluded => {
+                let _ = writeln!(out, "  {title}: not included in this document.");
+            }
+            AdditionalSectionView::NotShared => {
+                let _ = writeln!(out, "  {title}: WITHHELD, the document says.");
+            }
+            AdditionalSectionView::Recorded { items, text } => {
+                if items.is_empty() && text.is_none() {
+                    let _ = writeln!(out, "  {title}: nothing recorded.");
+                    continue;
+                }
+                let _ = writeln!(out, "  {title}");
+                if items.is_empty() {
+                    if let Some(t) = text {
+                        let _ = writeln!(out, "    (described in text only)");
+                        text_blocks(out, t, "    ");
+                    }
+                }
+                for i in items {
+                    let mut line = format!("    - {}", clean(&i.text));
+                    if let Some(d) = &i.detail {
+                        let _ = write!(line, ": {}", clean(d));
+                    }
+                    if let Some(d) = &i.date {
+                        let label = i.date_label.as_deref().unwrap_or("date");
+                        let _ = write!(line, " ({label} {})", date(d));
+                    }
+                    if i.not_given {
+                        line.push_str(" — NOT GIVEN");
+                    }
+                    if let Some(sens) = &i.sensitive {
+                        let _ = write!(line, " [sensitive — {}]", clean(sens));
+                    }
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+        }
     }
 }
 
@@ -321,6 +391,8 @@ pub fn render(view: &DocumentView) -> String {
         }
     }
     let _ = writeln!(out);
+    additional(&mut out, &s.additional);
+    let _ = writeln!(out);
     let pv = &s.provenance;
     let from = match (&pv.practice_name, &pv.practice_ods) {
         _ if pv.withheld => "a source withheld (restricted record)".to_string(),
@@ -395,6 +467,10 @@ mod tests {
                          "entry": [{"reference": "urn:uuid:a"}]},
                         {"title": "Medication", "code": {"coding": [{"system": "http://loinc.org", "code": "10160-0"}]},
                          "entry": [{"reference": "urn:uuid:m"}, {"reference": "urn:uuid:gone"}]},
+                        {"title": "Immunizations", "code": {"coding": [{"system": "http://loinc.org", "code": "11369-6"}]},
+                         "entry": [{"reference": "urn:uuid:i"}]},
+                        {"title": "Advance directives", "code": {"coding": [{"system": "http://loinc.org", "code": "42348-3"}]},
+                         "emptyReason": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "withheld"}]}},
                         {"title": "Results", "text": {"div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>HbA1c 48 \u{1b}[31mmmol/mol</p></div>"},
                          "entry": [{"reference": "urn:uuid:missing"}]}
                     ]}},
@@ -409,6 +485,10 @@ mod tests {
                     "code": {"text": "Penicillin"},
                     "reaction": [{"manifestation": [{"text": "Hives"}], "severity": "severe"}],
                     "criticality": "high"}},
+                {"fullUrl": "urn:uuid:i", "resource": {
+                    "resourceType": "Immunization", "status": "completed",
+                    "vaccineCode": {"text": "Tetanus vaccine"},
+                    "occurrenceDateTime": "2020-01-02"}},
                 {"fullUrl": "urn:uuid:m", "resource": {
                     "resourceType": "MedicationStatement", "status": "active",
                     "medicationCodeableConcept": {"text": "Metformin 500mg tablets"},
@@ -475,6 +555,29 @@ mod tests {
             "an escape sequence reached the terminal"
         );
         assert!(!out.contains("<p>"));
+    }
+
+    #[test]
+    fn shows_the_additional_information_after_the_problems_with_a_withheld_heading_said_so() {
+        let out = rendered();
+        let problems = out.find("\nProblems\n").expect("problems");
+        let ai = out
+            .find("Additional information\n")
+            .expect("additional information");
+        let provenance = out.find("Provenance:").expect("provenance");
+        assert!(problems < ai && ai < provenance, "{out}");
+        assert!(
+            out.contains("  Immunisations\n    - Tetanus vaccine (given 02-Jan-2020)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  End of life care preferences: WITHHELD, the document says.\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  Procedures: not included in this document.\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -15,9 +15,11 @@
 //!   changed; the section's state (known, no known allergies, not recorded, described in
 //!   text only) changed; the text changed where text is all the section has.
 //! - medicines: started (or started again after being stopped), stopped, no longer listed,
-//!   dose, quantity, kind (acute or repeat) or status changed. A new issue of a repeat (its
-//!   last-issued date) is routine and is not reported; neither is a stopped medicine that
-//!   has since left the list.
+//!   dose, quantity, kind (acute or repeat), status or reason changed. A new issue of a
+//!   repeat (its last-issued date) is routine and is not reported; neither is a stopped
+//!   medicine that has since left the list. A reason is compared only when both copies carry
+//!   one: it comes and goes with the patient's Additional Information preference, and a
+//!   reason no longer shared is not a change to the medicine.
 //! - problems: added, resolved (or made inactive), any other status change, no longer
 //!   listed.
 //! - the text of a section that has no coded entries in either copy.
@@ -85,6 +87,8 @@ pub enum MedicationField {
     Quantity,
     Kind,
     Status,
+    /// The reason for the medication (Additional Information), when both copies give one.
+    Reason,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +107,7 @@ pub enum MedicationChange {
     },
     /// Current last time, gone from the record now (not marked stopped).
     NoLongerListed(Medication),
-    /// Current both times, with a different dose, quantity, kind or status.
+    /// Current both times, with a different dose, quantity, kind, status or reason.
     Changed {
         before: Medication,
         after: Medication,
@@ -320,6 +324,11 @@ fn medication_fields(b: &Medication, a: &Medication) -> Vec<MedicationField> {
     }
     if b.status != a.status {
         fields.push(MedicationField::Status);
+    }
+    if let (Some(before), Some(after)) = (text(&b.reason), text(&a.reason)) {
+        if before != after {
+            fields.push(MedicationField::Reason);
+        }
     }
     fields
 }

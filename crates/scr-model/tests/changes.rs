@@ -57,6 +57,7 @@ fn med(medicine: Coding) -> Medication {
         started: ClinicalDate::parse("2024-02-01"),
         last_issued: ClinicalDate::parse("2026-02-01"),
         discontinued: None,
+        reason: None,
     }
 }
 
@@ -82,6 +83,7 @@ fn summary() -> Summary {
         },
         narratives: Default::default(),
         flags: Default::default(),
+        additional: Default::default(),
     }
 }
 
@@ -419,6 +421,32 @@ fn a_medicines_dose_quantity_kind_or_status_changing_is_a_change() {
             ],
         }]
     );
+}
+
+#[test]
+fn a_changed_reason_is_a_change_but_a_reason_no_longer_shared_is_not() {
+    let mut given = med(amlodipine());
+    given.reason = Some("Hypertension".into());
+    let mut before = summary();
+    before.medications = vec![given.clone()];
+    let mut other = med(amlodipine());
+    other.reason = Some("Angina".into());
+    let mut after = summary();
+    after.medications = vec![other.clone()];
+    assert_eq!(
+        compare(&before, &after).medications,
+        vec![MedicationChange::Changed {
+            before: given.clone(),
+            after: other,
+            fields: vec![MedicationField::Reason],
+        }]
+    );
+    // The reason is Additional Information: under a later core-only preference it is
+    // simply not sent, which says nothing about the medicine.
+    let mut core_only = summary();
+    core_only.medications = vec![med(amlodipine())];
+    assert!(compare(&before, &core_only).is_empty());
+    assert!(compare(&core_only, &before).is_empty());
 }
 
 #[test]

@@ -71,7 +71,7 @@ async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_w
         serde_json::json!([true, true, true, "additional-heading"]),
         "the index takes the reader to the heading, below the allergies"
     );
-    app.screenshot("21-additional-information").await;
+    app.screenshot("23-additional-information").await;
 
     app.click("#find-another").await;
     app.wait("#nhs-number", 10).await;
@@ -83,6 +83,6 @@ async fn additional_information_is_shown_when_shared_and_said_to_be_not_shared_w
     assert!(!history.contains("Nothing recorded"), "{history}");
     app.eval("document.getElementById('additional').scrollIntoView(); return true;")
         .await;
-    app.screenshot("22-additional-not-shared").await;
+    app.screenshot("24-additional-not-shared").await;
     app.close().await;
 }

@@ -105,6 +105,7 @@ fn repeat(medicine: Coding, dosage: &str) -> Medication {
         started: ClinicalDate::parse("2024-01-02"),
         last_issued: ClinicalDate::parse("2025-12-01"),
         discontinued: None,
+        reason: None,
     }
 }
 

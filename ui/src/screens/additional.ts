@@ -2,11 +2,13 @@
 // own that never looks like another — "Not shared" (the patient's preference keeps it
 // back: a grey panel with a padlock-style bar and the words), "Nothing recorded" (plain
 // words), the entries, or "Not included in this summary" (muted). When no heading is
-// carried at all, one line says so instead of six.
+// carried at all, one line says so instead of six. In a document opened from a file the
+// same states are worded as that document's: "Withheld" is the sender's word, not our
+// patient's preference, which the viewer cannot know.
 import type { AdditionalItemView, AdditionalSectionView, AdditionalView } from "../generated/types";
 import { h } from "../dom";
 import { formatDate } from "../format";
-import { documentText } from "./summary";
+import { documentText, type RecordSource } from "./summary";
 
 /** The headings in the order shown, with their element ids. */
 export const ADDITIONAL_HEADINGS: [keyof AdditionalView, string, string][] = [
@@ -30,16 +32,23 @@ function item(i: AdditionalItemView): HTMLElement {
   );
 }
 
-function body(s: AdditionalSectionView, title: string): HTMLElement {
+function body(s: AdditionalSectionView, title: string, source: RecordSource): HTMLElement {
   switch (s.state) {
     case "notShared":
+      if (source === "document") {
+        return h(
+          "div",
+          { class: "scr-ai-not-shared" },
+          h("p", {}, h("strong", {}, "Withheld"), `: the document says ${title.toLowerCase()} was withheld. It may exist in the record it came from.`),
+        );
+      }
       return h(
         "div",
         { class: "scr-ai-not-shared" },
         h("p", {}, h("strong", {}, "Not shared"), `: the patient's sharing preference covers the core record only, so ${title.toLowerCase()} is not shown. It may exist in the GP record.`),
       );
     case "notIncluded":
-      return h("p", { class: "scr-ai-not-included" }, "Not included in this summary.");
+      return h("p", { class: "scr-ai-not-included" }, source === "document" ? "Not included in this document." : "Not included in this summary.");
     case "recorded":
       if (s.items.length === 0 && s.text) {
         return h(
@@ -63,7 +72,7 @@ function stateName(s: AdditionalSectionView): string {
   return s.state;
 }
 
-export function additionalSection(a: AdditionalView): HTMLElement {
+export function additionalSection(a: AdditionalView, source: RecordSource = "gp"): HTMLElement {
   const heading = h("h2", { class: "nhsuk-heading-m", id: "additional-heading" }, "Additional information");
   const sections = ADDITIONAL_HEADINGS.map(([key, id, title]) => ({ id, title, s: a[key] }));
   if (sections.every((x) => x.s.state === "notIncluded")) {
@@ -71,7 +80,7 @@ export function additionalSection(a: AdditionalView): HTMLElement {
       "section",
       { id: "additional", "aria-labelledby": "additional-heading", "data-state": "notIncluded" },
       heading,
-      h("p", { class: "scr-ai-not-included" }, "No additional information is included in this summary."),
+      h("p", { class: "scr-ai-not-included" }, source === "document" ? "No additional information is included in this document." : "No additional information is included in this summary."),
     );
   }
   return h(
@@ -83,7 +92,7 @@ export function additionalSection(a: AdditionalView): HTMLElement {
         "section",
         { id, class: "scr-ai-section", "data-state": stateName(s), "aria-labelledby": `${id}-heading` },
         h("h3", { class: "nhsuk-heading-s", id: `${id}-heading` }, title),
-        body(s, title),
+        body(s, title, source),
       ),
     ),
   );

@@ -13,6 +13,7 @@ import { button, errorSummary, h, show } from "../dom";
 import { formatDate, formatDay } from "../format";
 import { patientBanner } from "./banner";
 import { flagBanners } from "./flags";
+import { additionalSection } from "./additional";
 import { allergySection, documentText, medicationSections, ownText, problemSection } from "./summary";
 
 export const SOURCE_BANNER = "Document from a file — not from the Summary Care Record";
@@ -140,6 +141,7 @@ export function documentScreen(d: DocumentView, today: Date, actions: DocumentAc
     s.allergies.state === "describedInText" ? null : ownText(s.documentText.allergies, "allergies-own-text"),
     ...medicationSections(s, "document"),
     problemSection(s, "document"),
+    additionalSection(s.additional, "document"),
     warningsSection(d),
     otherSections(d),
     h(

@@ -118,14 +118,16 @@ async fn save_as_pdf_writes_the_summary_on_screen_with_the_patient_user_and_time
     app.type_into("#passcode", DOCTOR_PASSCODE).await;
     app.click("#sign-in").await;
     app.wait("#roles", 20).await;
-    app.click("#roles .nhsuk-radios__item:nth-child(1) input").await;
+    app.click("#roles .nhsuk-radios__item:nth-child(1) input")
+        .await;
     app.click("#choose-role").await;
     app.wait("#nhs-number", 20).await;
     app.type_into("#nhs-number", &nhs).await;
     app.click("#find-by-number").await;
     app.click("#reason-permission").await;
     app.click("#view-summary").await;
-    app.wait("#allergies[data-state='noKnownAllergies']", 20).await;
+    app.wait("#allergies[data-state='noKnownAllergies']", 20)
+        .await;
     let user = app.text("#session-user").await;
 
     app.click("#save-pdf").await;
@@ -136,7 +138,7 @@ async fn save_as_pdf_writes_the_summary_on_screen_with_the_patient_user_and_time
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| panic!("{said}"));
     assert!(file.starts_with(&exports), "{}", file.display());
-    app.screenshot("23-saved-as-pdf").await;
+    app.screenshot("25-saved-as-pdf").await;
 
     let pages = pdf_pages(&file);
     assert!(pages >= 2, "a 40-medicine summary fits on {pages} page(s)?");
@@ -157,7 +159,10 @@ async fn save_as_pdf_writes_the_summary_on_screen_with_the_patient_user_and_time
     assert!(all.contains("Synthetic medicine 40 5mg tablets"), "{all}");
     assert!(all.contains("Significant problems"));
     for control in ["Save as PDF", "Find another patient", "Sign out"] {
-        assert!(!all.contains(control), "the control {control:?} was printed");
+        assert!(
+            !all.contains(control),
+            "the control {control:?} was printed"
+        );
     }
 
     // The spine recorded the printing.
@@ -170,10 +175,10 @@ async fn save_as_pdf_writes_the_summary_on_screen_with_the_patient_user_and_time
         .await
         .expect("trail");
     assert!(
-        printed
-            .iter()
-            .any(|r| r.entry.patient.map(|p| p.as_digits()) == Some(nhs.clone())
-                && r.entry.outcome == scr_model::AuditOutcome::Success),
+        printed.iter().any(
+            |r| r.entry.patient.map(|p| p.as_digits()) == Some(nhs.clone())
+                && r.entry.outcome == scr_model::AuditOutcome::Success
+        ),
         "no summary-print entry for the patient: {printed:?}"
     );
     app.close().await;
