@@ -17,8 +17,11 @@ export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLEle
   return el;
 }
 
-/** Replaces the main region with `content` and moves focus to its heading. */
+/** Replaces the main region with `content` and moves focus to its heading. A print copy
+ * of the screen before (print.ts) goes with it, so no later print shows another screen. */
 export function show(...content: Child[]): void {
+  document.getElementById("print-root")?.remove();
+  document.body.classList.remove("scr-printing");
   const main = document.getElementById("main");
   if (!main) return;
   main.replaceChildren(...content.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));

@@ -153,7 +153,7 @@ describe("the document screen", () => {
     documentScreen(doc({ summary: s }), new Date(), { close: () => {}, open: () => {} });
     expect(text("#additional-immunisations")).toContain("Tetanus vaccine");
     expect($("#additional-end-of-life")!.dataset.state).toBe("notShared");
-    expect(text("#additional-end-of-life")).toContain("the document says end of life care preferences was withheld");
+    expect(text("#additional-end-of-life")).toContain("the document says this section was withheld");
     expect(text("#additional-end-of-life")).not.toContain("sharing preference");
     expect(text("#additional-history")).toContain("Not included in this document.");
     // After the core record, before the warnings.

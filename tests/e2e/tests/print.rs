@@ -12,7 +12,8 @@ fn nhs_display(digits: &str) -> String {
     format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..])
 }
 
-/// pdftotext of one page (1-based), or of all of them.
+/// pdftotext of one page (1-based), or of all of them, with the typeface's ligatures
+/// ("ﬁ", "ﬂ") read back as the letters they join.
 fn pdf_text(file: &Path, page: Option<u32>) -> String {
     let mut cmd = Command::new("pdftotext");
     if let Some(p) = page {
@@ -24,7 +25,9 @@ fn pdf_text(file: &Path, page: Option<u32>) -> String {
         .output()
         .expect("pdftotext (poppler-utils, installed by scripts/setup)");
     assert!(out.status.success(), "pdftotext failed: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&out.stdout)
+        .replace('\u{FB01}', "fi")
+        .replace('\u{FB02}', "fl")
 }
 
 fn pdf_pages(file: &Path) -> u32 {
@@ -138,7 +141,15 @@ async fn save_as_pdf_writes_the_summary_on_screen_with_the_patient_user_and_time
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| panic!("{said}"));
     assert!(file.starts_with(&exports), "{}", file.display());
-    app.screenshot("25-saved-as-pdf").await;
+    let shot = app.screenshot("25-saved-as-pdf").await;
+    // The first printed page beside the screenshots, as an image (for the README).
+    if let Some(dir) = shot.parent() {
+        let _ = Command::new("pdftoppm")
+            .args(["-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&file)
+            .arg(dir.join("26-printed-page-1"))
+            .status();
+    }
 
     let pages = pdf_pages(&file);
     assert!(pages >= 2, "a 40-medicine summary fits on {pages} page(s)?");
@@ -154,10 +165,14 @@ async fn save_as_pdf_writes_the_summary_on_screen_with_the_patient_user_and_time
             "page {page} lacks the user:\n{text}"
         );
     }
-    let all = pdf_text(&file, None);
+    // The words, however the columns wrapped them.
+    let all = pdf_text(&file, None)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(all.contains("No known allergies"), "{all}");
     assert!(all.contains("Synthetic medicine 40 5mg tablets"), "{all}");
-    assert!(all.contains("Significant problems"));
+    assert!(all.contains("Significant problems"), "{all}");
     for control in ["Save as PDF", "Find another patient", "Sign out"] {
         assert!(
             !all.contains(control),

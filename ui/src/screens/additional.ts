@@ -32,20 +32,20 @@ function item(i: AdditionalItemView): HTMLElement {
   );
 }
 
-function body(s: AdditionalSectionView, title: string, source: RecordSource): HTMLElement {
+function body(s: AdditionalSectionView, source: RecordSource): HTMLElement {
   switch (s.state) {
     case "notShared":
       if (source === "document") {
         return h(
           "div",
           { class: "scr-ai-not-shared" },
-          h("p", {}, h("strong", {}, "Withheld"), `: the document says ${title.toLowerCase()} was withheld. It may exist in the record it came from.`),
+          h("p", {}, h("strong", {}, "Withheld"), ": the document says this section was withheld. It may exist in the record it came from."),
         );
       }
       return h(
         "div",
         { class: "scr-ai-not-shared" },
-        h("p", {}, h("strong", {}, "Not shared"), `: the patient's sharing preference covers the core record only, so ${title.toLowerCase()} is not shown. It may exist in the GP record.`),
+        h("p", {}, h("strong", {}, "Not shared"), ": the patient's sharing preference covers the core record only, so this is not shown. It may exist in the GP record."),
       );
     case "notIncluded":
       return h("p", { class: "scr-ai-not-included" }, source === "document" ? "Not included in this document." : "Not included in this summary.");
@@ -92,7 +92,7 @@ export function additionalSection(a: AdditionalView, source: RecordSource = "gp"
         "section",
         { id, class: "scr-ai-section", "data-state": stateName(s), "aria-labelledby": `${id}-heading` },
         h("h3", { class: "nhsuk-heading-s", id: `${id}-heading` }, title),
-        body(s, title, source),
+        body(s, source),
       ),
     ),
   );
