@@ -34,6 +34,38 @@ pub struct CareRelationship {
     pub ends_at_ms: Option<i64>,
 }
 
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// The tally buckets that make up the volume windows ending now: the last hour is the 60
+/// minutes up to and including this one; the last day is the minutes of its first, partial,
+/// hour and then the whole hours up to this one.
+struct TallyWindow {
+    hour_first_minute: i64,
+    day_first_minute: i64,
+    first_full_hour: i64,
+}
+
+impl TallyWindow {
+    fn new(now: i64) -> TallyWindow {
+        let minute = now / MINUTE_MS;
+        let day_first_minute = minute - (VolumeWindow::Day.seconds() * 1000 / MINUTE_MS) + 1;
+        TallyWindow {
+            hour_first_minute: minute - (VolumeWindow::Hour.seconds() * 1000 / MINUTE_MS) + 1,
+            day_first_minute,
+            // The first hour that starts at or after the day's first minute.
+            first_full_hour: (day_first_minute + (HOUR_MS / MINUTE_MS) - 1) / (HOUR_MS / MINUTE_MS),
+        }
+    }
+}
+
+/// A summed tally as a count (the query casts SUM to BIGINT: on PostgreSQL the SUM of a
+/// BIGINT is NUMERIC, which the `Any` driver does not read).
+fn tally(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<u32> {
+    let n: i64 = row.try_get(column)?;
+    Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+}
+
 /// Distinct patients opened in the last hour and day, by the user and by their organisation,
 /// and whether the patient now asked for is among them (opening them again adds nothing).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,49 +177,74 @@ impl Store {
         Ok(found.first().copied())
     }
 
-    /// The distinct patients `user_id` and `org_ods` opened in the last hour and day.
+    /// The distinct patients `user_id` and `org_ods` opened in the last hour and day, to the
+    /// minute, from `open_tallies` (at most 60 + 24 + 60 rows a scope, however many patients
+    /// it opened), and whether the user already opened this one in each window.
     pub async fn open_counts(
         &self,
         user_id: &str,
         org_ods: &str,
         nhs: NhsNumber,
     ) -> StoreResult<OpenCounts> {
-        let now = now_ms();
+        self.open_counts_at(user_id, org_ods, nhs, now_ms()).await
+    }
+
+    /// `open_counts` as at `now` (ms since the epoch).
+    pub async fn open_counts_at(
+        &self,
+        user_id: &str,
+        org_ods: &str,
+        nhs: NhsNumber,
+        now: i64,
+    ) -> StoreResult<OpenCounts> {
         let hour_ago = now - VolumeWindow::Hour.seconds() * 1000;
         let day_ago = now - VolumeWindow::Day.seconds() * 1000;
+        let window = TallyWindow::new(now);
+        let user = user_scope(user_id);
         let rows = sqlx::query(
             "SELECT scope, \
-             SUM(CASE WHEN opened_at >= $1 THEN 1 ELSE 0 END) AS hour, \
-             COUNT(*) AS day, \
-             MAX(CASE WHEN nhs_number = $2 THEN opened_at ELSE 0 END) AS this_one \
-             FROM recent_opens WHERE scope IN ($3, $4) AND opened_at >= $5 GROUP BY scope",
+             CAST(SUM(CASE WHEN span_ms = $1 AND bucket >= $2 THEN opens ELSE 0 END) AS BIGINT) AS hour, \
+             CAST(SUM(CASE WHEN (span_ms = $1 AND bucket >= $3 AND bucket < $4) \
+                       OR (span_ms = $5 AND bucket >= $6) THEN opens ELSE 0 END) AS BIGINT) AS day \
+             FROM open_tallies WHERE scope IN ($7, $8) \
+             AND ((span_ms = $1 AND bucket >= $3) OR (span_ms = $5 AND bucket >= $6)) \
+             GROUP BY scope",
         )
-        .bind(hour_ago)
-        .bind(nhs.as_digits())
-        .bind(user_scope(user_id))
+        .bind(MINUTE_MS)
+        .bind(window.hour_first_minute)
+        .bind(window.day_first_minute)
+        .bind(window.first_full_hour * (HOUR_MS / MINUTE_MS))
+        .bind(HOUR_MS)
+        .bind(window.first_full_hour)
+        .bind(user.clone())
         .bind(org_scope(org_ods))
-        .bind(day_ago)
         .fetch_all(self.read_pool())
         .await?;
         let mut counts = OpenCounts::default();
-        let user = user_scope(user_id);
         for row in rows {
             let scope: String = row.try_get("scope")?;
-            let hour = u32::try_from(row.try_get::<i64, _>("hour")?).unwrap_or(u32::MAX);
-            let day = u32::try_from(row.try_get::<i64, _>("day")?).unwrap_or(u32::MAX);
-            let this_one: i64 = row.try_get("this_one")?;
+            let hour = tally(&row, "hour")?;
+            let day = tally(&row, "day")?;
             if scope == user {
                 counts.user_hour = hour;
                 counts.user_day = day;
-                // The user's own opens decide "already open"; the organisation's rows are a
-                // superset only in time, not in meaning, so one answer is enough.
-                counts.this_patient_in_hour = this_one >= hour_ago;
-                counts.this_patient_in_day = this_one > 0;
             } else {
                 counts.org_hour = hour;
                 counts.org_day = day;
             }
         }
+        // The user's own last open of this patient decides "already open" (the
+        // organisation's is a superset in time, not in meaning).
+        let last: Option<i64> =
+            sqlx::query("SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $2")
+                .bind(user)
+                .bind(nhs.as_digits())
+                .fetch_optional(self.read_pool())
+                .await?
+                .map(|r| r.try_get("opened_at"))
+                .transpose()?;
+        counts.this_patient_in_hour = last.is_some_and(|t| t >= hour_ago);
+        counts.this_patient_in_day = last.is_some_and(|t| t >= day_ago);
         Ok(counts)
     }
 
@@ -288,6 +345,12 @@ impl Store {
             .execute(self.write_pool())
             .await?
             .rows_affected();
+        // Tallies an hour past the day window are never summed again (a re-open of a patient
+        // last opened before then may have left a negative one there: harmless, and gone).
+        sqlx::query("DELETE FROM open_tallies WHERE bucket * span_ms < $1")
+            .bind(day_ago - HOUR_MS)
+            .execute(self.write_pool())
+            .await?;
         let claims = sqlx::query(
             "DELETE FROM care_relationships WHERE kind = $1 AND ends_at IS NOT NULL AND ends_at < $2",
         )
@@ -388,6 +451,50 @@ pub(crate) async fn record_consequences(
         }
     }
     let opens: Vec<_> = opens.into_iter().collect();
+    // Each (scope, patient) is counted once, in the buckets of its last open: take it out of
+    // the old ones before the upsert moves it.
+    let mut tallies: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
+    for chunk in opens.chunks(250) {
+        let mut sql = String::from(
+            "SELECT scope, nhs_number, opened_at FROM recent_opens WHERE (scope, nhs_number) IN (VALUES ",
+        );
+        let mut values = String::new();
+        values_clause(&mut values, chunk.len(), 2);
+        sql.push_str(&values);
+        sql.push(')');
+        let mut q = sqlx::query(&sql);
+        for ((scope, nhs), _) in chunk {
+            q = q.bind(scope.clone()).bind(nhs.clone());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let scope: String = row.try_get("scope")?;
+            let before: i64 = row.try_get("opened_at")?;
+            for span in [MINUTE_MS, HOUR_MS] {
+                *tallies
+                    .entry((scope.clone(), span, before / span))
+                    .or_default() -= 1;
+            }
+        }
+    }
+    for ((scope, _), at) in &opens {
+        for span in [MINUTE_MS, HOUR_MS] {
+            *tallies.entry((scope.clone(), span, at / span)).or_default() += 1;
+        }
+    }
+    let tallies: Vec<_> = tallies.into_iter().filter(|(_, n)| *n != 0).collect();
+    for chunk in tallies.chunks(500) {
+        let mut sql =
+            String::from("INSERT INTO open_tallies (scope, span_ms, bucket, opens) VALUES ");
+        values_clause(&mut sql, chunk.len(), 4);
+        sql.push_str(
+            " ON CONFLICT (scope, span_ms, bucket) DO UPDATE SET opens = open_tallies.opens + excluded.opens",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((scope, span, bucket), n) in chunk {
+            q = q.bind(scope.clone()).bind(*span).bind(*bucket).bind(*n);
+        }
+        q.execute(&mut *conn).await?;
+    }
     for chunk in opens.chunks(500) {
         let mut sql =
             String::from("INSERT INTO recent_opens (scope, nhs_number, opened_at) VALUES ");
@@ -472,4 +579,116 @@ pub(crate) async fn review_alert(
     .await?
     .rows_affected();
     Ok(done >= 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(user: &str, org: &str, nhs: NhsNumber) -> AuditEntry {
+        AuditEntry {
+            user_id: Some(user.into()),
+            user_name: None,
+            role_code: None,
+            org_ods: Some(org.into()),
+            patient: Some(nhs),
+            action: AuditAction::SummaryRead,
+            reason: None,
+            outcome: AuditOutcome::Success,
+            detail: None,
+            alert: false,
+            offline: None,
+            relationship: None,
+            justification: None,
+            alerts: Vec::new(),
+            alert_org: None,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::open(&url, 2).await.expect("store");
+        (dir, store)
+    }
+
+    async fn open_at(store: &Store, at: i64, entries: &[AuditEntry]) {
+        let mut conn = store.write_pool().acquire().await.expect("conn");
+        record_consequences(&mut conn, 1, at, entries)
+            .await
+            .expect("recorded");
+    }
+
+    const T0: i64 = 1_780_000_000_000;
+
+    #[tokio::test]
+    async fn counts_distinct_patients_per_window_to_the_minute_and_a_reopen_once() {
+        let (_dir, store) = store().await;
+        let p = |i: u32| NhsNumber::nth_test_number(i).expect("test number");
+        let now = T0 + 30 * HOUR_MS;
+        // Opened 25 h ago (outside both windows), 23 h 30 min ago (the day only), 61 min
+        // ago (the day only), 59 min ago and just now (both).
+        open_at(&store, now - 25 * HOUR_MS, &[read("u1", "RX901", p(1))]).await;
+        open_at(
+            &store,
+            now - 23 * HOUR_MS - 30 * MINUTE_MS,
+            &[read("u1", "RX901", p(2))],
+        )
+        .await;
+        open_at(&store, now - 61 * MINUTE_MS, &[read("u1", "RX901", p(3))]).await;
+        open_at(&store, now - 59 * MINUTE_MS, &[read("u1", "RX901", p(4))]).await;
+        open_at(&store, now, &[read("u2", "RX901", p(5))]).await;
+        let c = store
+            .open_counts_at("u1", "RX901", p(4), now)
+            .await
+            .expect("counts");
+        assert_eq!((c.user_hour, c.user_day), (1, 3));
+        assert_eq!((c.org_hour, c.org_day), (2, 4));
+        assert!(c.this_patient_in_hour && c.this_patient_in_day);
+
+        // Opening p(3) and p(1) again moves each to now: counted once, in the hour.
+        open_at(
+            &store,
+            now,
+            &[read("u1", "RX901", p(3)), read("u1", "RX901", p(1))],
+        )
+        .await;
+        let c = store
+            .open_counts_at("u1", "RX901", p(2), now)
+            .await
+            .expect("counts");
+        assert_eq!((c.user_hour, c.user_day), (3, 4));
+        assert_eq!((c.org_hour, c.org_day), (4, 5));
+        assert!(!c.this_patient_in_hour && c.this_patient_in_day);
+
+        // A day later nothing is in either window, and the purge leaves the sums as they are.
+        let later = now + 25 * HOUR_MS;
+        store.purge_access_records(later).await.expect("purge");
+        let c = store
+            .open_counts_at("u1", "RX901", p(3), later)
+            .await
+            .expect("counts");
+        assert_eq!(
+            (c.user_hour, c.user_day, c.org_hour, c.org_day),
+            (0, 0, 0, 0)
+        );
+        assert!(!c.this_patient_in_day);
+        let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM open_tallies")
+            .fetch_one(store.read_pool())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n");
+        assert_eq!(left, 0, "tallies older than the day window are purged");
+    }
+
+    #[test]
+    fn the_day_window_is_its_first_partial_hour_in_minutes_then_whole_hours() {
+        let w = TallyWindow::new(T0 + 30 * MINUTE_MS + 5_000);
+        let minute = (T0 + 30 * MINUTE_MS) / MINUTE_MS;
+        assert_eq!(w.hour_first_minute, minute - 59);
+        assert_eq!(w.day_first_minute, minute - 1439);
+        assert!(w.first_full_hour * 60 >= w.day_first_minute);
+        assert!(w.first_full_hour * 60 - w.day_first_minute < 60);
+    }
 }

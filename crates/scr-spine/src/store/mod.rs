@@ -152,6 +152,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0007_flags.sqlite.sql"),
         include_str!("../../migrations/0007_flags.postgres.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/0008_open_tallies.sqlite.sql"),
+        include_str!("../../migrations/0008_open_tallies.postgres.sql"),
+    ),
 ];
 
 /// How the store's connections behave. Every wait is bounded and shorter than the request
