@@ -200,51 +200,48 @@ impl Store {
         let hour_ago = now - VolumeWindow::Hour.seconds() * 1000;
         let day_ago = now - VolumeWindow::Day.seconds() * 1000;
         let window = TallyWindow::new(now);
-        let user = user_scope(user_id);
-        let rows = sqlx::query(
-            "SELECT scope, \
-             CAST(SUM(CASE WHEN span_ms = $1 AND bucket >= $2 THEN opens ELSE 0 END) AS BIGINT) AS hour, \
-             CAST(SUM(CASE WHEN (span_ms = $1 AND bucket >= $3 AND bucket < $4) \
-                       OR (span_ms = $5 AND bucket >= $6) THEN opens ELSE 0 END) AS BIGINT) AS day \
-             FROM open_tallies WHERE scope IN ($7, $8) \
-             AND ((span_ms = $1 AND bucket >= $3) OR (span_ms = $5 AND bucket >= $6)) \
-             GROUP BY scope",
-        )
-        .bind(MINUTE_MS)
-        .bind(window.hour_first_minute)
-        .bind(window.day_first_minute)
-        .bind(window.first_full_hour * (HOUR_MS / MINUTE_MS))
-        .bind(HOUR_MS)
-        .bind(window.first_full_hour)
-        .bind(user.clone())
-        .bind(org_scope(org_ods))
-        .fetch_all(self.read_pool())
-        .await?;
-        let mut counts = OpenCounts::default();
-        for row in rows {
-            let scope: String = row.try_get("scope")?;
-            let hour = tally(&row, "hour")?;
-            let day = tally(&row, "day")?;
-            if scope == user {
-                counts.user_hour = hour;
-                counts.user_day = day;
-            } else {
-                counts.org_hour = hour;
-                counts.org_day = day;
-            }
-        }
-        // The user's own last open of this patient decides "already open" (the
-        // organisation's is a superset in time, not in meaning).
-        let last: Option<i64> =
-            sqlx::query("SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $2")
-                .bind(user)
-                .bind(nhs.as_digits())
-                .fetch_optional(self.read_pool())
-                .await?
-                .map(|r| r.try_get("opened_at"))
-                .transpose()?;
-        counts.this_patient_in_hour = last.is_some_and(|t| t >= hour_ago);
-        counts.this_patient_in_day = last.is_some_and(|t| t >= day_ago);
+        // One statement (each is a round trip to the driver's thread): the four sums and the
+        // user's last open of this patient.
+        let hour = "span_ms = $3 AND bucket >= $4";
+        let day =
+            "((span_ms = $3 AND bucket >= $5 AND bucket < $6) OR (span_ms = $7 AND bucket >= $8))";
+        let sum = |scope: &str, window: &str| {
+            format!(
+                "(SELECT CAST(COALESCE(SUM(opens), 0) AS BIGINT) FROM open_tallies \
+                 WHERE scope = {scope} AND {window})"
+            )
+        };
+        let sql = format!(
+            "SELECT {} AS user_hour, {} AS user_day, {} AS org_hour, {} AS org_day, \
+             (SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $9) AS last",
+            sum("$1", hour),
+            sum("$1", day),
+            sum("$2", hour),
+            sum("$2", day),
+        );
+        let row = sqlx::query(&sql)
+            .bind(user_scope(user_id))
+            .bind(org_scope(org_ods))
+            .bind(MINUTE_MS)
+            .bind(window.hour_first_minute)
+            .bind(window.day_first_minute)
+            .bind(window.first_full_hour * (HOUR_MS / MINUTE_MS))
+            .bind(HOUR_MS)
+            .bind(window.first_full_hour)
+            .bind(nhs.as_digits())
+            .fetch_one(self.read_pool())
+            .await?;
+        let last: Option<i64> = row.try_get("last")?;
+        let counts = OpenCounts {
+            user_hour: tally(&row, "user_hour")?,
+            user_day: tally(&row, "user_day")?,
+            org_hour: tally(&row, "org_hour")?,
+            org_day: tally(&row, "org_day")?,
+            // The user's own last open of this patient decides "already open" (the
+            // organisation's is a superset in time, not in meaning).
+            this_patient_in_hour: last.is_some_and(|t| t >= hour_ago),
+            this_patient_in_day: last.is_some_and(|t| t >= day_ago),
+        };
         Ok(counts)
     }
 
