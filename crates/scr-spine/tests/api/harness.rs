@@ -32,6 +32,7 @@ pub struct TestSpine {
 
 /// Calls to a spine over HTTPS, trusting the CA of its data folder: what a card holder's
 /// client does. Shared by in-process spines and spines run as their own process.
+#[derive(Clone)]
 pub struct SpineClient {
     pub base: String,
     pub http: reqwest::Client,

@@ -20,6 +20,7 @@ mod shutdown_and_deadlines;
 mod sign_in;
 mod summary_and_consent;
 mod trace;
+mod two_spines;
 mod upload;
 
 /// Runs each scenario once per backend: `backend_tests!(name)` expands to
