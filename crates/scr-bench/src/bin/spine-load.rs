@@ -27,9 +27,11 @@ use tokio::sync::Mutex;
 
 #[derive(Parser)]
 struct Args {
-    /// e.g. https://127.0.0.1:8443
-    #[arg(long)]
-    base: String,
+    /// e.g. https://127.0.0.1:8443; several, comma-separated, to spread the clients over
+    /// spines sharing one database (client i uses the (i mod n)th; one sign-in serves all,
+    /// as sessions live in the database). The soak scenario uses the first.
+    #[arg(long, value_delimiter = ',', required = true)]
+    base: Vec<String>,
     /// The spine's data directory (CA and identities).
     #[arg(long)]
     data: PathBuf,
@@ -212,7 +214,7 @@ enum Work {
 
 async fn run(
     http: reqwest::Client,
-    base: Arc<String>,
+    bases: Arc<Vec<String>>,
     token: Arc<String>,
     work: Work,
     clients: usize,
@@ -224,10 +226,10 @@ async fn run(
     let counter = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     let started = Instant::now();
-    for _ in 0..clients {
-        let (http, base, token, work, errors, counter) = (
+    for client in 0..clients {
+        let base = bases[client % bases.len()].clone();
+        let (http, token, work, errors, counter) = (
             http.clone(),
-            base.clone(),
             token.clone(),
             work.clone(),
             errors.clone(),
@@ -311,7 +313,13 @@ async fn main() -> anyhow::Result<ExitCode> {
         .pool_max_idle_per_host(max_clients)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let base = Arc::new(args.base.trim_end_matches('/').to_string());
+    let bases: Arc<Vec<String>> = Arc::new(
+        args.base
+            .iter()
+            .map(|b| b.trim_end_matches('/').to_string())
+            .collect(),
+    );
+    let base = bases.first().cloned().context("--base names no spine")?;
     let identities = args.data.join("identities");
     let (identity, work) = match args.scenario.as_str() {
         "floor" => (
@@ -410,7 +418,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     if matches!(work, Work::Get { .. }) {
         let warm = run(
             http.clone(),
-            base.clone(),
+            bases.clone(),
             token.clone(),
             work.clone(),
             max_clients,
@@ -423,7 +431,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     for c in &args.clients {
         run(
             http.clone(),
-            base.clone(),
+            bases.clone(),
             token.clone(),
             work.clone(),
             *c,
@@ -1132,7 +1140,12 @@ async fn soak(args: &Args, ca: &[u8]) -> anyhow::Result<ExitCode> {
         args.max_requests
     };
     let period = (args.rate > 0.0).then(|| Duration::from_secs_f64(clients as f64 / args.rate));
-    let base = args.base.trim_end_matches('/').to_string();
+    let base = args
+        .base
+        .first()
+        .context("--base names no spine")?
+        .trim_end_matches('/')
+        .to_string();
     let identities = args.data.join("identities");
     let doctor_card = Card::load(&identities.join("doctor"))?;
     let gp_card = Card::load(&identities.join("gp-system"))?;
