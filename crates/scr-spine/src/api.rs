@@ -315,7 +315,13 @@ pub async fn summary(
         return Err(request.unknown_patient().await);
     };
     let self_claim = header_text(&headers, RELATIONSHIP_HEADER) == Some(SELF_CLAIM_HEADER_VALUE);
-    match legitimate_relationship(&state, &request, &patient, self_claim).await? {
+    // The relationship and the volume counts in one read; the gates below still decide in
+    // NCRS order (relationship, permission, dissent, summary held, volume).
+    let (recorded, counts) = state
+        .store
+        .access_facts(&request.caller.user_id, &request.role.org_ods, nhs)
+        .await?;
+    match relationship_basis(&request, &patient, recorded, self_claim) {
         Some((basis, newly_claimed)) => {
             request.relationship = Some(basis);
             if newly_claimed {
@@ -351,7 +357,7 @@ pub async fn summary(
         );
         return Err(request.refuse(e).await);
     };
-    let warning = match volume_check(&state, &mut request, nhs).await? {
+    let warning = match volume_check(&state, &mut request, &counts).await? {
         Ok(warning) => warning,
         Err(e) => return Err(request.refuse(e).await),
     };
@@ -426,11 +432,26 @@ async fn legitimate_relationship(
             &request.caller.user_id,
         )
         .await?;
-    Ok(match (recorded, self_claim) {
+    Ok(relationship_basis(request, patient, recorded, self_claim))
+}
+
+/// The legitimate relationship this access rests on, given the relationship recorded for
+/// the user's organisation (`Store::care_relationship`): registration at the organisation's
+/// practice first, then the recorded one, then a self-claim made now (`true`: newly claimed).
+fn relationship_basis(
+    request: &Audited<'_>,
+    patient: &scr_model::Demographics,
+    recorded: Option<RelationshipBasis>,
+    self_claim: bool,
+) -> Option<(RelationshipBasis, bool)> {
+    if patient.gp_ods.as_deref() == Some(request.role.org_ods.as_str()) {
+        return Some((RelationshipBasis::Registered, false));
+    }
+    match (recorded, self_claim) {
         (Some(basis), _) => Some((basis, false)),
         (None, true) => Some((RelationshipBasis::SelfClaimed, true)),
         (None, false) => None,
-    })
+    }
 }
 
 /// The volume limits for this open: `Ok(Some(warning))` past a soft limit (an alert raised
@@ -438,12 +459,8 @@ async fn legitimate_relationship(
 async fn volume_check(
     state: &AppState,
     request: &mut Audited<'_>,
-    nhs: NhsNumber,
+    counts: &crate::store::OpenCounts,
 ) -> Result<Result<Option<VolumeWarning>, ApiError>, ApiError> {
-    let counts = state
-        .store
-        .open_counts(&request.caller.user_id, &request.role.org_ods, nhs)
-        .await?;
     let mut warning = None;
     for (scope, window, limit) in state.config.volume_limits.each() {
         let opened = counts.after_open(scope, window);

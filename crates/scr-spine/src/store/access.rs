@@ -197,11 +197,31 @@ impl Store {
         nhs: NhsNumber,
         now: i64,
     ) -> StoreResult<OpenCounts> {
+        Ok(self.access_facts_at(user_id, org_ods, nhs, now).await?.1)
+    }
+
+    /// What `$summary` needs to know of the care relationship and the volume limits, in one
+    /// statement (each statement is a round trip to the driver's thread, the read path's
+    /// largest cost): `care_relationship` and `open_counts` together.
+    pub async fn access_facts(
+        &self,
+        user_id: &str,
+        org_ods: &str,
+        nhs: NhsNumber,
+    ) -> StoreResult<(Option<RelationshipBasis>, OpenCounts)> {
+        self.access_facts_at(user_id, org_ods, nhs, now_ms()).await
+    }
+
+    async fn access_facts_at(
+        &self,
+        user_id: &str,
+        org_ods: &str,
+        nhs: NhsNumber,
+        now: i64,
+    ) -> StoreResult<(Option<RelationshipBasis>, OpenCounts)> {
         let hour_ago = now - VolumeWindow::Hour.seconds() * 1000;
         let day_ago = now - VolumeWindow::Day.seconds() * 1000;
         let window = TallyWindow::new(now);
-        // One statement (each is a round trip to the driver's thread): the four sums and the
-        // user's last open of this patient.
         let hour = "span_ms = $3 AND bucket >= $4";
         let day =
             "((span_ms = $3 AND bucket >= $5 AND bucket < $6) OR (span_ms = $7 AND bucket >= $8))";
@@ -211,13 +231,24 @@ impl Store {
                  WHERE scope = {scope} AND {window})"
             )
         };
+        // The strongest relationship first: declaration order is strength order.
+        let strength: String = RelationshipBasis::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("WHEN '{}' THEN {i} ", b.code()))
+            .collect();
         let sql = format!(
             "SELECT {} AS user_hour, {} AS user_day, {} AS org_hour, {} AS org_day, \
-             (SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $9) AS last",
+             (SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $9) AS last, \
+             (SELECT kind FROM care_relationships \
+              WHERE nhs_number = $9 AND org_ods = $10 AND (user_id = '' OR user_id = $11) \
+              AND opened_at <= $12 AND (ends_at IS NULL OR ends_at > $12) \
+              ORDER BY CASE kind {strength}ELSE {} END LIMIT 1) AS relationship",
             sum("$1", hour),
             sum("$1", day),
             sum("$2", hour),
             sum("$2", day),
+            RelationshipBasis::ALL.len(),
         );
         let row = sqlx::query(&sql)
             .bind(user_scope(user_id))
@@ -229,9 +260,13 @@ impl Store {
             .bind(HOUR_MS)
             .bind(window.first_full_hour)
             .bind(nhs.as_digits())
+            .bind(org_ods.to_string())
+            .bind(user_id.to_string())
+            .bind(now)
             .fetch_one(self.read_pool())
             .await?;
         let last: Option<i64> = row.try_get("last")?;
+        let relationship: Option<String> = row.try_get("relationship")?;
         let counts = OpenCounts {
             user_hour: tally(&row, "user_hour")?,
             user_day: tally(&row, "user_day")?,
@@ -242,7 +277,12 @@ impl Store {
             this_patient_in_hour: last.is_some_and(|t| t >= hour_ago),
             this_patient_in_day: last.is_some_and(|t| t >= day_ago),
         };
-        Ok(counts)
+        Ok((
+            relationship
+                .as_deref()
+                .and_then(RelationshipBasis::from_code),
+            counts,
+        ))
     }
 
     /// The alerts for the officer's organisations, newest first.
