@@ -264,7 +264,7 @@ pub(crate) fn render_sections(
                     }
                     (false, _) => {
                         s.insert("text".into(), narrative(&lines, kind.nothing_recorded()));
-                        s.insert("entry".into(), json!(refs));
+                        s.insert("entry".into(), Value::Array(refs));
                     }
                 }
             }

@@ -457,15 +457,15 @@ fn summary_entries(
     let mut allergy_section = json!({
         "title": "Allergies and adverse reactions",
         "code": loinc_section(LOINC_ALLERGIES, "Allergies and adverse reactions Document"),
-        "text": allergy_text,
     });
+    insert_moved(&mut allergy_section, "text", allergy_text);
     if let Some(obj) = allergy_section.as_object_mut() {
         match allergy_empty {
             Some(reason) => {
                 obj.insert("emptyReason".into(), reason);
             }
             None if !allergy_refs.is_empty() => {
-                obj.insert("entry".into(), json!(allergy_refs));
+                obj.insert("entry".into(), Value::Array(allergy_refs));
             }
             None => {}
         }
@@ -491,11 +491,11 @@ fn summary_entries(
         let mut s = json!({
             "title": title,
             "code": loinc_section(code, display),
-            "text": text,
         });
+        insert_moved(&mut s, "text", text);
         if let Some(obj) = s.as_object_mut() {
             if !refs.is_empty() {
-                obj.insert("entry".into(), json!(refs));
+                obj.insert("entry".into(), Value::Array(refs));
             } else if !text_only {
                 obj.insert("emptyReason".into(), empty_reason("nilknown", "Nil Known"));
             }
@@ -598,8 +598,8 @@ fn summary_entries(
         "author": authors,
         "title": "Summary Care Record",
         "custodian": { "reference": org_url },
-        "section": sections
     });
+    insert_moved(&mut composition, "section", Value::Array(sections));
     if summary.additional.sensitive_included {
         if let Some(obj) = composition.as_object_mut() {
             obj.insert(
@@ -749,21 +749,36 @@ pub fn summary_document(input: &SummaryDocumentInput) -> Value {
         obj.insert("id".into(), json!(patient_id));
     }
     let mut entry = vec![
-        json!({ "fullUrl": composition_url, "resource": composition }),
-        json!({ "fullUrl": patient_url, "resource": patient }),
+        bundle_entry(composition_url, composition),
+        bundle_entry(patient_url, patient),
     ];
-    entry.extend(
-        rest.into_iter()
-            .map(|(u, r)| json!({ "fullUrl": u, "resource": r })),
-    );
-    json!({
+    entry.extend(rest.into_iter().map(|(u, r)| bundle_entry(u, r)));
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "id": input.document_id,
         "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", uuid_from(&seed)) },
         "type": "document",
         "timestamp": instant(input.generated_at),
-        "entry": entry
-    })
+    });
+    insert_moved(&mut bundle, "entry", Value::Array(entry));
+    bundle
+}
+
+/// A Bundle entry, the resource moved in. (`json!` copies a `Value` it is given by
+/// serialising it again: over a whole document that was most of the time `$summary` spent
+/// rendering.)
+fn bundle_entry(full_url: String, resource: Value) -> Value {
+    let mut entry = Map::new();
+    entry.insert("fullUrl".into(), Value::String(full_url));
+    entry.insert("resource".into(), resource);
+    Value::Object(entry)
+}
+
+/// Adds `value` to the object `target` without copying it (see [`bundle_entry`]).
+fn insert_moved(target: &mut Value, key: &str, value: Value) {
+    if let Some(obj) = target.as_object_mut() {
+        obj.insert(key.into(), value);
+    }
 }
 
 fn policy_code(p: SharingPreference) -> &'static str {
