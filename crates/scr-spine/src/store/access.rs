@@ -8,11 +8,13 @@
 //! without their entry, nor the entry without them.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use scr_model::{
     AlertKind, AuditAction, AuditEntry, AuditOutcome, NhsNumber, RelationshipBasis, VolumeScope,
     VolumeWindow,
 };
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{now_ms, values_clause, Store, StoreResult};
@@ -144,6 +146,31 @@ fn org_scope(org_ods: &str) -> String {
     format!("org:{org_ods}")
 }
 
+/// A scalar subquery: the strongest relationship recorded between the organisation and the
+/// patient at `now` (an open encounter or referral, or `user`'s own self-claim), the
+/// arguments naming its placeholders. Declaration order of `RelationshipBasis` is strength
+/// order (registered, encounter, referral, self-claimed).
+fn strongest_relationship(nhs: &str, org: &str, user: &str, now: &str) -> String {
+    let strength: String = RelationshipBasis::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, b)| format!("WHEN '{}' THEN {i} ", b.code()))
+        .collect();
+    format!(
+        "(SELECT kind FROM care_relationships \
+          WHERE nhs_number = {nhs} AND org_ods = {org} AND (user_id = '' OR user_id = {user}) \
+          AND opened_at <= {now} AND (ends_at IS NULL OR ends_at > {now}) \
+          ORDER BY CASE kind {strength}ELSE {} END LIMIT 1)",
+        RelationshipBasis::ALL.len()
+    )
+}
+
+/// The `relationship` column that [`strongest_relationship`] gave.
+fn relationship(row: &AnyRow) -> StoreResult<Option<RelationshipBasis>> {
+    let kind: Option<String> = row.try_get("relationship")?;
+    Ok(kind.as_deref().and_then(RelationshipBasis::from_code))
+}
+
 impl Store {
     /// The recorded relationship between `org_ods` and the patient other than registration
     /// (which the caller reads from the demographics): an open encounter, an open referral,
@@ -154,27 +181,20 @@ impl Store {
         org_ods: &str,
         user_id: &str,
     ) -> StoreResult<Option<RelationshipBasis>> {
-        let now = now_ms();
-        let rows = sqlx::query(
-            "SELECT kind FROM care_relationships \
-             WHERE nhs_number = $1 AND org_ods = $2 AND (user_id = '' OR user_id = $3) \
-             AND opened_at <= $4 AND (ends_at IS NULL OR ends_at > $5)",
-        )
-        .bind(nhs.as_digits())
-        .bind(org_ods.to_string())
-        .bind(user_id.to_string())
-        .bind(now)
-        .bind(now)
-        .fetch_all(self.read_pool())
-        .await?;
-        let mut found: Vec<RelationshipBasis> = rows
-            .iter()
-            .filter_map(|r| r.try_get::<String, _>("kind").ok())
-            .filter_map(|k| RelationshipBasis::from_code(&k))
-            .collect();
-        // Declaration order is strength order (registered, encounter, referral, self-claimed).
-        found.sort_by_key(|b| RelationshipBasis::ALL.iter().position(|x| x == b));
-        Ok(found.first().copied())
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {} AS relationship",
+                strongest_relationship("$1", "$2", "$3", "$4")
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
+            .bind(nhs.as_digits())
+            .bind(org_ods.to_string())
+            .bind(user_id.to_string())
+            .bind(now_ms())
+            .fetch_one(self.read_pool())
+            .await?;
+        relationship(&row)
     }
 
     /// The distinct patients `user_id` and `org_ods` opened in the last hour and day, to the
@@ -222,35 +242,29 @@ impl Store {
         let hour_ago = now - VolumeWindow::Hour.seconds() * 1000;
         let day_ago = now - VolumeWindow::Day.seconds() * 1000;
         let window = TallyWindow::new(now);
-        let hour = "span_ms = $3 AND bucket >= $4";
-        let day =
-            "((span_ms = $3 AND bucket >= $5 AND bucket < $6) OR (span_ms = $7 AND bucket >= $8))";
-        let sum = |scope: &str, window: &str| {
+        // Built once: this runs on every `$summary`.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let hour = "span_ms = $3 AND bucket >= $4";
+            let day = "((span_ms = $3 AND bucket >= $5 AND bucket < $6) \
+                       OR (span_ms = $7 AND bucket >= $8))";
+            let sum = |scope: &str, window: &str| {
+                format!(
+                    "(SELECT CAST(COALESCE(SUM(opens), 0) AS BIGINT) FROM open_tallies \
+                     WHERE scope = {scope} AND {window})"
+                )
+            };
             format!(
-                "(SELECT CAST(COALESCE(SUM(opens), 0) AS BIGINT) FROM open_tallies \
-                 WHERE scope = {scope} AND {window})"
+                "SELECT {} AS user_hour, {} AS user_day, {} AS org_hour, {} AS org_day, \
+                 (SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $9) AS last, \
+                 {} AS relationship",
+                sum("$1", hour),
+                sum("$1", day),
+                sum("$2", hour),
+                sum("$2", day),
+                strongest_relationship("$9", "$10", "$11", "$12"),
             )
-        };
-        // The strongest relationship first: declaration order is strength order.
-        let strength: String = RelationshipBasis::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, b)| format!("WHEN '{}' THEN {i} ", b.code()))
-            .collect();
-        let sql = format!(
-            "SELECT {} AS user_hour, {} AS user_day, {} AS org_hour, {} AS org_day, \
-             (SELECT opened_at FROM recent_opens WHERE scope = $1 AND nhs_number = $9) AS last, \
-             (SELECT kind FROM care_relationships \
-              WHERE nhs_number = $9 AND org_ods = $10 AND (user_id = '' OR user_id = $11) \
-              AND opened_at <= $12 AND (ends_at IS NULL OR ends_at > $12) \
-              ORDER BY CASE kind {strength}ELSE {} END LIMIT 1) AS relationship",
-            sum("$1", hour),
-            sum("$1", day),
-            sum("$2", hour),
-            sum("$2", day),
-            RelationshipBasis::ALL.len(),
-        );
-        let row = sqlx::query(&sql)
+        });
+        let row = sqlx::query(SQL.as_str())
             .bind(user_scope(user_id))
             .bind(org_scope(org_ods))
             .bind(MINUTE_MS)
@@ -266,7 +280,6 @@ impl Store {
             .fetch_one(self.read_pool())
             .await?;
         let last: Option<i64> = row.try_get("last")?;
-        let relationship: Option<String> = row.try_get("relationship")?;
         let counts = OpenCounts {
             user_hour: tally(&row, "user_hour")?,
             user_day: tally(&row, "user_day")?,
@@ -277,12 +290,7 @@ impl Store {
             this_patient_in_hour: last.is_some_and(|t| t >= hour_ago),
             this_patient_in_day: last.is_some_and(|t| t >= day_ago),
         };
-        Ok((
-            relationship
-                .as_deref()
-                .and_then(RelationshipBasis::from_code),
-            counts,
-        ))
+        Ok((relationship(&row)?, counts))
     }
 
     /// The alerts for the officer's organisations, newest first.
