@@ -14,10 +14,10 @@ use scr_model::{
     AlertKind, AuditAction, AuditEntry, AuditOutcome, NhsNumber, RelationshipBasis, VolumeScope,
     VolumeWindow,
 };
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{now_ms, values_clause, Store, StoreResult};
+use super::rows::Columns;
+use super::{now_ms, rows_per_statement, values_clause, Arg, Store, StoreError, StoreResult};
 
 /// How long a self-claimed relationship lasts: the rest of a working day and a night shift,
 /// so one patient's care in A&E needs one claim (and raises one alert), not one per look.
@@ -63,8 +63,8 @@ impl TallyWindow {
 
 /// A summed tally as a count (the query casts SUM to BIGINT: on PostgreSQL the SUM of a
 /// BIGINT is NUMERIC, which the `Any` driver does not read).
-fn tally(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<u32> {
-    let n: i64 = row.try_get(column)?;
+fn tally(row: &(impl Columns + ?Sized), column: &str) -> StoreResult<u32> {
+    let n = row.required_int(column)?;
     Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
 }
 
@@ -166,8 +166,8 @@ fn strongest_relationship(nhs: &str, org: &str, user: &str, now: &str) -> String
 }
 
 /// The `relationship` column that [`strongest_relationship`] gave.
-fn relationship(row: &AnyRow) -> StoreResult<Option<RelationshipBasis>> {
-    let kind: Option<String> = row.try_get("relationship")?;
+fn relationship(row: &(impl Columns + ?Sized)) -> StoreResult<Option<RelationshipBasis>> {
+    let kind = row.text("relationship")?;
     Ok(kind.as_deref().and_then(RelationshipBasis::from_code))
 }
 
@@ -264,33 +264,38 @@ impl Store {
                 strongest_relationship("$9", "$10", "$11", "$12"),
             )
         });
-        let row = sqlx::query(SQL.as_str())
-            .bind(user_scope(user_id))
-            .bind(org_scope(org_ods))
-            .bind(MINUTE_MS)
-            .bind(window.hour_first_minute)
-            .bind(window.day_first_minute)
-            .bind(window.first_full_hour * (HOUR_MS / MINUTE_MS))
-            .bind(HOUR_MS)
-            .bind(window.first_full_hour)
-            .bind(nhs.as_digits())
-            .bind(org_ods.to_string())
-            .bind(user_id.to_string())
-            .bind(now)
-            .fetch_one(self.read_pool())
-            .await?;
-        let last: Option<i64> = row.try_get("last")?;
-        let counts = OpenCounts {
-            user_hour: tally(&row, "user_hour")?,
-            user_day: tally(&row, "user_day")?,
-            org_hour: tally(&row, "org_hour")?,
-            org_day: tally(&row, "org_day")?,
-            // The user's own last open of this patient decides "already open" (the
-            // organisation's is a superset in time, not in meaning).
-            this_patient_in_hour: last.is_some_and(|t| t >= hour_ago),
-            this_patient_in_day: last.is_some_and(|t| t >= day_ago),
-        };
-        Ok((relationship(&row)?, counts))
+        let (user, org, nhs) = (user_scope(user_id), org_scope(org_ods), nhs.as_digits());
+        let args = [
+            Arg::Text(&user),
+            Arg::Text(&org),
+            Arg::Int(MINUTE_MS),
+            Arg::Int(window.hour_first_minute),
+            Arg::Int(window.day_first_minute),
+            Arg::Int(window.first_full_hour * (HOUR_MS / MINUTE_MS)),
+            Arg::Int(HOUR_MS),
+            Arg::Int(window.first_full_hour),
+            Arg::Text(&nhs),
+            Arg::Text(org_ods),
+            Arg::Text(user_id),
+            Arg::Int(now),
+        ];
+        let facts = self.read_row(SQL.as_str(), &args, |row| {
+            let last = row.int("last")?;
+            let counts = OpenCounts {
+                user_hour: tally(row, "user_hour")?,
+                user_day: tally(row, "user_day")?,
+                org_hour: tally(row, "org_hour")?,
+                org_day: tally(row, "org_day")?,
+                // The user's own last open of this patient decides "already open" (the
+                // organisation's is a superset in time, not in meaning).
+                this_patient_in_hour: last.is_some_and(|t| t >= hour_ago),
+                this_patient_in_day: last.is_some_and(|t| t >= day_ago),
+            };
+            Ok((relationship(row)?, counts))
+        });
+        facts
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the access facts gave no row".into()))
     }
 
     /// The alerts for the officer's organisations, newest first.
@@ -441,7 +446,7 @@ pub(crate) async fn hold_relationships(
     relationships: &[CareRelationship],
 ) -> StoreResult<()> {
     const COLS: usize = 6;
-    for chunk in relationships.chunks(500) {
+    for chunk in relationships.chunks(rows_per_statement(COLS)) {
         let mut sql = String::from(
             "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
         );
@@ -499,7 +504,7 @@ pub(crate) async fn record_consequences(
     // Each (scope, patient) is counted once, in the buckets of its last open: take it out of
     // the old ones before the upsert moves it.
     let mut tallies: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
-    for chunk in opens.chunks(250) {
+    for chunk in opens.chunks(rows_per_statement(2)) {
         let mut sql = String::from(
             "SELECT scope, nhs_number, opened_at FROM recent_opens WHERE (scope, nhs_number) IN (VALUES ",
         );
@@ -527,7 +532,7 @@ pub(crate) async fn record_consequences(
         }
     }
     let tallies: Vec<_> = tallies.into_iter().filter(|(_, n)| *n != 0).collect();
-    for chunk in tallies.chunks(500) {
+    for chunk in tallies.chunks(rows_per_statement(4)) {
         let mut sql =
             String::from("INSERT INTO open_tallies (scope, span_ms, bucket, opens) VALUES ");
         values_clause(&mut sql, chunk.len(), 4);
@@ -540,7 +545,7 @@ pub(crate) async fn record_consequences(
         }
         q.execute(&mut *conn).await?;
     }
-    for chunk in opens.chunks(500) {
+    for chunk in opens.chunks(rows_per_statement(3)) {
         let mut sql =
             String::from("INSERT INTO recent_opens (scope, nhs_number, opened_at) VALUES ");
         values_clause(&mut sql, chunk.len(), 3);
@@ -554,7 +559,7 @@ pub(crate) async fn record_consequences(
         q.execute(&mut *conn).await?;
     }
     let claims: Vec<_> = claims.into_iter().collect();
-    for chunk in claims.chunks(500) {
+    for chunk in claims.chunks(rows_per_statement(6)) {
         let mut sql = String::from(
             "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
         );
@@ -575,7 +580,7 @@ pub(crate) async fn record_consequences(
         }
         q.execute(&mut *conn).await?;
     }
-    for chunk in alerts.chunks(500) {
+    for chunk in alerts.chunks(rows_per_statement(6)) {
         let mut sql =
             String::from("INSERT INTO alerts (seq, kind, at, for_org, user_id, patient) VALUES ");
         values_clause(&mut sql, chunk.len(), 6);

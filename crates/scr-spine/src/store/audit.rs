@@ -6,7 +6,7 @@ use scr_model::{AuditEntry, AuditRecord};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::rows::{self, AuditFilter};
-use super::{now_ms, values_clause, Store, StoreResult};
+use super::{now_ms, rows_per_statement, values_clause, Store, StoreResult};
 use crate::chain::entry_hash;
 
 impl Store {
@@ -143,7 +143,7 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
     let first_seq = seq + 1;
     let at = now_ms();
     const COLS: usize = 21;
-    for chunk in entries.chunks(256) {
+    for chunk in entries.chunks(rows_per_statement(COLS)) {
         let mut sql = String::from(
             "INSERT INTO audit (seq, at, user_id, user_name, role_code, org_ods, patient, action, \
              reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at, \
@@ -204,7 +204,7 @@ pub(crate) async fn recorded_view_ids(
     view_ids: &[String],
 ) -> StoreResult<Vec<String>> {
     let mut found = Vec::new();
-    for chunk in view_ids.chunks(500) {
+    for chunk in view_ids.chunks(rows_per_statement(1)) {
         let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT view_id FROM audit WHERE user_id = $1 AND view_id IN ({})",

@@ -10,7 +10,9 @@ use scr_model::{ConsentRecord, Deceased, Demographics, NhsNumber, SharingPrefere
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{self, PatientRow};
-use super::{escape_like, now_ms, values_clause, Store, StoreError, StoreResult};
+use super::{
+    escape_like, now_ms, rows_per_statement, values_clause, Arg, Store, StoreError, StoreResult,
+};
 use crate::trace::{self, FamilyFilter};
 
 /// A summary to hold for a patient, and the practice it is recorded as coming from.
@@ -30,9 +32,6 @@ pub struct ConsentToHold<'a> {
     pub recorded_by_ods: Option<&'a str>,
 }
 
-/// Rows per multi-row statement: well under both backends' limit on bound parameters.
-const ROWS_PER_STATEMENT: usize = 500;
-
 impl Store {
     pub async fn patient(&self, nhs: NhsNumber) -> StoreResult<Option<Demographics>> {
         let row = sqlx::query("SELECT record FROM patients WHERE nhs_number = $1")
@@ -49,24 +48,25 @@ impl Store {
         &self,
         nhs: NhsNumber,
     ) -> StoreResult<Option<(Demographics, Option<Summary>, Option<ConsentRecord>)>> {
-        let row = sqlx::query(
+        self.read_row(
             "SELECT p.record, s.summary, c.preference, c.code, c.recorded, c.recorded_by_ods \
              FROM patients p \
              LEFT JOIN summaries s ON s.nhs_number = p.nhs_number \
              LEFT JOIN consents c ON c.nhs_number = p.nhs_number \
              WHERE p.nhs_number = $1",
+            &[Arg::Text(&nhs.as_digits())],
+            |row| {
+                let demographics = rows::demographics(&row.required_text("record")?)?;
+                let summary = row
+                    .text("summary")?
+                    .map(|s| {
+                        serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+                    })
+                    .transpose()?;
+                Ok((demographics, summary, rows::consent(row)?))
+            },
         )
-        .bind(nhs.as_digits())
-        .fetch_optional(self.read_pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let demographics = rows::demographics(&row.try_get::<String, _>("record")?)?;
-        let summary = row
-            .try_get::<Option<String>, _>("summary")?
-            .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?;
-        let consent = rows::consent(&row)?;
-        Ok(Some((demographics, summary, consent)))
+        .await
     }
 
     /// Candidates for a trace: everyone born on one of `birth_dates` (or in a range), further
@@ -114,27 +114,23 @@ impl Store {
             None => {}
         }
         sql.push_str(&format!(" LIMIT {limit}"));
-        let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = query.bind(b);
-        }
-        let rows = query.fetch_all(self.read_pool()).await?;
-        rows.iter()
-            .map(|r| rows::demographics(&r.try_get::<String, _>("record")?))
-            .collect()
+        let args: Vec<Arg<'_>> = binds.iter().map(|b| Arg::Text(b)).collect();
+        self.read_rows(&sql, &args, usize::MAX, |row| {
+            rows::demographics(&row.required_text("record")?)
+        })
+        .await
     }
 
     /// `Some(None)`: known patient, no preference recorded; `None`: unknown NHS number.
     pub async fn consent(&self, nhs: NhsNumber) -> StoreResult<Option<Option<ConsentRecord>>> {
-        let row = sqlx::query(
+        self.read_row(
             "SELECT p.nhs_number, c.preference, c.code, c.recorded, c.recorded_by_ods \
              FROM patients p LEFT JOIN consents c ON c.nhs_number = p.nhs_number \
              WHERE p.nhs_number = $1",
+            &[Arg::Text(&nhs.as_digits())],
+            |row| rows::consent(row),
         )
-        .bind(nhs.as_digits())
-        .fetch_optional(self.read_pool())
-        .await?;
-        row.map(|r| rows::consent(&r)).transpose()
+        .await
     }
 
     /// Inserts patients (with summary and consent) in one transaction, many rows per
@@ -142,7 +138,7 @@ impl Store {
     pub async fn insert_patients_bulk(&self, batch: &[PatientRow]) -> StoreResult<()> {
         let mut tx = self.write_pool().begin().await?;
         const PATIENT_COLS: usize = 12;
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        for chunk in batch.chunks(rows_per_statement(PATIENT_COLS)) {
             let mut sql = String::from(
                 "INSERT INTO patients (nhs_number, family, given, family_upper, given_upper, family_soundex, \
                  birth_date, gender, postcode, gp_ods, restricted, record) VALUES ",
@@ -259,7 +255,7 @@ pub(crate) async fn hold_summaries(
     conn: &mut AnyConnection,
     summaries: &[SummaryToHold<'_>],
 ) -> StoreResult<()> {
-    for chunk in summaries.chunks(ROWS_PER_STATEMENT) {
+    for chunk in summaries.chunks(rows_per_statement(4)) {
         let mut sql = String::from(
             "INSERT INTO summaries (nhs_number, practice_ods, updated_at, summary) VALUES ",
         );
@@ -288,7 +284,7 @@ pub(crate) async fn hold_consents(
     conn: &mut AnyConnection,
     consents: &[ConsentToHold<'_>],
 ) -> StoreResult<()> {
-    for chunk in consents.chunks(ROWS_PER_STATEMENT) {
+    for chunk in consents.chunks(rows_per_statement(5)) {
         let mut sql = String::from(
             "INSERT INTO consents (nhs_number, preference, code, recorded, recorded_by_ods) VALUES ",
         );

@@ -12,6 +12,34 @@ use sqlx::Row;
 use super::{StoreError, StoreResult};
 use crate::pki::CertificateId;
 
+/// A result row read by column name, from either driver: sqlx's (`AnyRow`) or the SQLite
+/// hot path's (`rusqlite::Row`, `super::local`), so a row's conversion is written once.
+pub trait Columns {
+    fn text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn int(&self, column: &str) -> StoreResult<Option<i64>>;
+
+    /// A column that must not be NULL.
+    fn required_text(&self, column: &str) -> StoreResult<String> {
+        self.text(column)?
+            .ok_or_else(|| corrupt(format!("{column} is missing")))
+    }
+
+    fn required_int(&self, column: &str) -> StoreResult<i64> {
+        self.int(column)?
+            .ok_or_else(|| corrupt(format!("{column} is missing")))
+    }
+}
+
+impl Columns for AnyRow {
+    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+}
+
 /// A patient to bulk-load: demographics, an optional current summary, an optional preference.
 pub struct PatientRow {
     pub demographics: Demographics,
@@ -103,20 +131,16 @@ pub(crate) fn preference_from_code(code: &str) -> StoreResult<SharingPreference>
 }
 
 /// The consent columns of a row (`preference`, `code`, `recorded`, `recorded_by_ods`).
-pub fn consent(row: &AnyRow) -> StoreResult<Option<ConsentRecord>> {
-    let Some(preference) = row.try_get::<Option<String>, _>("preference")? else {
+pub fn consent(row: &(impl Columns + ?Sized)) -> StoreResult<Option<ConsentRecord>> {
+    let Some(preference) = row.text("preference")? else {
         return Ok(None);
     };
-    let recorded: String = row
-        .try_get::<Option<String>, _>("recorded")?
-        .unwrap_or_default();
+    let recorded = row.text("recorded")?.unwrap_or_default();
     Ok(Some(ConsentRecord {
         preference: preference_from_code(&preference)?,
-        code: row
-            .try_get::<Option<String>, _>("code")?
-            .unwrap_or_default(),
+        code: row.text("code")?.unwrap_or_default(),
         recorded: NaiveDate::parse_from_str(&recorded, "%Y-%m-%d").map_err(corrupt)?,
-        recorded_by_ods: row.try_get("recorded_by_ods")?,
+        recorded_by_ods: row.text("recorded_by_ods")?,
     }))
 }
 
@@ -132,39 +156,26 @@ pub fn role_profile(row: &AnyRow) -> StoreResult<RoleProfile> {
     })
 }
 
-pub fn session(row: &AnyRow) -> StoreResult<SessionRow> {
-    let role = match row.try_get::<Option<String>, _>("role_profile_id")? {
-        Some(id) => match row.try_get::<Option<String>, _>("role_code")? {
-            Some(role_code) => {
-                let activities: String = row
-                    .try_get::<Option<String>, _>("activities")?
-                    .unwrap_or_default();
-                Some(RoleProfile {
-                    id,
-                    role_code,
-                    role_name: row
-                        .try_get::<Option<String>, _>("role_name")?
-                        .unwrap_or_default(),
-                    org_ods: row
-                        .try_get::<Option<String>, _>("org_ods")?
-                        .unwrap_or_default(),
-                    org_name: row
-                        .try_get::<Option<String>, _>("org_name")?
-                        .unwrap_or_default(),
-                    activities: serde_json::from_str(&activities).map_err(corrupt)?,
-                })
-            }
-            None => None,
-        },
-        None => None,
+pub fn session(row: &(impl Columns + ?Sized)) -> StoreResult<SessionRow> {
+    let role = match (row.text("role_profile_id")?, row.text("role_code")?) {
+        (Some(id), Some(role_code)) => Some(RoleProfile {
+            id,
+            role_code,
+            role_name: row.text("role_name")?.unwrap_or_default(),
+            org_ods: row.text("org_ods")?.unwrap_or_default(),
+            org_name: row.text("org_name")?.unwrap_or_default(),
+            activities: serde_json::from_str(&row.text("activities")?.unwrap_or_default())
+                .map_err(corrupt)?,
+        }),
+        _ => None,
     };
     Ok(SessionRow {
-        user_id: row.try_get("user_id")?,
-        user_name: row.try_get("name")?,
+        user_id: row.required_text("user_id")?,
+        user_name: row.required_text("name")?,
         role,
-        last_seen: row.try_get("last_seen")?,
-        expires_at: row.try_get("expires_at")?,
-        revoked: row.try_get::<i64, _>("revoked")? != 0,
+        last_seen: row.required_int("last_seen")?,
+        expires_at: row.required_int("expires_at")?,
+        revoked: row.required_int("revoked")? != 0,
     })
 }
 

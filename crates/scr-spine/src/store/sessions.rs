@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{self, Challenge, SessionRow};
-use super::{Store, StoreResult};
+use super::{Arg, Store, StoreResult};
 use crate::pki::CertificateId;
 
 impl Store {
@@ -99,7 +99,7 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
-        let row = sqlx::query(
+        self.read_row(
             // A revoked certificate ends its sessions on their next request, whoever revoked
             // it and however (the CLI, or SQL by an operator). A role is in force only while
             // the session's own user holds it: one removed (and its id given to someone
@@ -113,11 +113,10 @@ impl Store {
              LEFT JOIN role_profiles r \
                     ON r.id = s.role_profile_id AND r.user_id = s.user_id \
              WHERE s.token_hash = $1",
+            &[Arg::Text(token_hash)],
+            |row| rows::session(row),
         )
-        .bind(token_hash)
-        .fetch_optional(self.read_pool())
-        .await?;
-        row.map(|r| rows::session(&r)).transpose()
+        .await
     }
 
     pub async fn set_session_role(
