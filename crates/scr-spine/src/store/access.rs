@@ -504,12 +504,13 @@ pub(crate) async fn record_consequences(
     // Each (scope, patient) is counted once, in the buckets of its last open: take it out of
     // the old ones before the upsert moves it.
     let mut tallies: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
-    for chunk in opens.chunks(rows_per_statement(2)) {
+    const OPEN_KEY_COLS: usize = 2;
+    for chunk in opens.chunks(rows_per_statement(OPEN_KEY_COLS)) {
         let mut sql = String::from(
             "SELECT scope, nhs_number, opened_at FROM recent_opens WHERE (scope, nhs_number) IN (VALUES ",
         );
         let mut values = String::new();
-        values_clause(&mut values, chunk.len(), 2);
+        values_clause(&mut values, chunk.len(), OPEN_KEY_COLS);
         sql.push_str(&values);
         sql.push(')');
         let mut q = sqlx::query(&sql);
@@ -532,10 +533,11 @@ pub(crate) async fn record_consequences(
         }
     }
     let tallies: Vec<_> = tallies.into_iter().filter(|(_, n)| *n != 0).collect();
-    for chunk in tallies.chunks(rows_per_statement(4)) {
+    const TALLY_COLS: usize = 4;
+    for chunk in tallies.chunks(rows_per_statement(TALLY_COLS)) {
         let mut sql =
             String::from("INSERT INTO open_tallies (scope, span_ms, bucket, opens) VALUES ");
-        values_clause(&mut sql, chunk.len(), 4);
+        values_clause(&mut sql, chunk.len(), TALLY_COLS);
         sql.push_str(
             " ON CONFLICT (scope, span_ms, bucket) DO UPDATE SET opens = open_tallies.opens + excluded.opens",
         );
@@ -545,10 +547,11 @@ pub(crate) async fn record_consequences(
         }
         q.execute(&mut *conn).await?;
     }
-    for chunk in opens.chunks(rows_per_statement(3)) {
+    const OPEN_COLS: usize = 3;
+    for chunk in opens.chunks(rows_per_statement(OPEN_COLS)) {
         let mut sql =
             String::from("INSERT INTO recent_opens (scope, nhs_number, opened_at) VALUES ");
-        values_clause(&mut sql, chunk.len(), 3);
+        values_clause(&mut sql, chunk.len(), OPEN_COLS);
         sql.push_str(
             " ON CONFLICT (scope, nhs_number) DO UPDATE SET opened_at = excluded.opened_at",
         );
@@ -559,11 +562,12 @@ pub(crate) async fn record_consequences(
         q.execute(&mut *conn).await?;
     }
     let claims: Vec<_> = claims.into_iter().collect();
-    for chunk in claims.chunks(rows_per_statement(6)) {
+    const CLAIM_COLS: usize = 6;
+    for chunk in claims.chunks(rows_per_statement(CLAIM_COLS)) {
         let mut sql = String::from(
             "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), 6);
+        values_clause(&mut sql, chunk.len(), CLAIM_COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number, org_ods, kind, user_id) \
              DO UPDATE SET opened_at = excluded.opened_at, ends_at = excluded.ends_at",
@@ -580,10 +584,11 @@ pub(crate) async fn record_consequences(
         }
         q.execute(&mut *conn).await?;
     }
-    for chunk in alerts.chunks(rows_per_statement(6)) {
+    const ALERT_COLS: usize = 6;
+    for chunk in alerts.chunks(rows_per_statement(ALERT_COLS)) {
         let mut sql =
             String::from("INSERT INTO alerts (seq, kind, at, for_org, user_id, patient) VALUES ");
-        values_clause(&mut sql, chunk.len(), 6);
+        values_clause(&mut sql, chunk.len(), ALERT_COLS);
         let mut q = sqlx::query(&sql);
         for (seq, kind, e) in chunk {
             q = q

@@ -17,6 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -25,7 +26,7 @@ use super::{Arg, StoreResult};
 
 /// The longest a hot-path read waits for a lock (a reader in WAL mode waits only for a
 /// crashed writer's recovery): short, because it waits on a runtime thread.
-const BUSY_TIMEOUT_MS: u32 = 250;
+const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Idle connections kept; more are opened when more threads read at once, and closed after.
 const KEPT_CONNECTIONS: usize = 16;
@@ -57,7 +58,7 @@ impl LocalReads {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(std::time::Duration::from_millis(u64::from(BUSY_TIMEOUT_MS)))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // These connections only read: a bug that tried to write through one fails.
         conn.pragma_update(None, "query_only", true)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

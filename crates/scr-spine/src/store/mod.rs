@@ -72,7 +72,7 @@ impl StoreError {
         let e = match self {
             StoreError::Database(e) => e,
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                return transient_database_code(Backend::Sqlite, &e.extended_code.to_string())
+                return transient_sqlite_code(i64::from(e.extended_code))
             }
             _ => return false,
         };
@@ -105,11 +105,7 @@ impl StoreError {
 /// Result codes (SQLite) and SQLSTATEs (PostgreSQL) that mean "try again later".
 fn transient_database_code(backend: Backend, code: &str) -> bool {
     match backend {
-        // Extended codes carry the primary code in the low byte: BUSY, LOCKED, IOERR, FULL,
-        // CANTOPEN.
-        Backend::Sqlite => code
-            .parse::<i64>()
-            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14)),
+        Backend::Sqlite => code.parse::<i64>().is_ok_and(transient_sqlite_code),
         // Connection exceptions (08), insufficient resources (53: disk full, out of memory,
         // too many connections), operator intervention (57: statement timeout, shutdown,
         // cannot connect now), transaction rollback (40: serialization, deadlock),
@@ -122,6 +118,12 @@ fn transient_database_code(backend: Backend, code: &str) -> bool {
                 || code == "25P03"
         }
     }
+}
+
+/// Whether a SQLite result code (from either driver) is a passing condition. Extended codes
+/// carry the primary code in the low byte: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+fn transient_sqlite_code(code: i64) -> bool {
+    matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

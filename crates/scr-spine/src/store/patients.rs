@@ -255,11 +255,12 @@ pub(crate) async fn hold_summaries(
     conn: &mut AnyConnection,
     summaries: &[SummaryToHold<'_>],
 ) -> StoreResult<()> {
-    for chunk in summaries.chunks(rows_per_statement(4)) {
+    const SUMMARY_COLS: usize = 4;
+    for chunk in summaries.chunks(rows_per_statement(SUMMARY_COLS)) {
         let mut sql = String::from(
             "INSERT INTO summaries (nhs_number, practice_ods, updated_at, summary) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), 4);
+        values_clause(&mut sql, chunk.len(), SUMMARY_COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number) DO UPDATE SET practice_ods = excluded.practice_ods, \
              updated_at = excluded.updated_at, summary = excluded.summary",
@@ -284,11 +285,12 @@ pub(crate) async fn hold_consents(
     conn: &mut AnyConnection,
     consents: &[ConsentToHold<'_>],
 ) -> StoreResult<()> {
-    for chunk in consents.chunks(rows_per_statement(5)) {
+    const CONSENT_COLS: usize = 5;
+    for chunk in consents.chunks(rows_per_statement(CONSENT_COLS)) {
         let mut sql = String::from(
             "INSERT INTO consents (nhs_number, preference, code, recorded, recorded_by_ods) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), 5);
+        values_clause(&mut sql, chunk.len(), CONSENT_COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number) DO UPDATE SET preference = excluded.preference, \
              code = excluded.code, recorded = excluded.recorded, \
