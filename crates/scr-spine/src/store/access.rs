@@ -17,7 +17,9 @@ use scr_model::{
 use sqlx::{AnyConnection, Row};
 
 use super::rows::Columns;
-use super::{now_ms, rows_per_statement, values_clause, Arg, Store, StoreError, StoreResult};
+use super::{
+    now_ms, rows_per_statement, values_clause, Arg, Backend, Store, StoreError, StoreResult,
+};
 
 /// How long a self-claimed relationship lasts: the rest of a working day and a night shift,
 /// so one patient's care in A&E needs one claim (and raises one alert), not one per look.
@@ -446,11 +448,12 @@ pub(crate) async fn hold_relationships(
     relationships: &[CareRelationship],
 ) -> StoreResult<()> {
     const COLS: usize = 6;
+    let backend = Backend::of(conn);
     for chunk in relationships.chunks(rows_per_statement(COLS)) {
         let mut sql = String::from(
             "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), COLS);
+        values_clause(&mut sql, backend, chunk.len(), COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number, org_ods, kind, user_id) \
              DO UPDATE SET opened_at = excluded.opened_at, ends_at = excluded.ends_at",
@@ -479,6 +482,7 @@ pub(crate) async fn record_consequences(
     at: i64,
     entries: &[AuditEntry],
 ) -> StoreResult<()> {
+    let backend = Backend::of(conn);
     // Scopes and claims are keyed so one statement never touches a row twice (PostgreSQL
     // refuses that in `ON CONFLICT DO UPDATE`).
     let mut opens: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -510,7 +514,7 @@ pub(crate) async fn record_consequences(
             "SELECT scope, nhs_number, opened_at FROM recent_opens WHERE (scope, nhs_number) IN (VALUES ",
         );
         let mut values = String::new();
-        values_clause(&mut values, chunk.len(), OPEN_KEY_COLS);
+        values_clause(&mut values, backend, chunk.len(), OPEN_KEY_COLS);
         sql.push_str(&values);
         sql.push(')');
         let mut q = sqlx::query(&sql);
@@ -537,7 +541,7 @@ pub(crate) async fn record_consequences(
     for chunk in tallies.chunks(rows_per_statement(TALLY_COLS)) {
         let mut sql =
             String::from("INSERT INTO open_tallies (scope, span_ms, bucket, opens) VALUES ");
-        values_clause(&mut sql, chunk.len(), TALLY_COLS);
+        values_clause(&mut sql, backend, chunk.len(), TALLY_COLS);
         sql.push_str(
             " ON CONFLICT (scope, span_ms, bucket) DO UPDATE SET opens = open_tallies.opens + excluded.opens",
         );
@@ -551,7 +555,7 @@ pub(crate) async fn record_consequences(
     for chunk in opens.chunks(rows_per_statement(OPEN_COLS)) {
         let mut sql =
             String::from("INSERT INTO recent_opens (scope, nhs_number, opened_at) VALUES ");
-        values_clause(&mut sql, chunk.len(), OPEN_COLS);
+        values_clause(&mut sql, backend, chunk.len(), OPEN_COLS);
         sql.push_str(
             " ON CONFLICT (scope, nhs_number) DO UPDATE SET opened_at = excluded.opened_at",
         );
@@ -567,7 +571,7 @@ pub(crate) async fn record_consequences(
         let mut sql = String::from(
             "INSERT INTO care_relationships (nhs_number, org_ods, kind, user_id, opened_at, ends_at) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), CLAIM_COLS);
+        values_clause(&mut sql, backend, chunk.len(), CLAIM_COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number, org_ods, kind, user_id) \
              DO UPDATE SET opened_at = excluded.opened_at, ends_at = excluded.ends_at",
@@ -588,7 +592,7 @@ pub(crate) async fn record_consequences(
     for chunk in alerts.chunks(rows_per_statement(ALERT_COLS)) {
         let mut sql =
             String::from("INSERT INTO alerts (seq, kind, at, for_org, user_id, patient) VALUES ");
-        values_clause(&mut sql, chunk.len(), ALERT_COLS);
+        values_clause(&mut sql, backend, chunk.len(), ALERT_COLS);
         let mut q = sqlx::query(&sql);
         for (seq, kind, e) in chunk {
             q = q

@@ -6,7 +6,7 @@ use scr_model::{AuditEntry, AuditRecord};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::rows::{self, AuditFilter};
-use super::{now_ms, rows_per_statement, values_clause, Store, StoreResult};
+use super::{now_ms, rows_per_statement, values_clause, Backend, Store, StoreResult};
 use crate::chain::entry_hash;
 
 impl Store {
@@ -139,6 +139,7 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
     if entries.is_empty() {
         return Ok(());
     }
+    let backend = Backend::of(conn);
     let (mut seq, mut prev) = lock_head(conn).await?;
     let first_seq = seq + 1;
     let at = now_ms();
@@ -149,7 +150,7 @@ pub(crate) async fn append(conn: &mut AnyConnection, entries: &[AuditEntry]) -> 
              reason, outcome, detail, alert, prev_hash, hash, view_id, viewed_at, fetched_at, \
              relationship, justification, alerts, alert_org) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), COLS);
+        values_clause(&mut sql, backend, chunk.len(), COLS);
         let mut q = sqlx::query(&sql);
         for e in chunk {
             seq += 1;

@@ -11,7 +11,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::rows::{self, PatientRow};
 use super::{
-    escape_like, now_ms, rows_per_statement, values_clause, Arg, Store, StoreError, StoreResult,
+    escape_like, now_ms, rows_per_statement, values_clause, Arg, Backend, Store, StoreError,
+    StoreResult,
 };
 use crate::trace::{self, FamilyFilter};
 
@@ -138,12 +139,13 @@ impl Store {
     pub async fn insert_patients_bulk(&self, batch: &[PatientRow]) -> StoreResult<()> {
         let mut tx = self.write_pool().begin().await?;
         const PATIENT_COLS: usize = 12;
+        let backend = self.backend;
         for chunk in batch.chunks(rows_per_statement(PATIENT_COLS)) {
             let mut sql = String::from(
                 "INSERT INTO patients (nhs_number, family, given, family_upper, given_upper, family_soundex, \
                  birth_date, gender, postcode, gp_ods, restricted, record) VALUES ",
             );
-            values_clause(&mut sql, chunk.len(), PATIENT_COLS);
+            values_clause(&mut sql, backend, chunk.len(), PATIENT_COLS);
             let mut q = sqlx::query(&sql);
             for p in chunk {
                 let d = &p.demographics;
@@ -256,11 +258,12 @@ pub(crate) async fn hold_summaries(
     summaries: &[SummaryToHold<'_>],
 ) -> StoreResult<()> {
     const SUMMARY_COLS: usize = 4;
+    let backend = Backend::of(conn);
     for chunk in summaries.chunks(rows_per_statement(SUMMARY_COLS)) {
         let mut sql = String::from(
             "INSERT INTO summaries (nhs_number, practice_ods, updated_at, summary) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), SUMMARY_COLS);
+        values_clause(&mut sql, backend, chunk.len(), SUMMARY_COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number) DO UPDATE SET practice_ods = excluded.practice_ods, \
              updated_at = excluded.updated_at, summary = excluded.summary",
@@ -286,11 +289,12 @@ pub(crate) async fn hold_consents(
     consents: &[ConsentToHold<'_>],
 ) -> StoreResult<()> {
     const CONSENT_COLS: usize = 5;
+    let backend = Backend::of(conn);
     for chunk in consents.chunks(rows_per_statement(CONSENT_COLS)) {
         let mut sql = String::from(
             "INSERT INTO consents (nhs_number, preference, code, recorded, recorded_by_ods) VALUES ",
         );
-        values_clause(&mut sql, chunk.len(), CONSENT_COLS);
+        values_clause(&mut sql, backend, chunk.len(), CONSENT_COLS);
         sql.push_str(
             " ON CONFLICT (nhs_number) DO UPDATE SET preference = excluded.preference, \
              code = excluded.code, recorded = excluded.recorded, \
