@@ -514,6 +514,38 @@ mod tests {
     }
 
     #[test]
+    fn multi_row_values_are_numbered_on_postgres_and_bare_on_sqlite() {
+        let mut pg = String::new();
+        values_clause(&mut pg, Backend::Postgres, 2, 3);
+        assert_eq!(pg, "($1, $2, $3), ($4, $5, $6)");
+        // Bare `?`: SQLite numbers them in order and keeps no list of names to search.
+        let mut sqlite = String::new();
+        values_clause(&mut sqlite, Backend::Sqlite, 2, 3);
+        assert_eq!(sqlite, "(?, ?, ?), (?, ?, ?)");
+    }
+
+    #[tokio::test]
+    async fn a_connection_knows_its_backend() {
+        let store = Store::open("sqlite::memory:", 1).await.expect("store");
+        let mut conn = store.write_pool().acquire().await.expect("connection");
+        assert_eq!(Backend::of(&conn), Backend::Sqlite);
+        // And a multi-row statement written for it binds every value in order.
+        let mut sql = String::from("SELECT * FROM (VALUES ");
+        values_clause(&mut sql, Backend::of(&conn), 2, 2);
+        sql.push(')');
+        let rows = sqlx::query(&sql)
+            .bind(1_i64)
+            .bind("one")
+            .bind(2_i64)
+            .bind("two")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("query");
+        let second: String = sqlx::Row::try_get(&rows[1], 1).expect("column");
+        assert_eq!(second, "two");
+    }
+
+    #[test]
     fn multi_row_statements_stay_small_whatever_the_width() {
         for cols in [1, 4, 12, 21, 300] {
             let rows = rows_per_statement(cols);
